@@ -1,0 +1,93 @@
+//! The validated run-time configuration, produced by [`crate::cli`] from the
+//! command line and the environment before any network activity.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What this process does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// `-s`: accept sessions from the broker and dial `target_host:target_port`.
+    Server {
+        /// Host name or IP address (v4 or v6) of the TCP server to dial.
+        target_host: String,
+        /// Port of the TCP server to dial.
+        target_port: u16,
+        /// `-b`: publish a beacon every [`crate::config::BEACON_PERIOD`].
+        beacon: bool,
+    },
+    /// Default: listen on `listen_host:listen_port`, one session per connection.
+    Client {
+        /// Address to bind the listener to (127.0.0.1 unless `-a` is given).
+        listen_host: String,
+        /// Port to listen on.
+        listen_port: u16,
+        /// `--remote-ip`: ask the server side to dial this IPv4 address.
+        remote_ip: Option<Ipv4Addr>,
+        /// `--remote-port`: ask the server side to dial this port.
+        remote_port: Option<u16>,
+    },
+    /// `-l`: list the server sides that publish beacons.
+    ListServers {
+        /// `--watch`: keep printing every beacon period instead of once.
+        watch: bool,
+    },
+}
+
+/// TLS settings for the broker connection (file paths, validated to exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM file of trusted CAs; `None` means the public web roots.
+    pub root_ca: Option<PathBuf>,
+    /// PEM client certificate chain for mutual TLS.
+    pub certificate: Option<PathBuf>,
+    /// PEM private key matching `certificate`.
+    pub private_key: Option<PathBuf>,
+}
+
+/// How to reach the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// Host name or IP address of the broker.
+    pub host: String,
+    /// TCP port of the broker (1883, or 8883 with TLS, unless given).
+    pub port: u16,
+    /// MQTT client id (the server side uses its server-side-id).
+    pub client_id: String,
+    /// QoS used for every subscribe and publish (0, 1 or 2).
+    pub qos: u8,
+    /// `Some` when `--tls` or any certificate variable is set.
+    pub tls: Option<TlsFiles>,
+}
+
+/// Tunables of the reliability layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Frames in flight per session and direction (the fixed window).
+    pub window_frames: usize,
+    /// Stream bytes carried by one frame toward a peer of this program.
+    pub frame_data: usize,
+    /// A session whose peer is silent this long is closed on both ends.
+    pub peer_timeout: Duration,
+}
+
+/// Everything the program needs to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Server, client or list mode, with the mode's own settings.
+    pub mode: Mode,
+    /// `-d`: per-frame debug logging.
+    pub debug: bool,
+    /// Broker connection settings.
+    pub broker: BrokerConfig,
+    /// First topic level (default `ssh`); never contains `/`, `+`, `#`, NUL.
+    pub topic_prefix: String,
+    /// Second topic level; empty only in list mode.
+    pub server_side_id: String,
+    /// Reliability-layer tunables.
+    pub tuning: Tuning,
+}
+
+/// How often a server side started with `-b` publishes its beacon (the C original's period).
+pub const BEACON_PERIOD: Duration = Duration::from_secs(3);

@@ -1,0 +1,58 @@
+//! Protocol limits shared by both sides, each with the reason for its value.
+
+use std::time::Duration;
+
+/// Bytes of the packed frame header: `seq: u64, ack: u64, flags: u32, pad: u32`.
+pub const HEADER_LEN: usize = 24;
+
+/// Largest payload (header + stream bytes) the C original sends or accepts:
+/// its receive buffer is 10,000 bytes.
+pub const LEGACY_MAX_PAYLOAD: usize = 10_000;
+
+/// Stream bytes per frame the C original sends (10,000 − 24 header bytes).
+/// Frames toward a C peer never carry more.
+pub const LEGACY_FRAME_DATA: usize = LEGACY_MAX_PAYLOAD - HEADER_LEN;
+
+/// Largest number of stream bytes one frame may carry between two instances
+/// of this program. Every instance accepts frames this large whatever its own
+/// `--frame-size`, so peers with different settings interoperate.
+pub const MAX_FRAME_DATA: usize = 64 * 1024;
+
+/// Smallest `--frame-size` accepted: below this the header overhead dominates.
+pub const MIN_FRAME_DATA: usize = 256;
+
+/// The C original buffers at most 200 frames and drops a data frame more
+/// than 198 ahead of the one it expects; so toward a C peer at most 199
+/// frames may be unacknowledged.
+pub const LEGACY_MAX_WINDOW: usize = 199;
+
+/// Largest `--window` accepted (frames in flight per session and direction).
+pub const MAX_WINDOW: usize = 4096;
+
+/// Smallest `--window` accepted.
+pub const MIN_WINDOW: usize = 2;
+
+/// Default frames in flight per session and direction. See README.rst,
+/// "Tuning", for the measurement behind it.
+pub const DEFAULT_WINDOW: usize = 64;
+
+/// Default stream bytes per frame: what the C original uses, so the default
+/// build sends the same frame sizes whatever the peer.
+pub const DEFAULT_FRAME_DATA: usize = LEGACY_FRAME_DATA;
+
+/// Default time after which a session whose peer has been silent is closed.
+/// Peers send a heartbeat at least every [`HEARTBEAT_INTERVAL`], so only a
+/// vanished peer or a long broker outage reaches it.
+pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A session sends a heartbeat after this long without sending anything
+/// (the C original's period, which it also uses).
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Maximum length of the topic prefix and of the server-side-id (the C
+/// original's buffers are 50 and 100 bytes; MQTT topics are limited anyway).
+pub const MAX_TOPIC_LEVEL_LEN: usize = 100;
+
+/// Frames the C original keeps unacknowledged at most (it stops reading its
+/// TCP socket beyond this), so a receive window must hold at least this many.
+pub const LEGACY_PEER_MAX_IN_FLIGHT: usize = 101;

@@ -1,0 +1,6 @@
+//! The wire protocol: frame codec, topic layout and shared limits. Pure code,
+//! no I/O.
+
+pub mod frame;
+pub mod limits;
+pub mod topic;

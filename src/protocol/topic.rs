@@ -1,0 +1,205 @@
+//! Topic layout and session ids. With P = prefix, S = server-side-id and
+//! X = session id: the client publishes on `P/S/X/tx`, the server on
+//! `P/S/X/rx`, beacons go to `P/S/beacon/rx`.
+
+use std::fmt;
+
+/// Bytes of randomness in a session id.
+const SESSION_ID_BYTES: usize = 16;
+/// Characters of a session id on the wire: 32 lowercase hex digits.
+pub const SESSION_ID_LEN: usize = 2 * SESSION_ID_BYTES;
+
+/// A session id: 16 random bytes shown as 32 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId([u8; SESSION_ID_LEN]);
+
+impl SessionId {
+    /// Builds an id from 16 random bytes.
+    pub fn from_random(bytes: [u8; SESSION_ID_BYTES]) -> SessionId {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; SESSION_ID_LEN];
+        for (i, b) in bytes.iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 0xf)];
+        }
+        SessionId(out)
+    }
+
+    /// Parses an id from a topic level; only 32 lowercase hex digits pass.
+    pub fn parse(s: &str) -> Option<SessionId> {
+        let bytes: [u8; SESSION_ID_LEN] = s.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+            .then_some(SessionId(bytes))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("?")
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which way a frame travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Client side → server side (`tx`).
+    ToServer,
+    /// Server side → client side (`rx`).
+    ToClient,
+}
+
+impl Direction {
+    fn suffix(self) -> &'static str {
+        match self {
+            Direction::ToServer => "tx",
+            Direction::ToClient => "rx",
+        }
+    }
+}
+
+/// The topic names of one server side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    prefix: String,
+    server_id: String,
+}
+
+/// What an incoming topic names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    /// A session frame.
+    Session(SessionId, Direction),
+    /// A beacon from the named server side.
+    Beacon(&'a str),
+}
+
+impl Topics {
+    /// Topics for `prefix` and `server_id` (validated by the CLI: neither
+    /// contains `/`, `+`, `#` or NUL).
+    pub fn new(prefix: &str, server_id: &str) -> Topics {
+        Topics {
+            prefix: prefix.to_owned(),
+            server_id: server_id.to_owned(),
+        }
+    }
+
+    /// Topic of a session's frames travelling in `dir`.
+    pub fn session(&self, id: &SessionId, dir: Direction) -> String {
+        format!("{}/{}/{}/{}", self.prefix, self.server_id, id, dir.suffix())
+    }
+
+    /// What the server side subscribes to: every session's `tx`.
+    pub fn server_filter(&self) -> String {
+        format!("{}/{}/+/tx", self.prefix, self.server_id)
+    }
+
+    /// Where this server side publishes its beacon.
+    pub fn beacon(&self) -> String {
+        format!("{}/{}/beacon/rx", self.prefix, self.server_id)
+    }
+
+    /// What `-l` subscribes to: every server's beacon under the prefix.
+    pub fn beacon_filter(prefix: &str) -> String {
+        format!("{prefix}/+/beacon/rx")
+    }
+
+    /// Classifies an incoming topic `P/S/X/d`; `None` for anything that is
+    /// not ours (another prefix, malformed id, wrong suffix).
+    pub fn parse<'a>(&self, topic: &'a str) -> Option<Incoming<'a>> {
+        let mut levels = topic.split('/');
+        let (p, s, x, d) = (
+            levels.next()?,
+            levels.next()?,
+            levels.next()?,
+            levels.next()?,
+        );
+        if levels.next().is_some() || p != self.prefix {
+            return None;
+        }
+        if x == "beacon" && d == "rx" {
+            return Some(Incoming::Beacon(s));
+        }
+        if s != self.server_id {
+            return None;
+        }
+        let dir = match d {
+            "tx" => Direction::ToServer,
+            "rx" => Direction::ToClient,
+            _ => return None,
+        };
+        Some(Incoming::Session(SessionId::parse(x)?, dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_are_32_lowercase_hex_digits() {
+        let id = SessionId::from_random([0xab; 16]);
+        assert_eq!(id.as_str(), "ab".repeat(16));
+        assert_eq!(SessionId::parse(id.as_str()), Some(id));
+        assert_eq!(SessionId::parse(&"AB".repeat(16)), None);
+        assert_eq!(SessionId::parse(&"ab".repeat(15)), None);
+        assert_eq!(SessionId::parse(&"zz".repeat(16)), None);
+        assert_eq!(SessionId::parse(""), None);
+    }
+
+    #[test]
+    fn topics_follow_the_c_layout() {
+        let t = Topics::new("ssh", "pi");
+        let id = SessionId::from_random([1; 16]);
+        let x = "01".repeat(16);
+        assert_eq!(
+            t.session(&id, Direction::ToServer),
+            format!("ssh/pi/{x}/tx")
+        );
+        assert_eq!(
+            t.session(&id, Direction::ToClient),
+            format!("ssh/pi/{x}/rx")
+        );
+        assert_eq!(t.server_filter(), "ssh/pi/+/tx");
+        assert_eq!(t.beacon(), "ssh/pi/beacon/rx");
+        assert_eq!(Topics::beacon_filter("ssh"), "ssh/+/beacon/rx");
+    }
+
+    #[test]
+    fn incoming_topics_are_classified_and_foreign_ones_ignored() {
+        let t = Topics::new("ssh", "pi");
+        let x = "0f".repeat(16);
+        let id = SessionId::parse(&x).unwrap();
+        assert_eq!(
+            t.parse(&format!("ssh/pi/{x}/tx")),
+            Some(Incoming::Session(id, Direction::ToServer))
+        );
+        assert_eq!(
+            t.parse(&format!("ssh/pi/{x}/rx")),
+            Some(Incoming::Session(id, Direction::ToClient))
+        );
+        assert_eq!(
+            t.parse("ssh/other/beacon/rx"),
+            Some(Incoming::Beacon("other"))
+        );
+        assert_eq!(t.parse(&format!("ssh/other/{x}/tx")), None);
+        assert_eq!(t.parse(&format!("xx/pi/{x}/tx")), None);
+        assert_eq!(t.parse(&format!("ssh/pi/{x}/zz")), None);
+        assert_eq!(t.parse(&format!("ssh/pi/{x}/tx/more")), None);
+        assert_eq!(t.parse("ssh/pi/not-an-id/tx"), None);
+        assert_eq!(t.parse("ssh/pi"), None);
+    }
+}

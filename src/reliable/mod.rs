@@ -1,0 +1,11 @@
+//! The sans-IO reliability layer: send and receive windows, the RTT
+//! estimator and the session state machine. No sockets, no clock reads:
+//! callers pass `now` in.
+
+pub mod recv_window;
+pub mod rtt;
+pub mod send_window;
+pub mod session;
+
+#[cfg(test)]
+mod sim;

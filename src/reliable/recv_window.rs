@@ -1,0 +1,222 @@
+//! The receive side of a session: a fixed ring of frame buffers that
+//! reorders frames, drops duplicates and old frames, and hands the stream
+//! out in order. A frame's slot is freed only once its bytes have been
+//! written to the local TCP peer, and only then is it acknowledged, so a
+//! slow reader stalls the remote sender through its window.
+
+#[derive(Debug, Default)]
+struct Slot {
+    data: Vec<u8>,
+    present: bool,
+    fin: bool,
+}
+
+/// Where an arriving frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    /// Stored, and it was the next frame expected.
+    InOrder,
+    /// Stored ahead of a hole.
+    OutOfOrder,
+    /// Already had it (or already delivered it): dropped.
+    Duplicate,
+    /// Too far ahead for the window: dropped, the sender will retransmit.
+    BeyondWindow,
+}
+
+/// Reorder buffer for one direction of one session.
+#[derive(Debug)]
+pub struct RecvWindow {
+    slots: Vec<Slot>,
+    /// First sequence number not yet fully written out.
+    base: u64,
+    /// First sequence number not yet received in order (`>= base`).
+    next: u64,
+    /// Bytes of frame `base` already written out.
+    offset: usize,
+    fin_delivered: bool,
+    bytes_delivered: u64,
+}
+
+impl RecvWindow {
+    /// A window able to hold `capacity` frames.
+    pub fn new(capacity: usize) -> RecvWindow {
+        let mut slots = Vec::with_capacity(capacity);
+        slots.resize_with(capacity, Slot::default);
+        RecvWindow {
+            slots,
+            base: 1,
+            next: 1,
+            offset: 0,
+            fin_delivered: false,
+            bytes_delivered: 0,
+        }
+    }
+
+    fn index(&self, seq: u64) -> usize {
+        (seq % self.slots.len() as u64) as usize
+    }
+
+    /// Stores frame `seq` (seq ≥ 1) carrying `data` and, if `fin`, the end
+    /// of the stream.
+    pub fn insert(&mut self, seq: u64, data: &[u8], fin: bool) -> Insert {
+        if seq < self.next || self.fin_delivered {
+            return Insert::Duplicate;
+        }
+        if seq - self.base >= self.slots.len() as u64 {
+            return Insert::BeyondWindow;
+        }
+        let i = self.index(seq);
+        let slot = &mut self.slots[i];
+        if slot.present {
+            return Insert::Duplicate;
+        }
+        slot.data.clear();
+        slot.data.extend_from_slice(data);
+        slot.present = true;
+        slot.fin = fin;
+        let in_order = seq == self.next;
+        let len = self.slots.len() as u64;
+        while self.next - self.base < len && self.slots[self.index(self.next)].present {
+            let fin = self.slots[self.index(self.next)].fin;
+            self.next += 1;
+            if fin {
+                // Nothing after the end of the stream counts.
+                break;
+            }
+        }
+        self.skip_empty();
+        if in_order {
+            Insert::InOrder
+        } else {
+            Insert::OutOfOrder
+        }
+    }
+
+    /// The next stream bytes to write out (empty when none is ready).
+    pub fn deliverable(&self) -> &[u8] {
+        if self.base < self.next {
+            &self.slots[self.index(self.base)].data[self.offset..]
+        } else {
+            &[]
+        }
+    }
+
+    /// Marks `n` bytes of [`Self::deliverable`] as written; returns how many
+    /// frames were completed (and so became acknowledgeable).
+    pub fn consume(&mut self, n: usize) -> u32 {
+        debug_assert!(n <= self.deliverable().len());
+        let n = n.min(self.deliverable().len());
+        self.offset += n;
+        self.bytes_delivered += n as u64;
+        self.skip_empty()
+    }
+
+    /// Retires fully written frames at the head (including empty ones such
+    /// as the end-of-stream frame); returns how many.
+    fn skip_empty(&mut self) -> u32 {
+        let mut done = 0;
+        while self.base < self.next {
+            let i = self.index(self.base);
+            let slot = &mut self.slots[i];
+            if self.offset < slot.data.len() {
+                break;
+            }
+            if slot.fin {
+                self.fin_delivered = true;
+            }
+            slot.present = false;
+            slot.fin = false;
+            slot.data.clear();
+            self.offset = 0;
+            self.base += 1;
+            done += 1;
+        }
+        done
+    }
+
+    /// The acknowledgement to send: highest sequence number written out in
+    /// order, or `None` before the first.
+    pub fn ack(&self) -> Option<u64> {
+        (self.base > 1).then(|| self.base - 1)
+    }
+
+    /// True once the end-of-stream frame and everything before it has been
+    /// written out.
+    pub fn fin_delivered(&self) -> bool {
+        self.fin_delivered
+    }
+
+    /// Stream bytes written out so far.
+    pub fn bytes_delivered(&self) -> u64 {
+        self.bytes_delivered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(w: &mut RecvWindow) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let d = w.deliverable().to_vec();
+            if d.is_empty() {
+                return out;
+            }
+            out.extend_from_slice(&d);
+            w.consume(d.len());
+        }
+    }
+
+    #[test]
+    fn frames_are_delivered_in_order_whatever_the_arrival_order() {
+        let mut w = RecvWindow::new(8);
+        assert_eq!(w.insert(3, b"c", false), Insert::OutOfOrder);
+        assert_eq!(w.insert(2, b"b", false), Insert::OutOfOrder);
+        assert!(w.deliverable().is_empty());
+        assert_eq!(w.ack(), None);
+        assert_eq!(w.insert(1, b"a", false), Insert::InOrder);
+        assert_eq!(drain(&mut w), b"abc");
+        assert_eq!(w.ack(), Some(3));
+    }
+
+    #[test]
+    fn duplicates_and_old_frames_are_dropped() {
+        let mut w = RecvWindow::new(8);
+        w.insert(1, b"a", false);
+        assert_eq!(w.insert(1, b"a", false), Insert::Duplicate);
+        w.insert(3, b"c", false);
+        assert_eq!(w.insert(3, b"X", false), Insert::Duplicate);
+        drain(&mut w);
+        assert_eq!(w.insert(1, b"a", false), Insert::Duplicate);
+        w.insert(2, b"b", false);
+        assert_eq!(drain(&mut w), b"bc");
+    }
+
+    #[test]
+    fn unwritten_frames_hold_the_window_and_the_ack() {
+        let mut w = RecvWindow::new(2);
+        w.insert(1, b"aa", false);
+        w.insert(2, b"bb", false);
+        assert_eq!(w.insert(3, b"cc", false), Insert::BeyondWindow);
+        assert_eq!(w.ack(), None);
+        assert_eq!(w.consume(1), 0);
+        assert_eq!(w.deliverable(), b"a");
+        assert_eq!(w.consume(1), 1);
+        assert_eq!(w.ack(), Some(1));
+        assert_eq!(w.insert(3, b"cc", false), Insert::InOrder);
+    }
+
+    #[test]
+    fn the_end_of_stream_is_delivered_after_all_data() {
+        let mut w = RecvWindow::new(8);
+        w.insert(2, &[], true);
+        assert!(!w.fin_delivered());
+        w.insert(1, b"last", false);
+        assert_eq!(drain(&mut w), b"last");
+        assert!(w.fin_delivered());
+        assert_eq!(w.ack(), Some(2));
+        assert_eq!(w.insert(3, b"late", false), Insert::Duplicate);
+    }
+}

@@ -1,0 +1,120 @@
+//! Round-trip-time estimator and retransmission timeout (RFC 6298).
+
+use std::time::Duration;
+
+/// Lower bound of the retransmission timeout. The broker path on a LAN is
+/// well under a millisecond, but a loaded broker or a router's CPU adds
+/// jitter; below this, spurious retransmissions would outnumber real ones.
+pub const MIN_RTO: Duration = Duration::from_millis(50);
+/// Upper bound of the (backed-off) retransmission timeout, so that a
+/// session resumes within this long once a broker outage ends.
+pub const MAX_RTO: Duration = Duration::from_secs(5);
+/// Timeout before any round trip has been measured (RFC 6298 says 1 s).
+pub const INITIAL_RTO: Duration = Duration::from_millis(500);
+/// Clock granularity term `G` of RFC 6298.
+const GRANULARITY: Duration = Duration::from_millis(1);
+
+/// Smoothed RTT, its variation and the current backoff.
+#[derive(Debug, Clone)]
+pub struct RttEstimator {
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    backoff: u32,
+}
+
+impl Default for RttEstimator {
+    fn default() -> Self {
+        RttEstimator {
+            srtt: None,
+            rttvar: Duration::ZERO,
+            backoff: 0,
+        }
+    }
+}
+
+impl RttEstimator {
+    /// Feeds one sample (only from frames sent once, per Karn's rule).
+    pub fn sample(&mut self, rtt: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(rtt);
+                self.rttvar = rtt / 2;
+            }
+            Some(srtt) => {
+                let diff = srtt.abs_diff(rtt);
+                self.rttvar = (self.rttvar * 3 + diff) / 4;
+                self.srtt = Some((srtt * 7 + rtt) / 8);
+            }
+        }
+    }
+
+    /// The smoothed RTT, if measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+
+    /// The retransmission timeout including backoff.
+    pub fn rto(&self) -> Duration {
+        let base = match self.srtt {
+            None => INITIAL_RTO,
+            Some(srtt) => srtt + (self.rttvar * 4).max(GRANULARITY),
+        };
+        let backed_off = base.saturating_mul(1u32 << self.backoff.min(16));
+        backed_off.clamp(MIN_RTO, MAX_RTO)
+    }
+
+    /// Doubles the timeout after it expired.
+    pub fn back_off(&mut self) {
+        self.backoff = (self.backoff + 1).min(16);
+    }
+
+    /// Forgets the backoff once acknowledgements flow again.
+    pub fn reset_backoff(&mut self) {
+        self.backoff = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_sample_sets_srtt_and_half_variance() {
+        let mut r = RttEstimator::default();
+        assert_eq!(r.rto(), INITIAL_RTO);
+        r.sample(Duration::from_millis(100));
+        assert_eq!(r.srtt(), Some(Duration::from_millis(100)));
+        assert_eq!(r.rto(), Duration::from_millis(300));
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped_then_resets() {
+        let mut r = RttEstimator::default();
+        r.sample(Duration::from_millis(100));
+        r.back_off();
+        assert_eq!(r.rto(), Duration::from_millis(600));
+        for _ in 0..40 {
+            r.back_off();
+        }
+        assert_eq!(r.rto(), MAX_RTO);
+        r.reset_backoff();
+        assert_eq!(r.rto(), Duration::from_millis(300));
+    }
+
+    #[test]
+    fn tiny_rtts_are_floored_at_the_minimum_rto() {
+        let mut r = RttEstimator::default();
+        for _ in 0..50 {
+            r.sample(Duration::from_micros(200));
+        }
+        assert_eq!(r.rto(), MIN_RTO);
+    }
+
+    #[test]
+    fn samples_are_smoothed() {
+        let mut r = RttEstimator::default();
+        r.sample(Duration::from_millis(80));
+        r.sample(Duration::from_millis(160));
+        assert_eq!(r.srtt(), Some(Duration::from_millis(90)));
+    }
+}

@@ -1,0 +1,390 @@
+//! The send side of a session: a fixed ring of frame buffers holding every
+//! frame from the oldest unacknowledged to the newest, sequence numbering,
+//! acknowledgement processing, RTT sampling and the retransmission timer.
+//! Slot buffers are allocated on first use and reused for the session's
+//! life, so the steady state allocates nothing.
+
+use std::time::{Duration, Instant};
+
+use super::rtt::RttEstimator;
+
+/// Acknowledgements flagged as "gap seen" without progress that trigger a
+/// fast retransmission of the oldest unacknowledged frame. The broker keeps
+/// frames of one topic in order, so a gap is strong evidence of loss, and a
+/// receiver that gets a burst of frames at once answers with a single ack:
+/// one is enough. Fast retransmission happens once per recovery episode.
+const DUP_ACK_THRESHOLD: u32 = 1;
+
+#[derive(Debug, Default)]
+struct Slot {
+    data: Vec<u8>,
+    fin: bool,
+    /// When the frame was first sent; cleared when it is retransmitted so
+    /// that no RTT sample is taken from it (Karn's rule).
+    first_sent: Option<Instant>,
+}
+
+/// What an acknowledgement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckOutcome {
+    /// The ack acknowledged new frames.
+    Progress,
+    /// The ack is not newer than what was already acknowledged.
+    Stale,
+    /// The ack names a frame that was never sent: the frame is bogus.
+    Invalid,
+}
+
+/// Frames in flight for one direction of one session.
+#[derive(Debug)]
+pub struct SendWindow {
+    slots: Vec<Slot>,
+    /// Oldest unacknowledged sequence number.
+    una: u64,
+    /// Next sequence number to assign.
+    next: u64,
+    /// First assigned sequence number never sent yet.
+    next_unsent: u64,
+    /// Frame to retransmit at the next opportunity (always `una` when set).
+    pending_rexmit: Option<u64>,
+    /// While `una` is below this, each partial ack retransmits the new `una`.
+    recovery_until: Option<u64>,
+    dup_acks: u32,
+    rto_deadline: Option<Instant>,
+    rtt: RttEstimator,
+    fin_seq: Option<u64>,
+    retransmissions: u64,
+    /// Retransmissions of the end-of-stream frame while it was the only
+    /// frame unacknowledged.
+    fin_retransmissions: u32,
+}
+
+impl SendWindow {
+    /// A window able to hold `capacity` frames.
+    pub fn new(capacity: usize) -> SendWindow {
+        let mut slots = Vec::with_capacity(capacity);
+        slots.resize_with(capacity, Slot::default);
+        SendWindow {
+            slots,
+            una: 1,
+            next: 1,
+            next_unsent: 1,
+            pending_rexmit: None,
+            recovery_until: None,
+            dup_acks: 0,
+            rto_deadline: None,
+            rtt: RttEstimator::default(),
+            fin_seq: None,
+            retransmissions: 0,
+            fin_retransmissions: 0,
+        }
+    }
+
+    fn slot(&self, seq: u64) -> &Slot {
+        &self.slots[(seq % self.slots.len() as u64) as usize]
+    }
+
+    fn slot_mut(&mut self, seq: u64) -> &mut Slot {
+        let len = self.slots.len() as u64;
+        &mut self.slots[(seq % len) as usize]
+    }
+
+    /// Frames sent or queued and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        (self.next - self.una) as usize
+    }
+
+    /// True when another frame fits under `limit` (≤ capacity) and the
+    /// stream has not been ended.
+    pub fn can_push(&self, limit: usize) -> bool {
+        self.fin_seq.is_none() && self.in_flight() < limit.min(self.slots.len())
+    }
+
+    /// Queues a frame with `data` (and the end-of-stream mark if `fin`);
+    /// returns its sequence number. The caller checked [`Self::can_push`].
+    pub fn push(&mut self, data: &[u8], fin: bool) -> u64 {
+        let seq = self.next;
+        let slot = self.slot_mut(seq);
+        slot.data.clear();
+        slot.data.extend_from_slice(data);
+        slot.fin = fin;
+        slot.first_sent = None;
+        self.next += 1;
+        if fin {
+            self.fin_seq = Some(seq);
+        }
+        seq
+    }
+
+    /// The next frame to put on the wire: a pending retransmission first,
+    /// then the oldest never-sent frame. Returns its sequence number.
+    pub fn next_to_send(&self) -> Option<u64> {
+        self.pending_rexmit
+            .or((self.next_unsent < self.next).then_some(self.next_unsent))
+    }
+
+    /// The stream bytes and end-of-stream mark of frame `seq`.
+    pub fn frame(&self, seq: u64) -> (&[u8], bool) {
+        let slot = self.slot(seq);
+        (&slot.data, slot.fin)
+    }
+
+    /// Records that frame `seq` (from [`Self::next_to_send`]) went out at `now`.
+    pub fn on_sent(&mut self, seq: u64, now: Instant) {
+        if self.pending_rexmit == Some(seq) {
+            self.pending_rexmit = None;
+            self.slot_mut(seq).first_sent = None;
+            self.retransmissions += 1;
+            if self.fin_seq == Some(seq) && self.una == seq {
+                self.fin_retransmissions += 1;
+            }
+            self.rto_deadline = Some(now + self.rtt.rto());
+        } else {
+            self.slot_mut(seq).first_sent = Some(now);
+            self.next_unsent = seq + 1;
+            if self.rto_deadline.is_none() {
+                self.rto_deadline = Some(now + self.rtt.rto());
+            }
+        }
+    }
+
+    /// Processes a cumulative acknowledgement of every frame up to `ack`.
+    /// `gap` is the peer's hint that it saw a hole or a duplicate.
+    pub fn on_ack(&mut self, ack: u64, gap: bool, now: Instant) -> AckOutcome {
+        if ack >= self.next_unsent {
+            return AckOutcome::Invalid;
+        }
+        if ack < self.una {
+            if gap && ack + 1 == self.una && self.una < self.next_unsent {
+                self.dup_acks += 1;
+                let recovering = self.recovery_until.is_some_and(|r| self.una < r);
+                if self.dup_acks >= DUP_ACK_THRESHOLD && !recovering {
+                    self.enter_recovery();
+                }
+            }
+            return AckOutcome::Stale;
+        }
+        let newest = self.slot(ack).first_sent;
+        if let Some(sent) = newest {
+            self.rtt.sample(now.saturating_duration_since(sent));
+        }
+        for seq in self.una..=ack {
+            let slot = self.slot_mut(seq);
+            slot.data.clear();
+            slot.first_sent = None;
+        }
+        self.una = ack + 1;
+        self.dup_acks = 0;
+        self.rtt.reset_backoff();
+        if self.pending_rexmit.is_some_and(|s| s < self.una) {
+            self.pending_rexmit = None;
+        }
+        match self.recovery_until {
+            Some(r) if self.una < r && self.una < self.next_unsent => {
+                // Partial ack: the peer's next hole starts at the new una.
+                self.pending_rexmit = Some(self.una);
+            }
+            Some(_) => self.recovery_until = None,
+            None => {}
+        }
+        self.rto_deadline = (self.una < self.next_unsent).then(|| now + self.rtt.rto());
+        AckOutcome::Progress
+    }
+
+    fn enter_recovery(&mut self) {
+        self.pending_rexmit = Some(self.una);
+        self.recovery_until = Some(self.next_unsent);
+    }
+
+    /// When the retransmission timer fires next, if anything is in flight.
+    pub fn rto_deadline(&self) -> Option<Instant> {
+        self.rto_deadline
+    }
+
+    /// Handles an expired retransmission timer: retransmit the oldest frame,
+    /// back off, and let partial acks drive the rest of the recovery.
+    pub fn on_timeout(&mut self, now: Instant) {
+        match self.rto_deadline {
+            Some(d) if d <= now && self.una < self.next_unsent => {
+                self.rtt.back_off();
+                self.enter_recovery();
+                self.rto_deadline = Some(now + self.rtt.rto());
+            }
+            Some(d) if d <= now => self.rto_deadline = None,
+            _ => {}
+        }
+    }
+
+    /// After the broker link comes back: retransmit the oldest frame now
+    /// instead of waiting out a backed-off timer.
+    pub fn kick(&mut self, now: Instant) {
+        self.rtt.reset_backoff();
+        if self.una < self.next_unsent {
+            self.enter_recovery();
+            self.rto_deadline = Some(now + self.rtt.rto());
+        }
+    }
+
+    /// True when every frame pushed has been acknowledged.
+    pub fn all_acked(&self) -> bool {
+        self.una == self.next
+    }
+
+    /// True once the end-of-stream frame has been acknowledged.
+    pub fn fin_acked(&self) -> bool {
+        self.fin_seq.is_some_and(|f| f < self.una)
+    }
+
+    /// True when everything but the end-of-stream frame is acknowledged and
+    /// that frame has been retransmitted `tries` times in vain: the peer has
+    /// most likely closed already and only its last acknowledgement was lost.
+    pub fn fin_given_up(&self, tries: u32) -> bool {
+        self.fin_seq == Some(self.una) && self.fin_retransmissions >= tries
+    }
+
+    /// True once the end-of-stream frame has been queued.
+    pub fn fin_queued(&self) -> bool {
+        self.fin_seq.is_some()
+    }
+
+    /// The current retransmission timeout.
+    pub fn rto(&self) -> Duration {
+        self.rtt.rto()
+    }
+
+    /// The RTT estimator (for backoff of other timers and statistics).
+    pub fn rtt_mut(&mut self) -> &mut RttEstimator {
+        &mut self.rtt
+    }
+
+    /// Smoothed round-trip time, if measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.rtt.srtt()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn summary(&self) -> String {
+        format!(
+            "una {} next {} unsent {} rexmit {:?} recovery {:?} fin {:?} fin_rexmits {} rto {:?}",
+            self.una,
+            self.next,
+            self.next_unsent,
+            self.pending_rexmit,
+            self.recovery_until,
+            self.fin_seq,
+            self.fin_retransmissions,
+            self.rtt.rto()
+        )
+    }
+
+    /// Frames retransmitted so far.
+    pub fn retransmissions(&self) -> u64 {
+        self.retransmissions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(w: &mut SendWindow, now: Instant) -> u64 {
+        let seq = w.next_to_send().unwrap();
+        w.on_sent(seq, now);
+        seq
+    }
+
+    #[test]
+    fn frames_are_numbered_from_one_and_freed_by_acks() {
+        let t = Instant::now();
+        let mut w = SendWindow::new(4);
+        assert_eq!(w.push(b"a", false), 1);
+        assert_eq!(w.push(b"b", false), 2);
+        assert_eq!(sent(&mut w, t), 1);
+        assert_eq!(sent(&mut w, t), 2);
+        assert_eq!(w.next_to_send(), None);
+        assert_eq!(w.on_ack(1, false, t), AckOutcome::Progress);
+        assert_eq!(w.in_flight(), 1);
+        assert_eq!(w.on_ack(1, false, t), AckOutcome::Stale);
+        assert_eq!(w.on_ack(2, false, t), AckOutcome::Progress);
+        assert!(w.all_acked());
+        assert_eq!(w.rto_deadline(), None);
+    }
+
+    #[test]
+    fn an_ack_of_an_unsent_frame_is_invalid() {
+        let t = Instant::now();
+        let mut w = SendWindow::new(4);
+        w.push(b"a", false);
+        assert_eq!(w.on_ack(1, false, t), AckOutcome::Invalid);
+        sent(&mut w, t);
+        assert_eq!(w.on_ack(2, false, t), AckOutcome::Invalid);
+        assert_eq!(w.on_ack(u64::MAX, false, t), AckOutcome::Invalid);
+    }
+
+    #[test]
+    fn the_window_limits_frames_in_flight() {
+        let mut w = SendWindow::new(3);
+        for _ in 0..3 {
+            assert!(w.can_push(8));
+            w.push(b"x", false);
+        }
+        assert!(!w.can_push(8));
+        let mut w = SendWindow::new(8);
+        w.push(b"x", false);
+        assert!(!w.can_push(1));
+    }
+
+    #[test]
+    fn a_timeout_retransmits_the_oldest_frame_and_backs_off() {
+        let t = Instant::now();
+        let mut w = SendWindow::new(8);
+        w.push(b"a", false);
+        w.push(b"b", false);
+        sent(&mut w, t);
+        sent(&mut w, t);
+        let d = w.rto_deadline().unwrap();
+        w.on_timeout(d);
+        assert_eq!(w.next_to_send(), Some(1));
+        sent(&mut w, d);
+        assert_eq!(w.retransmissions(), 1);
+        assert!(w.rto_deadline().unwrap() - d > d - t, "backed off");
+        // Partial ack during recovery retransmits the next hole at once.
+        assert_eq!(w.on_ack(1, false, d), AckOutcome::Progress);
+        assert_eq!(w.next_to_send(), Some(2));
+    }
+
+    #[test]
+    fn a_gap_ack_triggers_one_fast_retransmit_per_episode() {
+        let t = Instant::now();
+        let mut w = SendWindow::new(8);
+        for _ in 0..4 {
+            w.push(b"x", false);
+            sent(&mut w, t);
+        }
+        w.on_ack(1, false, t);
+        w.on_ack(1, false, t);
+        assert_eq!(
+            w.next_to_send(),
+            None,
+            "a plain duplicate ack is not evidence"
+        );
+        w.on_ack(1, true, t);
+        assert_eq!(w.next_to_send(), Some(2));
+        sent(&mut w, t);
+        w.on_ack(1, true, t);
+        assert_eq!(w.next_to_send(), None, "already recovering");
+    }
+
+    #[test]
+    fn the_end_of_stream_frame_closes_the_window() {
+        let t = Instant::now();
+        let mut w = SendWindow::new(8);
+        w.push(&[], true);
+        assert!(w.fin_queued());
+        assert!(!w.can_push(8));
+        sent(&mut w, t);
+        assert!(!w.fin_acked());
+        w.on_ack(1, false, t);
+        assert!(w.fin_acked());
+    }
+}

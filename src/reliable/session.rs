@@ -1,0 +1,535 @@
+//! The session state machine: one tunnelled TCP connection, seen from one
+//! side. Sans-IO: it is fed frames, local stream bytes and the current time,
+//! and asked for frames to publish, bytes to write and its next deadline.
+//!
+//! Peers are either *capable* (this program: every frame carries
+//! [`flags::CAPABLE`]) or *legacy* (the C original). Until the peer has been
+//! heard from, everything sent stays within what the C original accepts.
+
+use std::time::{Duration, Instant};
+
+use super::recv_window::{Insert, RecvWindow};
+use super::send_window::{AckOutcome, SendWindow};
+use crate::protocol::frame::{
+    close_header, encode_into, flags, is_close, Frame, Header, RemoteConfig,
+};
+use crate::protocol::limits::{
+    HEARTBEAT_INTERVAL, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, LEGACY_PEER_MAX_IN_FLIGHT,
+};
+
+/// Flag of ours: this acknowledgement was sent because a frame arrived out
+/// of order or twice, i.e. the sender may have lost one (fast retransmit).
+pub const GAP_FLAG: u32 = 0x40;
+
+/// Longest time an acknowledgement is held back hoping to ride on a data
+/// frame. Shorter than any retransmission timeout.
+const ACK_DELAY: Duration = Duration::from_millis(2);
+/// Frames written out that make an acknowledgement go at once.
+const ACK_EVERY_FRAMES: u32 = 4;
+/// Heartbeat period toward a peer of this program: it needs them only for
+/// its silence timeout, so idle sessions cost the broker little.
+const CAPABLE_HEARTBEAT: Duration = Duration::from_secs(5);
+/// A C peer heartbeats every 500 ms and never says when it closes; this much
+/// silence from it means its session is gone.
+const LEGACY_PEER_SILENCE: Duration = Duration::from_secs(15);
+/// How long a client waits for the first frame from the server side.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a fully closed session stays after the last frame from its peer,
+/// to re-acknowledge frames whose acknowledgement was lost. Twice the
+/// largest retransmission timeout, so a peer still retransmitting is heard.
+const LINGER: Duration = Duration::from_secs(10);
+/// Retransmissions of our end-of-stream frame, once all data before it is
+/// acknowledged and the peer's stream has ended, after which the session is
+/// considered finished: the peer has closed and only its acknowledgement
+/// was lost. Bounds the close handshake on a lossy link.
+const FIN_MAX_RETRIES: u32 = 6;
+
+/// Which side of the tunnel this session is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The side that accepted the TCP connection; it opens the session.
+    Client {
+        /// Target override sent in the first frame.
+        remote_config: Option<RemoteConfig>,
+    },
+    /// The side that dials the target.
+    Server,
+}
+
+/// Per-session settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Frames in flight toward a capable peer.
+    pub window: usize,
+    /// Stream bytes per frame toward a capable peer.
+    pub frame_data: usize,
+    /// Silence after which the session is closed.
+    pub peer_timeout: Duration,
+}
+
+/// What kind of program the peer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerKind {
+    /// Not heard from yet.
+    Unknown,
+    /// The C original.
+    Legacy,
+    /// This program.
+    Capable,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Both directions ended and were acknowledged.
+    Finished,
+    /// The peer aborted (its TCP peer reset, or its target was unreachable).
+    PeerAborted,
+    /// This side aborted ([`Session::abort`]).
+    LocalAbort,
+    /// The peer was silent for too long.
+    PeerTimeout,
+}
+
+/// Something the I/O shell must act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The peer's stream ended: shut down the write half of the TCP socket.
+    PeerEof,
+    /// The session is over: close the TCP socket and forget the session.
+    Closed(CloseReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// Fully closed; re-acknowledges stray frames until the deadline.
+    Lingering(Instant),
+    /// A close frame is to be sent, then the session is over.
+    Closing(CloseReason),
+    Closed(CloseReason),
+}
+
+/// One tunnelled connection, one side.
+#[derive(Debug)]
+pub struct Session {
+    role: Role,
+    config: SessionConfig,
+    peer: PeerKind,
+    send: SendWindow,
+    recv: RecvWindow,
+    state: State,
+    local_eof: bool,
+    peer_eof_reported: bool,
+    close_reported: bool,
+    /// The opening frame still has to be (re)sent.
+    hello_due: bool,
+    hello_deadline: Option<Instant>,
+    frames_unacked: u32,
+    ack_deadline: Option<Instant>,
+    ack_now: bool,
+    gap_seen: bool,
+    last_sent: Instant,
+    last_heard: Option<Instant>,
+    created: Instant,
+    bytes_sent: u64,
+}
+
+impl Session {
+    /// A new session at `now`. A client session sends its opening frame
+    /// (with the remote config, if any) at once; a server session answers
+    /// the frame that created it at once, so the client learns what it is.
+    pub fn new(role: Role, config: SessionConfig, now: Instant) -> Session {
+        let window = config.window.max(1);
+        Session {
+            role,
+            config,
+            peer: PeerKind::Unknown,
+            send: SendWindow::new(window),
+            recv: RecvWindow::new(window.max(LEGACY_PEER_MAX_IN_FLIGHT)),
+            state: State::Open,
+            local_eof: false,
+            peer_eof_reported: false,
+            close_reported: false,
+            hello_due: true,
+            hello_deadline: None,
+            frames_unacked: 0,
+            ack_deadline: None,
+            ack_now: false,
+            gap_seen: false,
+            last_sent: now,
+            last_heard: match role {
+                Role::Server => Some(now),
+                Role::Client { .. } => None,
+            },
+            created: now,
+            bytes_sent: 0,
+        }
+    }
+
+    /// What the peer is, as far as known.
+    pub fn peer_kind(&self) -> PeerKind {
+        self.peer
+    }
+
+    fn window(&self) -> usize {
+        match self.peer {
+            PeerKind::Capable => self.config.window,
+            _ => self.config.window.min(LEGACY_MAX_WINDOW),
+        }
+    }
+
+    /// Largest number of stream bytes the next frame may carry.
+    pub fn max_chunk(&self) -> usize {
+        match self.peer {
+            PeerKind::Capable => self.config.frame_data,
+            _ => self.config.frame_data.min(LEGACY_FRAME_DATA),
+        }
+    }
+
+    /// True when the shell should read more from the local TCP socket: the
+    /// session is open, the local stream has not ended and the window has
+    /// room for another frame.
+    pub fn wants_data(&self) -> bool {
+        self.state == State::Open && !self.local_eof && self.send.can_push(self.window())
+    }
+
+    /// Queues stream bytes read from the local TCP socket (at most
+    /// [`Self::max_chunk`], only while [`Self::wants_data`]).
+    pub fn push_data(&mut self, data: &[u8]) {
+        debug_assert!(self.wants_data() && !data.is_empty() && data.len() <= self.max_chunk());
+        if !self.wants_data() || data.is_empty() {
+            return;
+        }
+        self.bytes_sent += data.len() as u64;
+        self.send.push(data, false);
+    }
+
+    /// The local TCP peer ended its stream (read returned 0).
+    pub fn local_eof(&mut self) {
+        self.local_eof = true;
+    }
+
+    /// The local TCP connection failed or could not be made: tell the peer
+    /// and end the session.
+    pub fn abort(&mut self) {
+        if matches!(self.state, State::Open | State::Lingering(_)) {
+            self.state = State::Closing(CloseReason::LocalAbort);
+        }
+    }
+
+    /// The broker connection came back: resend what may have been lost now
+    /// rather than after a backed-off timer.
+    pub fn link_restored(&mut self, now: Instant) {
+        self.send.kick(now);
+        if self.peer == PeerKind::Unknown && matches!(self.role, Role::Client { .. }) {
+            self.hello_due = true;
+        }
+    }
+
+    /// Stream bytes ready to be written to the local TCP socket.
+    pub fn deliverable(&self) -> &[u8] {
+        self.recv.deliverable()
+    }
+
+    /// `n` bytes of [`Self::deliverable`] were written to the local socket.
+    pub fn consume(&mut self, n: usize, now: Instant) {
+        let frames = self.recv.consume(n);
+        self.note_delivered(frames, now);
+    }
+
+    fn note_delivered(&mut self, frames: u32, now: Instant) {
+        if frames == 0 {
+            return;
+        }
+        self.frames_unacked += frames;
+        if self.frames_unacked >= ACK_EVERY_FRAMES || self.recv.fin_delivered() {
+            self.ack_now = true;
+        } else if self.ack_deadline.is_none() {
+            self.ack_deadline = Some(now + ACK_DELAY);
+        }
+    }
+
+    /// Stream bytes accepted from the local socket so far.
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent
+    }
+
+    /// Stream bytes written to the local socket so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.recv.bytes_delivered()
+    }
+
+    /// Frames retransmitted so far.
+    pub fn retransmissions(&self) -> u64 {
+        self.send.retransmissions()
+    }
+
+    /// Smoothed round-trip time through the broker, if measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.send.srtt()
+    }
+
+    /// Processes a frame received for this session.
+    pub fn handle_frame(&mut self, frame: &Frame<'_>, now: Instant) {
+        if matches!(self.state, State::Closed(_) | State::Closing(_)) {
+            return;
+        }
+        let h = frame.header;
+        if h.has(flags::BEACON) {
+            return;
+        }
+        let capable = h.has(flags::CAPABLE);
+        if self.peer == PeerKind::Unknown {
+            self.peer = if capable {
+                PeerKind::Capable
+            } else {
+                PeerKind::Legacy
+            };
+        }
+        self.last_heard = Some(now);
+        self.hello_due &= matches!(self.role, Role::Server);
+        self.hello_deadline = None;
+
+        if let State::Lingering(_) = self.state {
+            // A retransmitted frame: the peer missed our last acknowledgement.
+            // Answer it, and stay until the peer has been quiet for the whole
+            // linger period. Pure acks are never answered (two lingering
+            // sessions would otherwise ping-pong forever).
+            if !h.has(flags::NO_DATA) {
+                self.ack_now = true;
+                self.state = State::Lingering(now + LINGER);
+            }
+            return;
+        }
+        if is_close(&h) {
+            self.state = State::Closed(CloseReason::PeerAborted);
+            return;
+        }
+        if let Some(ack) = h.ack {
+            if self.send.on_ack(ack, capable && h.has(GAP_FLAG), now) == AckOutcome::Invalid {
+                log::debug!("dropping frame acknowledging unsent frame {ack}");
+                return;
+            }
+        }
+        if h.has(flags::NO_DATA) {
+            return;
+        }
+        let fin = capable && h.has(flags::DISCONNECT);
+        if h.seq == 0 || (frame.data.is_empty() && !fin) {
+            return;
+        }
+        match self.recv.insert(h.seq, frame.data, fin) {
+            Insert::InOrder => {
+                // An empty end-of-stream frame at the head is retired at once.
+                if fin && self.recv.fin_delivered() {
+                    self.note_delivered(1, now);
+                }
+            }
+            Insert::OutOfOrder | Insert::Duplicate => {
+                self.ack_now = true;
+                self.gap_seen = true;
+            }
+            Insert::BeyondWindow => {}
+        }
+    }
+
+    /// Handles expired timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Closed(_) | State::Closing(_) => return,
+            State::Lingering(until) if until <= now => {
+                self.state = State::Closed(CloseReason::Finished);
+                return;
+            }
+            _ => {}
+        }
+        if self.silence_deadline().is_some_and(|d| d <= now) {
+            self.state = State::Closing(CloseReason::PeerTimeout);
+            return;
+        }
+        self.send.on_timeout(now);
+        if self.hello_deadline.is_some_and(|d| d <= now) {
+            self.send.rtt_mut().back_off();
+            self.hello_due = true;
+            self.hello_deadline = None;
+        }
+        if self.ack_deadline.is_some_and(|d| d <= now) {
+            self.ack_now = true;
+        }
+    }
+
+    fn heartbeat_interval(&self) -> Duration {
+        match self.peer {
+            PeerKind::Capable => CAPABLE_HEARTBEAT,
+            _ => HEARTBEAT_INTERVAL,
+        }
+    }
+
+    fn silence_deadline(&self) -> Option<Instant> {
+        let timeout = self.config.peer_timeout;
+        match (self.last_heard, self.peer) {
+            (None, _) => Some(self.created + timeout.min(SETUP_TIMEOUT)),
+            (Some(t), PeerKind::Legacy) => Some(t + timeout.min(LEGACY_PEER_SILENCE)),
+            (Some(t), _) => Some(t + timeout),
+        }
+    }
+
+    /// The earliest time [`Self::handle_timeout`] or [`Self::poll_transmit`]
+    /// has something to do; `None` once closed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Closed(_) => return None,
+            State::Closing(_) => return Some(self.created),
+            State::Lingering(until) => return Some(until),
+            State::Open => {}
+        }
+        [
+            self.send.rto_deadline(),
+            self.hello_deadline,
+            self.ack_deadline,
+            Some(self.last_sent + self.heartbeat_interval()),
+            self.silence_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn header(&mut self, seq: u64, extra: u32) -> Header {
+        let mut f = flags::CAPABLE | extra;
+        if std::mem::take(&mut self.gap_seen) {
+            f |= GAP_FLAG;
+        }
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.frames_unacked = 0;
+        Header {
+            seq,
+            ack: self.recv.ack(),
+            flags: f,
+        }
+    }
+
+    /// Writes the next frame to publish into `out` and returns true, or
+    /// returns false when there is nothing to send now. Call until false.
+    pub fn poll_transmit(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+        let sent = self.next_frame(now, out);
+        if sent {
+            self.last_sent = now;
+        }
+        sent
+    }
+
+    fn next_frame(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+        match self.state {
+            State::Closed(_) => return false,
+            State::Closing(reason) => {
+                encode_into(out, &close_header(), None, &[]);
+                self.state = State::Closed(reason);
+                return true;
+            }
+            State::Lingering(_) => {
+                if self.ack_now {
+                    let h = self.header(0, flags::NO_DATA);
+                    encode_into(out, &h, None, &[]);
+                    return true;
+                }
+                return false;
+            }
+            State::Open => {}
+        }
+        if self.hello_due {
+            self.hello_due = false;
+            let config = match self.role {
+                Role::Client { remote_config } => {
+                    self.hello_deadline = Some(now + self.send.rto());
+                    remote_config
+                }
+                Role::Server => None,
+            };
+            let h = self.header(0, flags::NO_DATA);
+            encode_into(out, &h, config.as_ref(), &[]);
+            return true;
+        }
+        self.queue_end_of_stream();
+        if let Some(seq) = self.send.next_to_send() {
+            let h = {
+                let fin = self.send.frame(seq).1;
+                self.header(seq, if fin { flags::DISCONNECT } else { 0 })
+            };
+            encode_into(out, &h, None, self.send.frame(seq).0);
+            self.send.on_sent(seq, now);
+            return true;
+        }
+        if self.legacy_close_ready() {
+            self.state = State::Closing(CloseReason::Finished);
+            return self.next_frame(now, out);
+        }
+        if self.ack_now || now >= self.last_sent + self.heartbeat_interval() {
+            let h = self.header(0, flags::NO_DATA);
+            encode_into(out, &h, None, &[]);
+            self.check_finished(now);
+            return true;
+        }
+        self.check_finished(now);
+        false
+    }
+
+    /// Toward a capable peer, the end of the local stream is a sequenced
+    /// DISCONNECT frame after the last data.
+    fn queue_end_of_stream(&mut self) {
+        if self.local_eof
+            && self.peer == PeerKind::Capable
+            && !self.send.fin_queued()
+            && self.send.can_push(self.window())
+        {
+            self.send.push(&[], true);
+        }
+    }
+
+    /// A C peer cannot half-close: once everything sent is acknowledged,
+    /// the only way to end is to close its whole session.
+    fn legacy_close_ready(&self) -> bool {
+        self.local_eof && self.peer == PeerKind::Legacy && self.send.all_acked()
+    }
+
+    fn check_finished(&mut self, now: Instant) {
+        if self.state == State::Open
+            && (self.send.fin_acked() || self.send.fin_given_up(FIN_MAX_RETRIES))
+            && self.recv.fin_delivered()
+            && !self.ack_now
+        {
+            self.state = State::Lingering(now + LINGER);
+        }
+    }
+
+    /// The next event for the shell, each reported once.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if self.recv.fin_delivered() && !self.peer_eof_reported {
+            self.peer_eof_reported = true;
+            return Some(Event::PeerEof);
+        }
+        match self.state {
+            State::Closed(reason) if !self.close_reported => {
+                self.close_reported = true;
+                Some(Event::Closed(reason))
+            }
+            _ => None,
+        }
+    }
+
+    /// True once the session is over (after [`Event::Closed`]).
+    #[cfg(test)]
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed(_))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn summary(&self) -> String {
+        format!(
+            "state {:?} peer {:?} local_eof {} send {} recv_ack {:?} fin_delivered {} hello_due {} last_heard {:?}",
+            self.state, self.peer, self.local_eof, self.send.summary(), self.recv.ack(), self.recv.fin_delivered(), self.hello_due, self.last_heard.map(|t| t - self.created)
+        )
+    }
+}

@@ -1,0 +1,198 @@
+//! Client side: accepts local TCP connections, opens a session for each,
+//! and routes frames from the broker to the session tasks.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use smol::channel::{self, Receiver, Sender};
+use smol::future::or;
+use smol::{LocalExecutor, Timer};
+
+use super::mqtt::{Broker, Inbound};
+use super::session_task::{self, SessionIo, ToSession};
+use super::{inbox_capacity, log_closed, session_config};
+use crate::config::{Config, Mode};
+use crate::protocol::frame::RemoteConfig;
+use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
+use crate::reliable::session::{Role, Session, SessionConfig};
+
+/// Pause after a failed accept (e.g. out of file descriptors) so the loop
+/// does not spin.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+enum Control {
+    Open(SessionId, Sender<ToSession>),
+    Done(SessionId),
+}
+
+enum Wake {
+    Inbound(Option<Inbound>),
+    Control(Option<Control>),
+}
+
+/// A fresh session id from the OS random source. 128 random bits: ids are
+/// never reused.
+fn new_session_id() -> Result<SessionId, String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no random source: {e}"))?;
+    Ok(SessionId::from_random(bytes))
+}
+
+/// Runs the client side until the listener or the broker handle fails.
+pub async fn run(
+    ex: Rc<LocalExecutor<'static>>,
+    config: &Config,
+    broker: Broker,
+    inbound: Receiver<Inbound>,
+) -> Result<(), String> {
+    let Mode::Client {
+        listen_host,
+        listen_port,
+        remote_ip,
+        remote_port,
+    } = &config.mode
+    else {
+        return Err("internal: client::run outside client mode".into());
+    };
+    let listener = async_net::TcpListener::bind((listen_host.as_str(), *listen_port))
+        .await
+        .map_err(|e| format!("cannot listen on {listen_host}:{listen_port}: {e}"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {listen_host}:{listen_port}: {e}"))?;
+    log::info!(
+        "client side listening on {local}, forwarding to server side '{}'",
+        config.server_side_id
+    );
+    let remote_config = (remote_ip.is_some() || remote_port.is_some()).then_some(RemoteConfig {
+        ip: *remote_ip,
+        port: *remote_port,
+    });
+    let topics = Rc::new(Topics::new(&config.topic_prefix, &config.server_side_id));
+    let (ctl_tx, ctl_rx) = channel::unbounded::<Control>();
+    let acceptor = Acceptor {
+        ex: ex.clone(),
+        broker,
+        topics: topics.clone(),
+        config: session_config(config),
+        remote_config,
+        control: ctl_tx,
+    };
+    ex.spawn(acceptor.run(listener)).detach();
+
+    let mut sessions: HashMap<SessionId, Sender<ToSession>> = HashMap::new();
+    let mut was_up = false;
+    loop {
+        let wake = or(async { Wake::Inbound(inbound.recv().await.ok()) }, async {
+            Wake::Control(ctl_rx.recv().await.ok())
+        })
+        .await;
+        match wake {
+            Wake::Inbound(None) => return Ok(()),
+            Wake::Control(None) => return Err("listener stopped".into()),
+            Wake::Control(Some(Control::Open(id, tx))) => {
+                sessions.insert(id, tx);
+            }
+            Wake::Control(Some(Control::Done(id))) => {
+                sessions.remove(&id);
+            }
+            Wake::Inbound(Some(Inbound::Up)) => {
+                if was_up {
+                    for tx in sessions.values() {
+                        let _ = tx.try_send(ToSession::LinkRestored);
+                    }
+                }
+                was_up = true;
+            }
+            Wake::Inbound(Some(Inbound::Down)) => {}
+            Wake::Inbound(Some(Inbound::Message(p))) => match topics.parse(&p.topic) {
+                Some(Incoming::Session(id, Direction::ToClient)) => {
+                    if let Some(tx) = sessions.get(&id) {
+                        // Never wait on a session: a full inbox drops the
+                        // frame like a lossy link would.
+                        let _ = tx.try_send(ToSession::Frame(p));
+                    }
+                }
+                _ => log::debug!("ignoring message on topic {}", p.topic),
+            },
+        }
+    }
+}
+
+/// Accepts connections and starts a session task for each.
+struct Acceptor {
+    ex: Rc<LocalExecutor<'static>>,
+    broker: Broker,
+    topics: Rc<Topics>,
+    config: SessionConfig,
+    remote_config: Option<RemoteConfig>,
+    control: Sender<Control>,
+}
+
+impl Acceptor {
+    async fn run(self, listener: async_net::TcpListener) {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    Timer::after(ACCEPT_RETRY).await;
+                    continue;
+                }
+            };
+            let id = match new_session_id() {
+                Ok(id) => id,
+                Err(e) => {
+                    log::error!("{e}");
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let (tx, rx) = channel::bounded(inbox_capacity(&self.config));
+            if self.control.send(Control::Open(id, tx)).await.is_err() {
+                return;
+            }
+            let task = open_session(
+                id,
+                peer,
+                SessionIo {
+                    id,
+                    stream,
+                    inbox: rx,
+                    broker: self.broker.clone(),
+                    topic: self.topics.session(&id, Direction::ToServer),
+                },
+                self.topics.session(&id, Direction::ToClient),
+                Role::Client {
+                    remote_config: self.remote_config,
+                },
+                self.config,
+                self.control.clone(),
+            );
+            self.ex.spawn(task).detach();
+        }
+    }
+}
+
+async fn open_session(
+    id: SessionId,
+    peer: SocketAddr,
+    io: SessionIo,
+    reply_topic: String,
+    role: Role,
+    config: SessionConfig,
+    control: Sender<Control>,
+) {
+    log::info!("session {id}: opened for {peer}");
+    let broker = io.broker.clone();
+    // Subscribed before the opening frame is published: the broker handles
+    // one connection's packets in order, so no reply can miss it.
+    broker.subscribe(&reply_topic).await;
+    let core = Session::new(role, config, Instant::now());
+    let outcome = session_task::run(core, io).await;
+    log_closed(&id, &outcome);
+    broker.unsubscribe(&reply_topic).await;
+    let _ = control.send(Control::Done(id)).await;
+}

@@ -1,0 +1,72 @@
+//! The I/O shell: broker connection, TCP sockets, timers and tasks around
+//! the sans-IO core. One thread runs every session task (a smol local
+//! executor); one more runs the MQTT event loop.
+
+mod client;
+mod list;
+mod mqtt;
+mod server;
+mod session_task;
+mod tombstones;
+
+use std::rc::Rc;
+
+use smol::LocalExecutor;
+
+use crate::config::{Config, Mode};
+use crate::protocol::limits::LEGACY_PEER_MAX_IN_FLIGHT;
+use crate::protocol::topic::{SessionId, Topics};
+use crate::reliable::session::{PeerKind, SessionConfig};
+use session_task::Outcome;
+
+/// The core's settings from the command line.
+fn session_config(config: &Config) -> SessionConfig {
+    SessionConfig {
+        window: config.tuning.window_frames,
+        frame_data: config.tuning.frame_data,
+        peer_timeout: config.tuning.peer_timeout,
+    }
+}
+
+/// A session's inbox holds a full window of frames from the peer (a C peer
+/// sends up to 101) plus room for acknowledgements between them.
+fn inbox_capacity(config: &SessionConfig) -> usize {
+    config.window.max(LEGACY_PEER_MAX_IN_FLIGHT) * 2
+}
+
+fn log_closed(id: &SessionId, outcome: &Outcome) {
+    let peer = match outcome.peer {
+        PeerKind::Capable => "mqtt-forward",
+        PeerKind::Legacy => "C mqtt-forward",
+        PeerKind::Unknown => "never answered",
+    };
+    log::info!(
+        "session {id}: closed ({:?}), {} bytes sent, {} bytes received, {} retransmissions, rtt {}, peer {peer}",
+        outcome.reason,
+        outcome.bytes_out,
+        outcome.bytes_in,
+        outcome.retransmissions,
+        outcome.srtt.map_or("-".to_string(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3)),
+    );
+}
+
+/// Runs the configured mode until it ends or fails; the error is one line.
+pub fn run(config: Config) -> Result<(), String> {
+    let permanent = match &config.mode {
+        Mode::Server { .. } => {
+            vec![Topics::new(&config.topic_prefix, &config.server_side_id).server_filter()]
+        }
+        Mode::ListServers { .. } => vec![Topics::beacon_filter(&config.topic_prefix)],
+        Mode::Client { .. } => Vec::new(),
+    };
+    let (broker, inbound) = mqtt::Broker::start(&config.broker, permanent)
+        .map_err(|e| format!("cannot start the MQTT client: {e}"))?;
+    let ex = Rc::new(LocalExecutor::new());
+    smol::block_on(ex.run(async {
+        match &config.mode {
+            Mode::Server { .. } => server::run(ex.clone(), &config, broker, inbound).await,
+            Mode::Client { .. } => client::run(ex.clone(), &config, broker, inbound).await,
+            Mode::ListServers { watch } => list::run(&config.topic_prefix, *watch, inbound).await,
+        }
+    }))
+}

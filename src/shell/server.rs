@@ -1,0 +1,225 @@
+//! Server side: routes frames from the broker to session tasks, creates a
+//! session (and dials the target) for each new session id, and publishes
+//! beacons when asked to.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use rumqttc::Publish;
+use smol::channel::{self, Receiver, Sender};
+use smol::future::{or, pending};
+use smol::{LocalExecutor, Timer};
+
+use super::mqtt::{Broker, Inbound};
+use super::session_task::{self, SessionIo, ToSession};
+use super::tombstones::Tombstones;
+use super::{inbox_capacity, log_closed, session_config};
+use crate::config::{Config, BEACON_PERIOD};
+use crate::protocol::frame::{self, decode, flags};
+use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
+use crate::reliable::session::{Role, Session, SessionConfig};
+
+/// Most sessions served at once; frames opening more are dropped (the
+/// client retries, then times out). The C original allows 100.
+const MAX_SESSIONS: usize = 1024;
+/// How long dialing the target may take before the session is refused.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where new sessions connect to by default.
+#[derive(Debug, Clone)]
+struct Target {
+    host: String,
+    port: u16,
+}
+
+enum Wake {
+    Inbound(Option<Inbound>),
+    Done(Option<SessionId>),
+    Beacon,
+}
+
+/// Runs the server side until the broker handle goes away.
+pub async fn run(
+    ex: Rc<LocalExecutor<'static>>,
+    config: &Config,
+    broker: Broker,
+    inbound: Receiver<Inbound>,
+) -> Result<(), String> {
+    let crate::config::Mode::Server {
+        target_host,
+        target_port,
+        beacon,
+    } = &config.mode
+    else {
+        return Err("internal: server::run outside server mode".into());
+    };
+    let target = Target {
+        host: target_host.clone(),
+        port: *target_port,
+    };
+    let topics = Topics::new(&config.topic_prefix, &config.server_side_id);
+    let beacon_topic = topics.beacon();
+    let session_config = session_config(config);
+    let (done_tx, done_rx) = channel::unbounded::<SessionId>();
+    let mut sessions: HashMap<SessionId, Sender<ToSession>> = HashMap::new();
+    let mut tombstones = Tombstones::default();
+    let mut link_up = false;
+    let mut was_up = false;
+    let mut next_beacon = Instant::now();
+    log::info!(
+        "server side '{}' forwarding to {}:{} (beacon {})",
+        config.server_side_id,
+        target.host,
+        target.port,
+        if *beacon { "on" } else { "off" }
+    );
+    loop {
+        let beacon_due = *beacon && link_up;
+        let wake = or(
+            async { Wake::Inbound(inbound.recv().await.ok()) },
+            or(async { Wake::Done(done_rx.recv().await.ok()) }, async {
+                if beacon_due {
+                    Timer::at(next_beacon).await;
+                    Wake::Beacon
+                } else {
+                    pending().await
+                }
+            }),
+        )
+        .await;
+        match wake {
+            Wake::Inbound(None) | Wake::Done(None) => return Ok(()),
+            Wake::Done(Some(id)) => {
+                sessions.remove(&id);
+                tombstones.bury(id);
+            }
+            Wake::Beacon => {
+                broker.try_publish(&beacon_topic, frame::beacon());
+                next_beacon = Instant::now() + BEACON_PERIOD;
+            }
+            Wake::Inbound(Some(Inbound::Up)) => {
+                link_up = true;
+                next_beacon = Instant::now();
+                if was_up {
+                    for tx in sessions.values() {
+                        let _ = tx.try_send(ToSession::LinkRestored);
+                    }
+                }
+                was_up = true;
+            }
+            Wake::Inbound(Some(Inbound::Down)) => link_up = false,
+            Wake::Inbound(Some(Inbound::Message(p))) => {
+                let Some(Incoming::Session(id, Direction::ToServer)) = topics.parse(&p.topic)
+                else {
+                    log::debug!("ignoring message on topic {}", p.topic);
+                    continue;
+                };
+                if let Some(tx) = sessions.get(&id) {
+                    // Never wait on a session: a full inbox drops the frame
+                    // like a lossy link would, and retransmission recovers.
+                    let _ = tx.try_send(ToSession::Frame(p));
+                    continue;
+                }
+                let Ok(frame) = decode(&p.payload) else {
+                    log::debug!("session {id}: dropping undecodable frame");
+                    continue;
+                };
+                if frame.header.has(flags::BEACON) || frame::is_close(&frame.header) {
+                    continue;
+                }
+                if tombstones.contains(&id) {
+                    // The peer still thinks the session is alive.
+                    broker.try_publish(
+                        &topics.session(&id, Direction::ToClient),
+                        frame::encode(&frame::close_header(), None, &[]),
+                    );
+                    continue;
+                }
+                if sessions.len() >= MAX_SESSIONS {
+                    log::warn!("session {id}: refused, {MAX_SESSIONS} sessions already open");
+                    continue;
+                }
+                let (tx, rx) = channel::bounded(inbox_capacity(&session_config));
+                sessions.insert(id, tx);
+                let task = serve(
+                    id,
+                    p,
+                    target.clone(),
+                    session_config,
+                    SessionTaskLinks {
+                        inbox: rx,
+                        broker: broker.clone(),
+                        topic: topics.session(&id, Direction::ToClient),
+                        done: done_tx.clone(),
+                    },
+                );
+                ex.spawn(task).detach();
+            }
+        }
+    }
+}
+
+struct SessionTaskLinks {
+    inbox: Receiver<ToSession>,
+    broker: Broker,
+    topic: String,
+    done: Sender<SessionId>,
+}
+
+/// One server session: answer at once, dial the target, then forward.
+async fn serve(
+    id: SessionId,
+    first: Publish,
+    target: Target,
+    config: SessionConfig,
+    links: SessionTaskLinks,
+) {
+    let now = Instant::now();
+    let mut core = Session::new(Role::Server, config, now);
+    let (host, port) = match decode(&first.payload) {
+        Ok(frame) => {
+            core.handle_frame(&frame, now);
+            let remote = frame.remote_config.unwrap_or_default();
+            (
+                remote.ip.map_or(target.host.clone(), |ip| ip.to_string()),
+                remote.port.unwrap_or(target.port),
+            )
+        }
+        Err(_) => (target.host.clone(), target.port),
+    };
+    // The first answer tells the client what kind of peer this is before
+    // the (possibly slow) dial completes.
+    session_task::flush(&mut core, &id, &links.broker, &links.topic).await;
+    let dial = async {
+        match async_net::TcpStream::connect((host.as_str(), port)).await {
+            Ok(s) => Ok(s),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let timeout = async {
+        Timer::after(DIAL_TIMEOUT).await;
+        Err(format!("no answer within {DIAL_TIMEOUT:?}"))
+    };
+    match or(dial, timeout).await {
+        Ok(stream) => {
+            let _ = stream.set_nodelay(true);
+            log::info!("session {id}: opened to {host}:{port}");
+            let io = SessionIo {
+                id,
+                stream,
+                inbox: links.inbox,
+                broker: links.broker,
+                topic: links.topic,
+            };
+            let outcome = session_task::run(core, io).await;
+            log_closed(&id, &outcome);
+        }
+        Err(e) => {
+            log::warn!("session {id}: cannot connect to {host}:{port}: {e}");
+            core.abort();
+            session_task::flush(&mut core, &id, &links.broker, &links.topic).await;
+        }
+    }
+    let _ = links.done.send(id).await;
+}

@@ -1,0 +1,212 @@
+//! The task that runs one tunnelled connection: it owns the session core,
+//! the TCP socket and the session's inbox, and moves bytes between them.
+//! All decisions are the core's; this only performs I/O and reads the clock.
+
+use std::net::Shutdown;
+use std::time::Instant;
+
+use rumqttc::Publish;
+use smol::future::{or, pending};
+use smol::io::{AsyncReadExt, AsyncWriteExt};
+use smol::Timer;
+
+use super::mqtt::Broker;
+use crate::protocol::frame::{decode, Frame};
+use crate::protocol::topic::SessionId;
+use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
+
+/// Frames handled per wake-up before the task looks at its socket again,
+/// so a burst from the broker cannot starve the TCP side.
+const INBOX_BATCH: usize = 32;
+
+/// What the router hands a session task.
+#[derive(Debug)]
+pub enum ToSession {
+    /// A message published on the session's topic.
+    Frame(Publish),
+    /// The broker connection is back: resend what may have been lost.
+    LinkRestored,
+}
+
+/// Everything a session task talks to.
+pub struct SessionIo {
+    /// The session's id, for logs.
+    pub id: SessionId,
+    /// The local TCP connection.
+    pub stream: async_net::TcpStream,
+    /// Frames from the router.
+    pub inbox: smol::channel::Receiver<ToSession>,
+    /// Where to publish.
+    pub broker: Broker,
+    /// The topic this side publishes the session's frames on.
+    pub topic: String,
+}
+
+/// How a session ended, for the closing log line.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome {
+    /// Why it ended.
+    pub reason: CloseReason,
+    /// Stream bytes read from the local socket and sent.
+    pub bytes_out: u64,
+    /// Stream bytes received and written to the local socket.
+    pub bytes_in: u64,
+    /// Frames retransmitted.
+    pub retransmissions: u64,
+    /// Smoothed round trip through the broker, if measured.
+    pub srtt: Option<std::time::Duration>,
+    /// What the peer turned out to be.
+    pub peer: PeerKind,
+}
+
+enum Wake {
+    Inbox(Option<ToSession>),
+    Read(std::io::Result<usize>),
+    Wrote(std::io::Result<usize>),
+    Timer,
+}
+
+fn log_frame(id: &SessionId, dir: &str, frame: &Frame<'_>) {
+    let h = frame.header;
+    log::debug!(
+        "session {id}: {dir} seq {} ack {:?} flags {:#x} data {}",
+        h.seq,
+        h.ack,
+        h.flags,
+        frame.data.len()
+    );
+}
+
+/// Publishes every frame the core has ready. False if the broker handle is
+/// gone (the program is shutting down).
+pub async fn flush(core: &mut Session, id: &SessionId, broker: &Broker, topic: &str) -> bool {
+    let mut out = Vec::new();
+    while core.poll_transmit(Instant::now(), &mut out) {
+        if log::log_enabled!(log::Level::Debug) {
+            if let Ok(frame) = decode(&out) {
+                log_frame(id, "tx", &frame);
+            }
+        }
+        if !broker.publish(topic, std::mem::take(&mut out)).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Feeds one inbox message to the core.
+fn deliver(core: &mut Session, id: &SessionId, msg: ToSession) {
+    let now = Instant::now();
+    match msg {
+        ToSession::Frame(p) => match decode(&p.payload) {
+            Ok(frame) => {
+                if log::log_enabled!(log::Level::Debug) {
+                    log_frame(id, "rx", &frame);
+                }
+                core.handle_frame(&frame, now);
+            }
+            Err(e) => log::debug!("session {id}: dropping frame: {e}"),
+        },
+        ToSession::LinkRestored => core.link_restored(now),
+    }
+}
+
+/// Runs the session until the core reports it closed.
+pub async fn run(mut core: Session, io: SessionIo) -> Outcome {
+    let SessionIo {
+        id,
+        stream,
+        inbox,
+        broker,
+        topic,
+    } = io;
+    let mut reader = stream.clone();
+    let mut writer = stream;
+    let mut read_buf = Vec::new();
+    let mut write_closed = false;
+    loop {
+        if !flush(&mut core, &id, &broker, &topic).await {
+            core.abort();
+        }
+        while let Some(event) = core.poll_event() {
+            match event {
+                Event::PeerEof => {
+                    let _ = writer.flush().await;
+                    let _ = writer.shutdown(Shutdown::Write);
+                    write_closed = true;
+                }
+                Event::Closed(reason) => {
+                    return Outcome {
+                        reason,
+                        bytes_out: core.bytes_sent(),
+                        bytes_in: core.bytes_received(),
+                        retransmissions: core.retransmissions(),
+                        srtt: core.srtt(),
+                        peer: core.peer_kind(),
+                    };
+                }
+            }
+        }
+        let deadline = core.poll_timeout();
+        let chunk = core.max_chunk();
+        if read_buf.len() < chunk {
+            read_buf.resize(chunk, 0);
+        }
+        let wants_read = core.wants_data();
+        let wake = {
+            let to_write = core.deliverable();
+            let inbox_f = async { Wake::Inbox(inbox.recv().await.ok()) };
+            let read_f = async {
+                if wants_read {
+                    Wake::Read(reader.read(&mut read_buf[..chunk]).await)
+                } else {
+                    pending().await
+                }
+            };
+            let write_f = async {
+                if !to_write.is_empty() && !write_closed {
+                    Wake::Wrote(writer.write(to_write).await)
+                } else {
+                    pending().await
+                }
+            };
+            let timer_f = async {
+                match deadline {
+                    Some(d) => {
+                        Timer::at(d).await;
+                        Wake::Timer
+                    }
+                    None => pending().await,
+                }
+            };
+            or(inbox_f, or(write_f, or(read_f, timer_f))).await
+        };
+        let now = Instant::now();
+        match wake {
+            Wake::Inbox(None) => core.abort(),
+            Wake::Inbox(Some(msg)) => {
+                deliver(&mut core, &id, msg);
+                for _ in 1..INBOX_BATCH {
+                    match inbox.try_recv() {
+                        Ok(msg) => deliver(&mut core, &id, msg),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Wake::Read(Ok(0)) => core.local_eof(),
+            Wake::Read(Ok(n)) => core.push_data(&read_buf[..n]),
+            Wake::Read(Err(e)) => {
+                log::debug!("session {id}: local read failed: {e}");
+                core.abort();
+            }
+            Wake::Wrote(Ok(0)) => core.abort(),
+            Wake::Wrote(Ok(n)) => core.consume(n, now),
+            Wake::Wrote(Err(e)) => {
+                log::debug!("session {id}: local write failed: {e}");
+                core.abort();
+            }
+            Wake::Timer => {}
+        }
+        core.handle_timeout(now);
+    }
+}
