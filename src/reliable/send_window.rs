@@ -54,9 +54,10 @@ pub struct SendWindow {
     rtt: RttEstimator,
     fin_seq: Option<u64>,
     retransmissions: u64,
-    /// Retransmissions of the end-of-stream frame while it was the only
-    /// frame unacknowledged.
-    fin_retransmissions: u32,
+    /// When a frame was last retransmitted. A frame first sent before that
+    /// may have waited at the receiver behind the hole the retransmission
+    /// filled, so its acknowledgement says nothing about the round trip.
+    last_rexmit: Option<Instant>,
 }
 
 impl SendWindow {
@@ -76,7 +77,7 @@ impl SendWindow {
             rtt: RttEstimator::default(),
             fin_seq: None,
             retransmissions: 0,
-            fin_retransmissions: 0,
+            last_rexmit: None,
         }
     }
 
@@ -135,9 +136,7 @@ impl SendWindow {
             self.pending_rexmit = None;
             self.slot_mut(seq).first_sent = None;
             self.retransmissions += 1;
-            if self.fin_seq == Some(seq) && self.una == seq {
-                self.fin_retransmissions += 1;
-            }
+            self.last_rexmit = Some(now);
             self.rto_deadline = Some(now + self.rtt.rto());
         } else {
             self.slot_mut(seq).first_sent = Some(now);
@@ -164,9 +163,10 @@ impl SendWindow {
             }
             return AckOutcome::Stale;
         }
-        let newest = self.slot(ack).first_sent;
-        if let Some(sent) = newest {
-            self.rtt.sample(now.saturating_duration_since(sent));
+        if let Some(sent) = self.slot(ack).first_sent {
+            if self.last_rexmit.is_none_or(|r| sent > r) {
+                self.rtt.sample(now.saturating_duration_since(sent));
+            }
         }
         for seq in self.una..=ack {
             let slot = self.slot_mut(seq);
@@ -235,13 +235,6 @@ impl SendWindow {
         self.fin_seq.is_some_and(|f| f < self.una)
     }
 
-    /// True when everything but the end-of-stream frame is acknowledged and
-    /// that frame has been retransmitted `tries` times in vain: the peer has
-    /// most likely closed already and only its last acknowledgement was lost.
-    pub fn fin_given_up(&self, tries: u32) -> bool {
-        self.fin_seq == Some(self.una) && self.fin_retransmissions >= tries
-    }
-
     /// True once the end-of-stream frame has been queued.
     pub fn fin_queued(&self) -> bool {
         self.fin_seq.is_some()
@@ -265,14 +258,13 @@ impl SendWindow {
     #[cfg(test)]
     pub(crate) fn summary(&self) -> String {
         format!(
-            "una {} next {} unsent {} rexmit {:?} recovery {:?} fin {:?} fin_rexmits {} rto {:?}",
+            "una {} next {} unsent {} rexmit {:?} recovery {:?} fin {:?} rto {:?}",
             self.una,
             self.next,
             self.next_unsent,
             self.pending_rexmit,
             self.recovery_until,
             self.fin_seq,
-            self.fin_retransmissions,
             self.rtt.rto()
         )
     }

@@ -29,20 +29,22 @@ const ACK_EVERY_FRAMES: u32 = 4;
 /// Heartbeat period toward a peer of this program: it needs them only for
 /// its silence timeout, so idle sessions cost the broker little.
 const CAPABLE_HEARTBEAT: Duration = Duration::from_secs(5);
-/// A C peer heartbeats every 500 ms and never says when it closes; this much
-/// silence from it means its session is gone.
-const LEGACY_PEER_SILENCE: Duration = Duration::from_secs(15);
+/// A C peer heartbeats every 500 ms, idle or not, and never says when it
+/// closes; this much silence from it (ten heartbeats) means its session is
+/// gone. Our own broker outages do not count: see [`Session::link_restored`].
+const LEGACY_PEER_SILENCE: Duration = Duration::from_secs(5);
+/// Silence after which a peer whose stream has ended is taken to be gone.
+/// A peer still waiting for our data sends heartbeats every
+/// [`CAPABLE_HEARTBEAT`]; one that is silent this long has lingered out
+/// (so it had everything we sent) or died. This bounds the retransmission
+/// of our end-of-stream frame.
+const ENDED_PEER_SILENCE: Duration = Duration::from_secs(30);
 /// How long a client waits for the first frame from the server side.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a fully closed session stays after the last frame from its peer,
 /// to re-acknowledge frames whose acknowledgement was lost. Twice the
 /// largest retransmission timeout, so a peer still retransmitting is heard.
 const LINGER: Duration = Duration::from_secs(10);
-/// Retransmissions of our end-of-stream frame, once all data before it is
-/// acknowledged and the peer's stream has ended, after which the session is
-/// considered finished: the peer has closed and only its acknowledgement
-/// was lost. Bounds the close handshake on a lossy link.
-const FIN_MAX_RETRIES: u32 = 6;
 
 /// Which side of the tunnel this session is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +147,7 @@ impl Session {
             role,
             config,
             peer: PeerKind::Unknown,
-            send: SendWindow::new(window),
+            send: SendWindow::new(window.max(LEGACY_MAX_WINDOW)),
             recv: RecvWindow::new(window.max(LEGACY_PEER_MAX_IN_FLIGHT)),
             state: State::Open,
             local_eof: false,
@@ -172,10 +174,13 @@ impl Session {
         self.peer
     }
 
+    /// Frames in flight allowed now. A C peer acknowledges only in frames
+    /// it sends anyway (its data, and a heartbeat every 500 ms), so toward it
+    /// the window is as large as it accepts: [`LEGACY_MAX_WINDOW`].
     fn window(&self) -> usize {
         match self.peer {
             PeerKind::Capable => self.config.window,
-            _ => self.config.window.min(LEGACY_MAX_WINDOW),
+            _ => LEGACY_MAX_WINDOW,
         }
     }
 
@@ -222,6 +227,10 @@ impl Session {
     /// rather than after a backed-off timer.
     pub fn link_restored(&mut self, now: Instant) {
         self.send.kick(now);
+        // The peer could not be heard while the link was down.
+        if self.last_heard.is_some() {
+            self.last_heard = Some(now);
+        }
         if self.peer == PeerKind::Unknown && matches!(self.role, Role::Client { .. }) {
             self.hello_due = true;
         }
@@ -292,13 +301,14 @@ impl Session {
         self.hello_deadline = None;
 
         if let State::Lingering(_) = self.state {
-            // A retransmitted frame: the peer missed our last acknowledgement.
-            // Answer it, and stay until the peer has been quiet for the whole
-            // linger period. Pure acks are never answered (two lingering
-            // sessions would otherwise ping-pong forever).
+            // The peer is not done yet (a peer that is done sends nothing):
+            // stay until it has been quiet for the whole linger period, and
+            // answer retransmitted frames, whose acknowledgement it missed.
+            // Pure acks and heartbeats are not answered: two lingering
+            // sessions would otherwise ping-pong forever.
+            self.state = State::Lingering(now + LINGER);
             if !h.has(flags::NO_DATA) {
                 self.ack_now = true;
-                self.state = State::Lingering(now + LINGER);
             }
             return;
         }
@@ -371,6 +381,7 @@ impl Session {
         match (self.last_heard, self.peer) {
             (None, _) => Some(self.created + timeout.min(SETUP_TIMEOUT)),
             (Some(t), PeerKind::Legacy) => Some(t + timeout.min(LEGACY_PEER_SILENCE)),
+            (Some(t), _) if self.recv.fin_delivered() => Some(t + timeout.min(ENDED_PEER_SILENCE)),
             (Some(t), _) => Some(t + timeout),
         }
     }
@@ -496,7 +507,7 @@ impl Session {
 
     fn check_finished(&mut self, now: Instant) {
         if self.state == State::Open
-            && (self.send.fin_acked() || self.send.fin_given_up(FIN_MAX_RETRIES))
+            && self.send.fin_acked()
             && self.recv.fin_delivered()
             && !self.ack_now
         {
@@ -504,24 +515,29 @@ impl Session {
         }
     }
 
-    /// The next event for the shell, each reported once.
+    /// The next event for the shell, each reported once. [`Event::Closed`]
+    /// comes as soon as the stream is over; the session may linger after it
+    /// (see [`Self::is_done`]) to re-acknowledge retransmitted frames.
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.recv.fin_delivered() && !self.peer_eof_reported {
             self.peer_eof_reported = true;
             return Some(Event::PeerEof);
         }
-        match self.state {
-            State::Closed(reason) if !self.close_reported => {
-                self.close_reported = true;
-                Some(Event::Closed(reason))
-            }
-            _ => None,
+        let reason = match self.state {
+            State::Closed(reason) => reason,
+            State::Lingering(_) => CloseReason::Finished,
+            _ => return None,
+        };
+        if self.close_reported {
+            return None;
         }
+        self.close_reported = true;
+        Some(Event::Closed(reason))
     }
 
-    /// True once the session is over (after [`Event::Closed`]).
-    #[cfg(test)]
-    pub fn is_closed(&self) -> bool {
+    /// True once the session has nothing left to do, lingering included:
+    /// the shell may drop it.
+    pub fn is_done(&self) -> bool {
         matches!(self.state, State::Closed(_))
     }
 
@@ -529,7 +545,14 @@ impl Session {
     pub(crate) fn summary(&self) -> String {
         format!(
             "state {:?} peer {:?} local_eof {} send {} recv_ack {:?} fin_delivered {} hello_due {} last_heard {:?}",
-            self.state, self.peer, self.local_eof, self.send.summary(), self.recv.ack(), self.recv.fin_delivered(), self.hello_due, self.last_heard.map(|t| t - self.created)
+            self.state,
+            self.peer,
+            self.local_eof,
+            self.send.summary(),
+            self.recv.ack(),
+            self.recv.fin_delivered(),
+            self.hello_due,
+            self.last_heard.map(|t| t - self.created)
         )
     }
 }

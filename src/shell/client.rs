@@ -12,7 +12,7 @@ use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
 use super::session_task::{self, SessionIo, ToSession};
-use super::{inbox_capacity, log_closed, session_config};
+use super::{inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
@@ -191,8 +191,7 @@ async fn open_session(
     // one connection's packets in order, so no reply can miss it.
     broker.subscribe(&reply_topic).await;
     let core = Session::new(role, config, Instant::now());
-    let outcome = session_task::run(core, io).await;
-    log_closed(&id, &outcome);
+    session_task::run(core, io).await;
     broker.unsubscribe(&reply_topic).await;
     let _ = control.send(Control::Done(id)).await;
 }

@@ -15,9 +15,8 @@ use smol::LocalExecutor;
 
 use crate::config::{Config, Mode};
 use crate::protocol::limits::LEGACY_PEER_MAX_IN_FLIGHT;
-use crate::protocol::topic::{SessionId, Topics};
-use crate::reliable::session::{PeerKind, SessionConfig};
-use session_task::Outcome;
+use crate::protocol::topic::Topics;
+use crate::reliable::session::SessionConfig;
 
 /// The core's settings from the command line.
 fn session_config(config: &Config) -> SessionConfig {
@@ -32,22 +31,6 @@ fn session_config(config: &Config) -> SessionConfig {
 /// sends up to 101) plus room for acknowledgements between them.
 fn inbox_capacity(config: &SessionConfig) -> usize {
     config.window.max(LEGACY_PEER_MAX_IN_FLIGHT) * 2
-}
-
-fn log_closed(id: &SessionId, outcome: &Outcome) {
-    let peer = match outcome.peer {
-        PeerKind::Capable => "mqtt-forward",
-        PeerKind::Legacy => "C mqtt-forward",
-        PeerKind::Unknown => "never answered",
-    };
-    log::info!(
-        "session {id}: closed ({:?}), {} bytes sent, {} bytes received, {} retransmissions, rtt {}, peer {peer}",
-        outcome.reason,
-        outcome.bytes_out,
-        outcome.bytes_in,
-        outcome.retransmissions,
-        outcome.srtt.map_or("-".to_string(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3)),
-    );
 }
 
 /// Runs the configured mode until it ends or fails; the error is one line.

@@ -14,7 +14,7 @@ use smol::{LocalExecutor, Timer};
 use super::mqtt::{Broker, Inbound};
 use super::session_task::{self, SessionIo, ToSession};
 use super::tombstones::Tombstones;
-use super::{inbox_capacity, log_closed, session_config};
+use super::{inbox_capacity, session_config};
 use crate::config::{Config, BEACON_PERIOD};
 use crate::protocol::frame::{self, decode, flags};
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
@@ -212,8 +212,7 @@ async fn serve(
                 broker: links.broker,
                 topic: links.topic,
             };
-            let outcome = session_task::run(core, io).await;
-            log_closed(&id, &outcome);
+            session_task::run(core, io).await;
         }
         Err(e) => {
             log::warn!("session {id}: cannot connect to {host}:{port}: {e}");

@@ -44,19 +44,19 @@ pub struct SessionIo {
 
 /// How a session ended, for the closing log line.
 #[derive(Debug, Clone, Copy)]
-pub struct Outcome {
+struct Outcome {
     /// Why it ended.
-    pub reason: CloseReason,
+    reason: CloseReason,
     /// Stream bytes read from the local socket and sent.
-    pub bytes_out: u64,
+    bytes_out: u64,
     /// Stream bytes received and written to the local socket.
-    pub bytes_in: u64,
+    bytes_in: u64,
     /// Frames retransmitted.
-    pub retransmissions: u64,
+    retransmissions: u64,
     /// Smoothed round trip through the broker, if measured.
-    pub srtt: Option<std::time::Duration>,
+    srtt: Option<std::time::Duration>,
     /// What the peer turned out to be.
-    pub peer: PeerKind,
+    peer: PeerKind,
 }
 
 enum Wake {
@@ -111,8 +111,8 @@ fn deliver(core: &mut Session, id: &SessionId, msg: ToSession) {
     }
 }
 
-/// Runs the session until the core reports it closed.
-pub async fn run(mut core: Session, io: SessionIo) -> Outcome {
+/// Runs the session until the core is done, logging when it closes.
+pub async fn run(mut core: Session, io: SessionIo) {
     let SessionIo {
         id,
         stream,
@@ -124,6 +124,7 @@ pub async fn run(mut core: Session, io: SessionIo) -> Outcome {
     let mut writer = stream;
     let mut read_buf = Vec::new();
     let mut write_closed = false;
+    let mut tcp_done = false;
     loop {
         if !flush(&mut core, &id, &broker, &topic).await {
             core.abort();
@@ -136,25 +137,37 @@ pub async fn run(mut core: Session, io: SessionIo) -> Outcome {
                     write_closed = true;
                 }
                 Event::Closed(reason) => {
-                    return Outcome {
-                        reason,
-                        bytes_out: core.bytes_sent(),
-                        bytes_in: core.bytes_received(),
-                        retransmissions: core.retransmissions(),
-                        srtt: core.srtt(),
-                        peer: core.peer_kind(),
-                    };
+                    let _ = writer.shutdown(Shutdown::Both);
+                    tcp_done = true;
+                    log_closed(
+                        &id,
+                        &Outcome {
+                            reason,
+                            bytes_out: core.bytes_sent(),
+                            bytes_in: core.bytes_received(),
+                            retransmissions: core.retransmissions(),
+                            srtt: core.srtt(),
+                            peer: core.peer_kind(),
+                        },
+                    );
                 }
             }
+        }
+        if core.is_done() {
+            return;
         }
         let deadline = core.poll_timeout();
         let chunk = core.max_chunk();
         if read_buf.len() < chunk {
             read_buf.resize(chunk, 0);
         }
-        let wants_read = core.wants_data();
+        let wants_read = core.wants_data() && !tcp_done;
         let wake = {
-            let to_write = core.deliverable();
+            let to_write = if tcp_done || write_closed {
+                &[][..]
+            } else {
+                core.deliverable()
+            };
             let inbox_f = async { Wake::Inbox(inbox.recv().await.ok()) };
             let read_f = async {
                 if wants_read {
@@ -164,7 +177,7 @@ pub async fn run(mut core: Session, io: SessionIo) -> Outcome {
                 }
             };
             let write_f = async {
-                if !to_write.is_empty() && !write_closed {
+                if !to_write.is_empty() {
                     Wake::Wrote(writer.write(to_write).await)
                 } else {
                     pending().await
@@ -209,4 +222,22 @@ pub async fn run(mut core: Session, io: SessionIo) -> Outcome {
         }
         core.handle_timeout(now);
     }
+}
+
+fn log_closed(id: &SessionId, outcome: &Outcome) {
+    let peer = match outcome.peer {
+        PeerKind::Capable => "mqtt-forward",
+        PeerKind::Legacy => "C mqtt-forward",
+        PeerKind::Unknown => "never answered",
+    };
+    let rtt = outcome.srtt.map_or("-".to_string(), |d| {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    });
+    log::info!(
+        "session {id}: closed ({:?}), {} bytes sent, {} bytes received, {} retransmissions, rtt {rtt}, peer {peer}",
+        outcome.reason,
+        outcome.bytes_out,
+        outcome.bytes_in,
+        outcome.retransmissions,
+    );
 }

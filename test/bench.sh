@@ -1,0 +1,496 @@
+#!/usr/bin/env bash
+# Benchmark of mqtt-forward against the broker's own floor.
+#
+# Usage: test/bench.sh [--quick] [--other PATH] [--qos "0 1"] [--keep-logs]
+#
+# Builds the release binary and the load generator (test/loadgen.rs), starts
+# a private mosquitto on a free loopback port, a target server (echo / sink /
+# source), one server side and one client side of mqtt-forward, and for each
+# QoS measures: session setup, 64-byte echo round trip, bulk echo (1 session),
+# one-way up and down, and echo with 16 parallel sessions; next to them the
+# broker floor measured with raw MQTT clients in the same run. Prints a table
+# with the ratios against the floor, the forwarders' memory, threads and CPU
+# time, and what their logs say.
+#
+# Options (each also as an environment variable):
+#   --quick             BENCH_QUICK=1   smaller sizes, well under a minute
+#   --other PATH        BENCH_OTHER     a second forwarder with the same CLI
+#                                       (e.g. a C build of the original), run
+#                                       through the same suite, side by side
+#   --qos "LEVELS"      BENCH_QOS       QoS levels to run (default "0 1")
+#   --keep-logs         BENCH_KEEP_LOGS=1  keep the work directory and logs
+#                       BENCH_ARGS      extra flags for the main binary only
+#                                       (e.g. "--window 128 --frame-size 32768")
+#                       BENCH_BROKER_NODELAY=1  add "set_tcp_nodelay true" to
+#                                       the broker's listener
+#                       MOSQUITTO       broker binary (default /usr/sbin/mosquitto)
+#
+# Throughputs are MB/s (10^6 bytes/s) of payload, an echoed byte counted once.
+# Every raw result line of the load generator is printed as it comes.
+
+set -euo pipefail
+
+START_SECS=$SECONDS
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+QUICK=${BENCH_QUICK:-0}
+OTHER=${BENCH_OTHER:-}
+QOS_LEVELS=${BENCH_QOS:-"0 1"}
+KEEP_LOGS=${BENCH_KEEP_LOGS:-0}
+MAIN_ARGS=${BENCH_ARGS:-}
+BROKER_NODELAY=${BENCH_BROKER_NODELAY:-0}
+MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
+
+usage() {
+    sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+while (($#)); do
+    case $1 in
+    --quick) QUICK=1 ;;
+    --other)
+        OTHER=${2:?--other needs a path}
+        shift
+        ;;
+    --other=*) OTHER=${1#--other=} ;;
+    --qos)
+        QOS_LEVELS=${2:?--qos needs levels}
+        shift
+        ;;
+    --qos=*) QOS_LEVELS=${1#--qos=} ;;
+    --keep-logs) KEEP_LOGS=1 ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        echo "bench.sh: unknown argument '$1' (see --help)" >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+
+MIB=$((1024 * 1024))
+if [[ $QUICK == 1 ]]; then
+    SETUP_N=30 RTT_N=300 MAX_SECS=3
+    BULK_BYTES=$((8 * MIB)) ONEWAY_BYTES=$((8 * MIB))
+    MULTI_SESSIONS=16 MULTI_BYTES=$((1 * MIB))
+    FLOOR_RTT_N=300 FLOOR_TP_N=2000
+    STALL=15
+else
+    SETUP_N=200 RTT_N=2000 MAX_SECS=20
+    BULK_BYTES=$((64 * MIB)) ONEWAY_BYTES=$((64 * MIB))
+    MULTI_SESSIONS=16 MULTI_BYTES=$((8 * MIB))
+    FLOOR_RTT_N=2000 FLOOR_TP_N=10000
+    STALL=60
+fi
+FLOOR_SIZE=10000
+
+[[ -x $MOSQUITTO ]] || {
+    echo "bench.sh: no broker at $MOSQUITTO (apt-get install mosquitto)" >&2
+    exit 1
+}
+if [[ -n $OTHER && ! -x $OTHER ]]; then
+    echo "bench.sh: BENCH_OTHER '$OTHER' is not an executable" >&2
+    exit 1
+fi
+
+# ------------------------------------------------------------------ cleanup
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mqtt-forward-bench.XXXXXX")
+PIDS=()
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ $KEEP_LOGS == 1 ]]; then
+        echo "logs kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Stops one process started here and forgets it.
+stop() {
+    local pid=$1 keep=() p
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for p in "${PIDS[@]}"; do
+        [[ $p == "$pid" ]] || keep+=("$p")
+    done
+    PIDS=("${keep[@]}")
+}
+
+# -------------------------------------------------------------------- build
+
+echo "== building (release) in $ROOT"
+BUILD_START=$SECONDS
+(cd "$ROOT" && cargo build --release --quiet --bin mqtt-forward --example loadgen)
+BUILD_SECS=$((SECONDS - BUILD_START))
+TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+TARGET_DIR=${TARGET_DIR:-$ROOT/target}
+MAIN=$TARGET_DIR/release/mqtt-forward
+LOADGEN=$TARGET_DIR/release/examples/loadgen
+CLK_TCK=$(getconf CLK_TCK)
+
+# ------------------------------------------------------------------ helpers
+
+# True once something listens on 127.0.0.1:PORT (read from /proc, so that
+# probing the client side does not open a tunnel session).
+listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    grep -qE "^ *[0-9]+: 0100007F:$hex 00000000:0000 0A " /proc/net/tcp
+}
+
+wait_listening() { # port what pid
+    local i
+    for ((i = 0; i < 100; i++)); do
+        listening "$1" && return 0
+        kill -0 "$3" 2>/dev/null || {
+            echo "bench.sh: $2 exited before listening on port $1" >&2
+            return 1
+        }
+        sleep 0.05
+    done
+    echo "bench.sh: $2 is not listening on port $1 after 5 s" >&2
+    return 1
+}
+
+# utime+stime of PID in clock ticks (0 if it is gone).
+cpu_ticks() {
+    local stat rest
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || {
+        echo 0
+        return
+    }
+    rest=${stat##*) }
+    # shellcheck disable=SC2086 # split the fields on purpose
+    set -- $rest
+    echo $((${12} + ${13}))
+}
+
+secs() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
+
+# "VmRSS VmHWM Threads" of PID (KiB, KiB, count).
+mem_threads() {
+    awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } /^Threads:/ { t = $2 }
+         END { print (r ? r : "-"), (h ? h : "-"), (t ? t : "-") }' "/proc/$1/status" 2>/dev/null ||
+        echo "- - -"
+}
+
+declare -A R=()
+
+# Stores the key=value pairs of a result line under prefix "$1|".
+store() {
+    local prefix=$1 kv
+    for kv in $2; do
+        [[ $kv == *=* ]] && R["$prefix|${kv%%=*}"]=${kv#*=}
+    done
+    return 0
+}
+
+get() { echo "${R[$1]:--}"; }
+
+# Runs the load generator, prints and stores its result line; records the
+# CPU time each watched process used meanwhile. Never fails the script.
+# Usage: measure PREFIX loadgen-args...
+WATCH_NAMES=() WATCH_PIDS=()
+measure() {
+    local prefix=$1 out rc=0 i
+    shift
+    local before=()
+    for i in "${!WATCH_PIDS[@]}"; do before[i]=$(cpu_ticks "${WATCH_PIDS[i]}"); done
+    out=$("$LOADGEN" "$@" 2>>"$WORK/loadgen.err") || rc=$?
+    [[ -n $out ]] || out="mode=$1 error=no_output_exit_$rc"
+    for i in "${!WATCH_PIDS[@]}"; do
+        R["$prefix|cpu_${WATCH_NAMES[i]}"]=$(($(cpu_ticks "${WATCH_PIDS[i]}") - before[i]))
+    done
+    printf '  %-22s %s\n' "[$prefix]" "$out"
+    store "$prefix" "$out"
+}
+
+# ------------------------------------------------------------------- broker
+
+BROKER_PORT=$("$LOADGEN" free-port)
+{
+    echo "listener $BROKER_PORT 127.0.0.1"
+    echo "allow_anonymous true"
+    echo "max_queued_messages 10000"
+    [[ $BROKER_NODELAY == 1 ]] && echo "set_tcp_nodelay true"
+    true
+} >"$WORK/mosquitto.conf"
+"$MOSQUITTO" -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
+BROKER_PID=$!
+PIDS+=("$BROKER_PID")
+wait_listening "$BROKER_PORT" mosquitto "$BROKER_PID"
+
+"$LOADGEN" target --port 0 >"$WORK/target.out" 2>"$WORK/target.err" &
+TARGET_PID=$!
+PIDS+=("$TARGET_PID")
+for ((i = 0; i < 100; i++)); do
+    TARGET_PORT=$(sed -n 's/^mode=target port=//p' "$WORK/target.out")
+    [[ -n $TARGET_PORT ]] && break
+    sleep 0.05
+done
+[[ -n ${TARGET_PORT:-} ]] || {
+    echo "bench.sh: target server did not start" >&2
+    exit 1
+}
+
+IMPLS=(main)
+declare -A BIN=([main]=$MAIN)
+if [[ -n $OTHER ]]; then
+    IMPLS+=(other)
+    BIN[other]=$OTHER
+fi
+
+echo "== broker: $("$MOSQUITTO" -h 2>&1 | head -n1 | sed 's/ is an MQTT.*//') on 127.0.0.1:$BROKER_PORT$([[ $BROKER_NODELAY == 1 ]] && echo ' (set_tcp_nodelay true)'), target on port $TARGET_PORT"
+echo "== main:  $MAIN ($(stat -c %s "$MAIN") bytes)${MAIN_ARGS:+ args: $MAIN_ARGS}"
+[[ -n $OTHER ]] && echo "== other: $OTHER ($(stat -c %s "$OTHER") bytes)"
+echo "== sizes: setup ${SETUP_N}x, rtt ${RTT_N}x64 B (each capped at ${MAX_SECS} s), bulk echo $((BULK_BYTES / MIB)) MiB," \
+    "one-way $((ONEWAY_BYTES / MIB)) MiB, ${MULTI_SESSIONS}x$((MULTI_BYTES / MIB)) MiB echo," \
+    "floor ${FLOOR_RTT_N}x64 B rtt and ${FLOOR_TP_N}x${FLOOR_SIZE} B"
+
+# -------------------------------------------------------------------- suite
+
+# Runs every tunnel measurement for one implementation at one QoS.
+suite() {
+    local impl=$1 qos=$2 bin id cp spid cpid extra=()
+    local p="$impl|q$qos"
+    bin=${BIN[$impl]}
+    [[ $impl == main && -n $MAIN_ARGS ]] && read -ra extra <<<"$MAIN_ARGS"
+    id="bench-$impl-q$qos-$$"
+    cp=$("$LOADGEN" free-port)
+    "$bin" -s --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos "$qos" \
+        --server-side-id "$id" -p "$TARGET_PORT" "${extra[@]}" \
+        >"$WORK/$impl-q$qos-server.log" 2>&1 &
+    spid=$!
+    PIDS+=("$spid")
+    "$bin" --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos "$qos" \
+        --server-side-id "$id" -p "$cp" "${extra[@]}" \
+        >"$WORK/$impl-q$qos-client.log" 2>&1 &
+    cpid=$!
+    PIDS+=("$cpid")
+    if ! wait_listening "$cp" "$impl client side" "$cpid"; then
+        R["$p|failed"]="client side did not start"
+        stop "$cpid"
+        stop "$spid"
+        return 0
+    fi
+    WATCH_NAMES=(client server broker)
+    WATCH_PIDS=("$cpid" "$spid" "$BROKER_PID")
+    # End-to-end readiness: one echo through the tunnel (retransmitted by
+    # the forwarder if the server side was not subscribed yet).
+    echo "-- $impl QoS $qos"
+    measure "$p|warmup" setup --port "$cp" --count 1 --timeout 15
+    sleep 1
+    read -r R["$p|rss_idle_client"] R["$p|hwm_idle_client"] R["$p|thr_idle_client"] <<<"$(mem_threads "$cpid")"
+    read -r R["$p|rss_idle_server"] R["$p|hwm_idle_server"] R["$p|thr_idle_server"] <<<"$(mem_threads "$spid")"
+    local c0 s0 b0 t0=$SECONDS
+    c0=$(cpu_ticks "$cpid")
+    s0=$(cpu_ticks "$spid")
+    b0=$(cpu_ticks "$BROKER_PID")
+
+    measure "$p|setup" setup --port "$cp" --count "$SETUP_N" --max-secs "$MAX_SECS" --timeout "$STALL"
+    measure "$p|rtt" rtt --port "$cp" --count "$RTT_N" --size 64 --max-secs "$MAX_SECS" --timeout "$STALL"
+    measure "$p|bulk" bulk-echo --port "$cp" --bytes "$BULK_BYTES" --sessions 1 --timeout "$STALL"
+    measure "$p|up" one-way --port "$cp" --bytes "$ONEWAY_BYTES" --dir up --timeout "$STALL"
+    measure "$p|down" one-way --port "$cp" --bytes "$ONEWAY_BYTES" --dir down --timeout "$STALL"
+    measure "$p|multi" bulk-echo --port "$cp" --bytes "$MULTI_BYTES" --sessions "$MULTI_SESSIONS" --timeout "$STALL"
+
+    read -r R["$p|rss_load_client"] R["$p|hwm_load_client"] R["$p|thr_load_client"] <<<"$(mem_threads "$cpid")"
+    read -r R["$p|rss_load_server"] R["$p|hwm_load_server"] R["$p|thr_load_server"] <<<"$(mem_threads "$spid")"
+    R["$p|cpu_client"]=$(($(cpu_ticks "$cpid") - c0))
+    R["$p|cpu_server"]=$(($(cpu_ticks "$spid") - s0))
+    R["$p|cpu_broker"]=$(($(cpu_ticks "$BROKER_PID") - b0))
+    R["$p|wall"]=$((SECONDS - t0))
+    local side pid
+    for side in client server; do
+        pid=${cpid}
+        [[ $side == server ]] && pid=$spid
+        kill -0 "$pid" 2>/dev/null || R["$p|died_$side"]=1
+    done
+    # Let the last sessions close (FIN handshake, linger) before stopping.
+    sleep 1
+    stop "$cpid"
+    stop "$spid"
+    WATCH_PIDS=() WATCH_NAMES=()
+}
+
+floor() {
+    local qos=$1
+    echo "-- broker floor QoS $qos"
+    WATCH_NAMES=(broker)
+    WATCH_PIDS=("$BROKER_PID")
+    measure "floor|q$qos|rtt" mqtt-rtt --port "$BROKER_PORT" --qos "$qos" --count "$FLOOR_RTT_N" --size 64 --timeout "$STALL"
+    measure "floor|q$qos|tp" mqtt-throughput --port "$BROKER_PORT" --qos "$qos" --count "$FLOOR_TP_N" --size "$FLOOR_SIZE"
+    WATCH_PIDS=() WATCH_NAMES=()
+}
+
+for qos in $QOS_LEVELS; do
+    floor "$qos"
+    for impl in "${IMPLS[@]}"; do
+        suite "$impl" "$qos"
+    done
+done
+
+# ------------------------------------------------------------------- report
+
+fmt() { # number scale decimals: prints number/scale, or "-"
+    awk -v v="$1" -v s="$2" -v d="$3" 'BEGIN {
+        if (v == "-" || v == "") print "-"; else printf "%.*f", d, v / s }'
+}
+ratio() { # a b: a/b to 2 decimals, or "-"
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "-" || b == "-" || a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
+}
+verdict() { # value op limit
+    awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+        if (v == "-" || v == "") { print "n/a"; exit }
+        ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0)
+        print ok ? "ok" : "MISS" }'
+}
+# A throughput figure, or the error that replaced it.
+tput() {
+    local e
+    e=$(get "$1|error")
+    if [[ $e != - ]]; then echo "ERR:$e"; else fmt "$(get "$1|mbps")" 1 1; fi
+}
+
+row() { printf '%-31s' "$1"; shift; printf ' %-19s' "$@"; printf '\n'; }
+
+echo
+echo "================================ results ================================"
+for qos in $QOS_LEVELS; do
+    f="floor|q$qos"
+    frtt=$(get "$f|rtt|p50_us")
+    ftp=$(get "$f|tp|mbps")
+    echo
+    echo "QoS $qos   floor: raw MQTT round trip 64 B p50/p99 $(fmt "$frtt" 1 0)/$(fmt "$(get "$f|rtt|p99_us")" 1 0) us;" \
+        "pub->sub ${FLOOR_SIZE} B $(fmt "$ftp" 1 1) MB/s ($(get "$f|tp|msgs_per_s") msg/s, lost $(get "$f|tp|lost"))"
+    hdr=("metric")
+    for impl in "${IMPLS[@]}"; do hdr+=("$impl" "$impl ratio"); done
+    hdr+=("target")
+    row "${hdr[@]}"
+    row "-------------------------------" "${hdr[@]/*/-------------------}" | cut -c1-$((32 + 20 * (${#hdr[@]} - 1)))
+
+    line=("setup p50/p99 ms")
+    for impl in "${IMPLS[@]}"; do
+        p="$impl|q$qos|setup"
+        if [[ $(get "$p|error") != - ]]; then
+            line+=("ERR:$(get "$p|error")" "-")
+        else
+            p50=$(fmt "$(get "$p|p50_us")" 1000 2)
+            line+=("$p50 / $(fmt "$(get "$p|p99_us")" 1000 2)" "$(verdict "$p50" "<=" 5)")
+        fi
+    done
+    row "${line[@]}" "p50 <= 5 ms"
+
+    line=("echo RTT 64 B p50/p99 us")
+    for impl in "${IMPLS[@]}"; do
+        p="$impl|q$qos|rtt"
+        if [[ $(get "$p|error") != - ]]; then
+            line+=("ERR:$(get "$p|error")" "-")
+        else
+            r=$(ratio "$(get "$p|p50_us")" "$frtt")
+            line+=("$(fmt "$(get "$p|p50_us")" 1 0) / $(fmt "$(get "$p|p99_us")" 1 0)" "$r $(verdict "$r" "<=" 2)")
+        fi
+    done
+    row "${line[@]}" "p50 ratio <= 2"
+
+    for m in "bulk:bulk echo 1x$((BULK_BYTES / MIB)) MiB MB/s:>=:0.7" \
+        "up:one-way up $((ONEWAY_BYTES / MIB)) MiB MB/s:>=:0.5" \
+        "down:one-way down $((ONEWAY_BYTES / MIB)) MiB MB/s:>=:0.5" \
+        "multi:echo ${MULTI_SESSIONS}x$((MULTI_BYTES / MIB)) MiB MB/s:-:-"; do
+        IFS=: read -r key label op lim <<<"$m"
+        line=("$label")
+        for impl in "${IMPLS[@]}"; do
+            p="$impl|q$qos|$key"
+            v=$(tput "$p")
+            r=$(ratio "$(get "$p|mbps")" "$ftp")
+            [[ $v == ERR:* ]] && r=-
+            if [[ $op == - ]]; then line+=("$v" "$r"); else line+=("$v" "$r $(verdict "$r" "$op" "$lim")"); fi
+        done
+        if [[ $op == - ]]; then row "${line[@]}" "-"; else row "${line[@]}" "ratio $op $lim"; fi
+    done
+
+    echo
+    hdr=("resources")
+    for impl in "${IMPLS[@]}"; do hdr+=("$impl client" "$impl server"); done
+    row "${hdr[@]}"
+    for m in "rss_idle:VmRSS idle KiB" "hwm_idle:VmHWM idle KiB" "thr_idle:threads idle" \
+        "rss_load:VmRSS after 16x KiB" "hwm_load:VmHWM after 16x KiB" "thr_load:threads after 16x" \
+        "cpu:CPU s whole suite"; do
+        IFS=: read -r key label <<<"$m"
+        line=("$label")
+        for impl in "${IMPLS[@]}"; do
+            for side in client server; do
+                v=$(get "$impl|q$qos|${key}_$side")
+                [[ $key == cpu && $v != - ]] && v=$(secs "$v")
+                line+=("$v")
+            done
+        done
+        row "${line[@]}"
+    done
+    for key in setup rtt bulk up down multi; do
+        line=("CPU s $key")
+        for impl in "${IMPLS[@]}"; do
+            for side in client server; do
+                v=$(get "$impl|q$qos|$key|cpu_$side")
+                [[ $v != - ]] && v=$(secs "$v")
+                line+=("$v")
+            done
+        done
+        row "${line[@]}"
+    done
+    line=("broker CPU s whole suite")
+    for impl in "${IMPLS[@]}"; do
+        v=$(get "$impl|q$qos|cpu_broker")
+        [[ $v != - ]] && v=$(secs "$v")
+        line+=("$v" "")
+    done
+    row "${line[@]}"
+    line=("suite wall s")
+    for impl in "${IMPLS[@]}"; do line+=("$(get "$impl|q$qos|wall")" ""); done
+    row "${line[@]}"
+done
+
+echo
+echo "================================ logs ==================================="
+for qos in $QOS_LEVELS; do
+    for impl in "${IMPLS[@]}"; do
+        for side in client server; do
+            log="$WORK/$impl-q$qos-$side.log"
+            [[ -f $log ]] || continue
+            warn=$(grep -ciE 'warn|error|panic' "$log" || true)
+            closed=$(grep -c 'closed (' "$log" || true)
+            retx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+            maxretx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$log" | sort -n | tail -n1)
+            reasons=$(sed -n 's/.*closed (\([^)]*\)).*/\1/p' "$log" | sort | uniq -c | awk '{ printf "%s%s=%s", sep, $2, $1; sep = "," }')
+            died=""
+            [[ $(get "$impl|q$qos|died_$side") == 1 ]] && died=" DIED DURING THE RUN"
+            printf '%-6s QoS %s %-6s: %s warn/error lines, %s sessions closed (%s), retransmissions %s (max %s in one session)%s\n' \
+                "$impl" "$qos" "$side" "$warn" "$closed" "${reasons:-none}" "$retx" "${maxretx:-0}" "$died"
+            grep -iE 'warn|error|panic' "$log" | sed 's/^/         | /' | head -n 5 || true
+        done
+    done
+done
+if [[ -s $WORK/loadgen.err ]]; then
+    echo "load generator stderr:"
+    sed 's/^/         | /' "$WORK/loadgen.err" | head -n 10
+fi
+kill -0 "$BROKER_PID" 2>/dev/null || echo "mosquitto DIED during the run"
+
+echo
+echo "total runtime: $((SECONDS - START_SECS)) s (build $BUILD_SECS s)"

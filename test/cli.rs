@@ -1,0 +1,316 @@
+//! Command-line handling of the real binary: usage errors exit with status 2
+//! and one line on stderr, before any network activity.
+//!
+//! The broker address given is a loopback port that this test listens on
+//! itself without ever accepting: a connection attempt by the program would
+//! show up in its backlog, and the test fails.
+
+mod common;
+
+use std::io::ErrorKind;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::*;
+
+/// Longest a usage error may take (it must not wait for a network).
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A loopback listener standing in for the broker: it must see no
+/// connection attempt.
+struct Sentinel {
+    listener: TcpListener,
+    port: String,
+}
+
+impl Sentinel {
+    fn new() -> Sentinel {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind sentinel");
+        listener.set_nonblocking(true).expect("set_nonblocking");
+        let port = listener.local_addr().unwrap().port().to_string();
+        Sentinel { listener, port }
+    }
+
+    fn assert_untouched(&self, context: &str) {
+        match self.listener.accept() {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Ok((_, peer)) => panic!("{context}: the program connected to the broker from {peer}"),
+            Err(e) => panic!("{context}: sentinel accept failed: {e}"),
+        }
+    }
+}
+
+/// Runs the program with `args` (and `env`) and asserts a usage error:
+/// exit status 2, nothing on stdout, exactly one line on stderr that starts
+/// with `mqtt-forward: `, no connection to the broker. Returns that line.
+fn usage_error(sentinel: &Sentinel, args: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = TempDir::new("cli");
+    let out = run_program(&dir, args, env, TIMEOUT);
+    let context = format!("mqtt-forward {args:?} (env {env:?})");
+    assert_eq!(out.code, Some(2), "{context}: {out:?}");
+    assert_eq!(out.stdout, "", "{context}: {out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{context}: stderr is not one line: {out:?}");
+    assert!(
+        lines[0].starts_with("mqtt-forward: "),
+        "{context}: stderr does not start with the program name: {out:?}"
+    );
+    assert!(
+        out.stderr.ends_with('\n'),
+        "{context}: unterminated line: {out:?}"
+    );
+    sentinel.assert_untouched(&context);
+    lines[0].to_owned()
+}
+
+/// `--mqtt-host 127.0.0.1 --mqtt-port <sentinel>` followed by `rest`.
+fn with_broker<'a>(sentinel: &'a Sentinel, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--mqtt-host", "127.0.0.1", "--mqtt-port", &sentinel.port];
+    args.extend_from_slice(rest);
+    args
+}
+
+fn assert_mentions(line: &str, words: &[&str]) {
+    for word in words {
+        assert!(line.contains(word), "{word:?} missing from: {line}");
+    }
+}
+
+#[test]
+fn missing_mqtt_host_is_a_usage_error() {
+    let s = Sentinel::new();
+    let line = usage_error(&s, &["--server-side-id", "abc", "-p", "2222"], &[]);
+    assert_mentions(&line, &["--mqtt-host"]);
+    let line = usage_error(&s, &["-s", "--server-side-id", "abc"], &[]);
+    assert_mentions(&line, &["--mqtt-host"]);
+}
+
+#[test]
+fn missing_server_side_id_is_a_usage_error_in_client_and_server_mode() {
+    let s = Sentinel::new();
+    let line = usage_error(&s, &with_broker(&s, &["-p", "2222"]), &[]);
+    assert_mentions(&line, &["--server-side-id"]);
+    let line = usage_error(&s, &with_broker(&s, &["-s", "-p", "22"]), &[]);
+    assert_mentions(&line, &["--server-side-id"]);
+}
+
+#[test]
+fn bad_listen_or_target_ports_are_usage_errors() {
+    let s = Sentinel::new();
+    for bad in ["0", "70000", "abc", "-1", ""] {
+        for mode in [&[][..], &["-s"][..]] {
+            let mut rest = mode.to_vec();
+            rest.extend(["--server-side-id", "abc", "-p", bad]);
+            let line = usage_error(&s, &with_broker(&s, &rest), &[]);
+            assert_mentions(&line, &["port", &format!("'{bad}'")]);
+        }
+    }
+}
+
+#[test]
+fn bad_mqtt_ports_are_usage_errors() {
+    let s = Sentinel::new();
+    for bad in ["0", "70000", "abc"] {
+        let line = usage_error(
+            &s,
+            &[
+                "--mqtt-host",
+                "127.0.0.1",
+                "--mqtt-port",
+                bad,
+                "--server-side-id",
+                "abc",
+            ],
+            &[],
+        );
+        assert_mentions(&line, &["--mqtt-port", &format!("'{bad}'")]);
+    }
+}
+
+#[test]
+fn bad_remote_port_is_a_usage_error() {
+    let s = Sentinel::new();
+    for bad in ["0", "70000", "abc"] {
+        let line = usage_error(
+            &s,
+            &with_broker(&s, &["--server-side-id", "abc", "--remote-port", bad]),
+            &[],
+        );
+        assert_mentions(&line, &["--remote-port", &format!("'{bad}'")]);
+    }
+}
+
+#[test]
+fn qos_3_is_a_usage_error() {
+    let s = Sentinel::new();
+    for bad in ["3", "-1", "one"] {
+        let line = usage_error(
+            &s,
+            &with_broker(&s, &["--server-side-id", "abc", "--mqtt-qos", bad]),
+            &[],
+        );
+        assert_mentions(&line, &["--mqtt-qos", &format!("'{bad}'")]);
+    }
+}
+
+#[test]
+fn remote_ip_that_is_not_an_ipv4_address_is_a_usage_error() {
+    let s = Sentinel::new();
+    for bad in ["not-an-ip", "256.1.1.1", "::1", "example.com"] {
+        let line = usage_error(
+            &s,
+            &with_broker(&s, &["--server-side-id", "abc", "--remote-ip", bad]),
+            &[],
+        );
+        assert_mentions(&line, &["--remote-ip", &format!("'{bad}'")]);
+    }
+}
+
+#[test]
+fn server_side_id_with_topic_special_characters_is_a_usage_error() {
+    let s = Sentinel::new();
+    for bad in ["a/b", "a+b", "a#b", "+", "#", "/"] {
+        for mode in [&[][..], &["-s"][..]] {
+            let mut rest = mode.to_vec();
+            rest.extend(["--server-side-id", bad]);
+            let line = usage_error(&s, &with_broker(&s, &rest), &[]);
+            assert_mentions(&line, &["--server-side-id", &format!("'{bad}'")]);
+        }
+    }
+}
+
+#[test]
+fn topic_prefix_with_topic_special_characters_is_a_usage_error() {
+    let s = Sentinel::new();
+    for bad in ["a/b", "/", "a+", "#"] {
+        let line = usage_error(
+            &s,
+            &with_broker(&s, &["--server-side-id", "abc", "--mqtt-topic-prefix", bad]),
+            &[],
+        );
+        assert_mentions(&line, &["--mqtt-topic-prefix", &format!("'{bad}'")]);
+    }
+}
+
+#[test]
+fn tls_is_refused_as_not_yet_supported_without_connecting() {
+    let s = Sentinel::new();
+    for tls in [&["--tls"][..], &["-t"], &["-s", "--tls"], &["-st"]] {
+        let mut rest = tls.to_vec();
+        rest.extend(["--server-side-id", "abc"]);
+        let line = usage_error(&s, &with_broker(&s, &rest), &[]);
+        assert_mentions(&line, &["not yet supported"]);
+    }
+    // Also in list mode, where no server side id is needed.
+    let line = usage_error(&s, &with_broker(&s, &["-l", "--tls"]), &[]);
+    assert_mentions(&line, &["not yet supported"]);
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let s = Sentinel::new();
+    let line = usage_error(
+        &s,
+        &with_broker(&s, &["--server-side-id", "abc", "--no-such-flag"]),
+        &[],
+    );
+    assert_mentions(&line, &["--no-such-flag"]);
+    let line = usage_error(&s, &["--no-such-flag"], &[]);
+    assert_mentions(&line, &["--no-such-flag"]);
+}
+
+#[test]
+fn server_and_list_modes_together_are_a_usage_error() {
+    let s = Sentinel::new();
+    usage_error(
+        &s,
+        &with_broker(&s, &["-s", "-l", "--server-side-id", "abc"]),
+        &[],
+    );
+}
+
+#[test]
+fn help_exits_0_and_describes_the_flags() {
+    let dir = TempDir::new("cli-help");
+    for flag in ["--help", "-h"] {
+        let out = run_program(&dir, &[flag], &[], TIMEOUT);
+        assert_eq!(out.code, Some(0), "{flag}: {out:?}");
+        for needle in [
+            "--mqtt-host",
+            "--server-side-id",
+            "--mqtt-qos",
+            "--remote-port",
+        ] {
+            assert!(
+                out.stdout.contains(needle),
+                "{flag}: {needle} missing: {out:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn version_exits_0_and_names_the_program() {
+    let dir = TempDir::new("cli-version");
+    let out = run_program(&dir, &["--version"], &[], TIMEOUT);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("mqtt-forward"), "{out:?}");
+    assert!(out.stdout.contains(env!("CARGO_PKG_VERSION")), "{out:?}");
+}
+
+#[test]
+fn mqtt_host_environment_variable_is_honoured() {
+    let s = Sentinel::new();
+    let env = [("MQTT_FORWARD_MQTT_HOST", "127.0.0.1")];
+    // Only the port is wrong: the error is about it, not about the host.
+    let line = usage_error(
+        &s,
+        &[
+            "--mqtt-port",
+            &s.port,
+            "--server-side-id",
+            "abc",
+            "-p",
+            "70000",
+        ],
+        &env,
+    );
+    assert_mentions(&line, &["port", "'70000'"]);
+    assert!(!line.contains("mqtt-host"), "{line}");
+    // The host is checked before the server side id: with the host taken
+    // from the environment, the missing id is what is reported.
+    let line = usage_error(&s, &["--mqtt-port", &s.port, "-p", "2222"], &env);
+    assert_mentions(&line, &["--server-side-id"]);
+    assert!(!line.contains("mqtt-host"), "{line}");
+    // And it is enough to get as far as the TLS check.
+    let line = usage_error(
+        &s,
+        &["--mqtt-port", &s.port, "--server-side-id", "abc", "--tls"],
+        &env,
+    );
+    assert_mentions(&line, &["not yet supported"]);
+    // An empty value counts as unset.
+    let line = usage_error(
+        &s,
+        &["--mqtt-port", &s.port, "--server-side-id", "abc"],
+        &[("MQTT_FORWARD_MQTT_HOST", "")],
+    );
+    assert_mentions(&line, &["--mqtt-host"]);
+}
+
+#[test]
+fn server_side_id_environment_variable_is_honoured_and_checked() {
+    let s = Sentinel::new();
+    let line = usage_error(
+        &s,
+        &with_broker(&s, &["--tls"]),
+        &[("MQTT_FORWARD_SERVER_ID", "abc")],
+    );
+    assert_mentions(&line, &["not yet supported"]);
+    let line = usage_error(
+        &s,
+        &with_broker(&s, &[]),
+        &[("MQTT_FORWARD_SERVER_ID", "a/b")],
+    );
+    assert_mentions(&line, &["MQTT_FORWARD_SERVER_ID", "'a/b'"]);
+}

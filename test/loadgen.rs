@@ -1,0 +1,810 @@
+//! Load generator for the benchmark (`test/bench.sh`): a TCP target server,
+//! TCP clients that measure the tunnel, and raw MQTT clients that measure
+//! the broker's own floor with the same client library as the product.
+//!
+//! Every measuring mode prints exactly one result line on stdout, made of
+//! `key=value` pairs separated by spaces (`mode=` first). A mode that fails
+//! or stalls still prints its line, with `error=WHY`, and exits with 1.
+//! Throughputs are in MB/s (10^6 bytes per second) of payload, counted once
+//! (an echoed byte counts once although it crosses the tunnel twice).
+//!
+//! The target server (`target`) chooses its behaviour from the first byte a
+//! connection sends:
+//! - `S` + u64 LE `n`: sink. Reads `n` bytes (checking the test pattern),
+//!   then answers one byte, `K` (intact) or `X` (corrupt), and waits for EOF.
+//! - `O` + u64 LE `n`: source. Sends `n` bytes of the test pattern, then
+//!   shuts down its sending side and waits for EOF.
+//! - anything else: echo, the first byte included.
+//!
+//! Test pattern: the byte at stream offset `i` is `i % 251`. Its first byte
+//! (0) selects echo mode.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::exit;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use argh::FromArgs;
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+
+/// I/O buffer size for every socket loop.
+const BUF: usize = 64 * 1024;
+/// Period of the test pattern (a prime, so it never lines up with buffers).
+const PERIOD: usize = 251;
+/// Sink mode selector.
+const SINK: u8 = b'S';
+/// Source mode selector.
+const SOURCE: u8 = b'O';
+/// Sink's answer when every byte matched the pattern.
+const INTACT: u8 = b'K';
+/// Sink's answer when some byte did not.
+const CORRUPT: u8 = b'X';
+/// Ping-pongs before measuring starts (session set up, caches warm).
+const WARMUP: usize = 10;
+/// Requests queued toward rumqttc's event loop: the product's value.
+const MQTT_REQUEST_QUEUE: usize = 128;
+
+/// Load generator and target server for the mqtt-forward benchmark.
+#[derive(FromArgs)]
+struct Args {
+    #[argh(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Cmd {
+    Target(TargetArgs),
+    FreePort(FreePortArgs),
+    Setup(SetupArgs),
+    Rtt(RttArgs),
+    BulkEcho(BulkEchoArgs),
+    OneWay(OneWayArgs),
+    MqttRtt(MqttRttArgs),
+    MqttThroughput(MqttThroughputArgs),
+}
+
+/// target server: echo, sink or source, chosen by the first byte received
+#[derive(FromArgs)]
+#[argh(subcommand, name = "target")]
+struct TargetArgs {
+    /// port to listen on (0: any free port)
+    #[argh(option)]
+    port: u16,
+    /// address to listen on (default 127.0.0.1)
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    host: String,
+}
+
+/// print a free TCP port on 127.0.0.1 (bound then released)
+#[derive(FromArgs)]
+#[argh(subcommand, name = "free-port")]
+struct FreePortArgs {}
+
+/// connect, send 1 byte, wait for its echo, close; N times
+#[derive(FromArgs)]
+#[argh(subcommand, name = "setup")]
+struct SetupArgs {
+    /// port of the tunnel entry (or of the target itself)
+    #[argh(option)]
+    port: u16,
+    /// host (default 127.0.0.1)
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    host: String,
+    /// number of connections
+    #[argh(option, default = "100")]
+    count: usize,
+    /// stop measuring after this many seconds even if fewer than
+    /// `count` samples were taken (0: no limit; the line reports the count)
+    #[argh(option, default = "0")]
+    max_secs: u64,
+    /// seconds without progress before giving up (default 30)
+    #[argh(option, default = "30")]
+    timeout: u64,
+}
+
+/// ping-pong `size`-byte messages over one connection, N times
+#[derive(FromArgs)]
+#[argh(subcommand, name = "rtt")]
+struct RttArgs {
+    /// port
+    #[argh(option)]
+    port: u16,
+    /// host (default 127.0.0.1)
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    host: String,
+    /// number of round trips measured (after 10 warm-up ones)
+    #[argh(option, default = "1000")]
+    count: usize,
+    /// message size in bytes (default 64)
+    #[argh(option, default = "64")]
+    size: usize,
+    /// stop measuring after this many seconds even if fewer than
+    /// `count` samples were taken (0: no limit; the line reports the count)
+    #[argh(option, default = "0")]
+    max_secs: u64,
+    /// seconds without progress before giving up (default 30)
+    #[argh(option, default = "30")]
+    timeout: u64,
+}
+
+/// S parallel connections each echoing N bytes; aggregate MB/s
+#[derive(FromArgs)]
+#[argh(subcommand, name = "bulk-echo")]
+struct BulkEchoArgs {
+    /// port
+    #[argh(option)]
+    port: u16,
+    /// host (default 127.0.0.1)
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    host: String,
+    /// bytes echoed per connection
+    #[argh(option)]
+    bytes: u64,
+    /// parallel connections (default 1)
+    #[argh(option, default = "1")]
+    sessions: usize,
+    /// seconds without progress before giving up (default 60)
+    #[argh(option, default = "60")]
+    timeout: u64,
+}
+
+/// one direction only: up = to the sink, down = from the source; MB/s
+#[derive(FromArgs)]
+#[argh(subcommand, name = "one-way")]
+struct OneWayArgs {
+    /// port
+    #[argh(option)]
+    port: u16,
+    /// host (default 127.0.0.1)
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    host: String,
+    /// bytes to transfer
+    #[argh(option)]
+    bytes: u64,
+    /// up or down
+    #[argh(option)]
+    dir: String,
+    /// seconds without progress before giving up (default 60)
+    #[argh(option, default = "60")]
+    timeout: u64,
+}
+
+/// raw MQTT round trip: publish, wait for it on a subscription, repeat
+#[derive(FromArgs)]
+#[argh(subcommand, name = "mqtt-rtt")]
+struct MqttRttArgs {
+    /// broker host
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    host: String,
+    /// broker port
+    #[argh(option)]
+    port: u16,
+    /// the QoS: 0, 1 or 2 (default 1)
+    #[argh(option, default = "1")]
+    qos: u8,
+    /// number of round trips measured (after 10 warm-up ones)
+    #[argh(option, default = "1000")]
+    count: usize,
+    /// payload size (default 64)
+    #[argh(option, default = "64")]
+    size: usize,
+    /// seconds without progress before giving up (default 30)
+    #[argh(option, default = "30")]
+    timeout: u64,
+}
+
+/// raw MQTT throughput: publish N messages, time until all are received
+#[derive(FromArgs)]
+#[argh(subcommand, name = "mqtt-throughput")]
+struct MqttThroughputArgs {
+    /// broker host
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    host: String,
+    /// broker port
+    #[argh(option)]
+    port: u16,
+    /// the QoS: 0, 1 or 2 (default 1)
+    #[argh(option, default = "1")]
+    qos: u8,
+    /// number of messages
+    #[argh(option, default = "10000")]
+    count: usize,
+    /// payload size (default 10000)
+    #[argh(option, default = "10000")]
+    size: usize,
+    /// seconds without a message before counting the rest as lost (default 5)
+    #[argh(option, default = "5")]
+    timeout: u64,
+}
+
+fn main() {
+    let args: Args = argh::from_env();
+    let result = match args.cmd {
+        Cmd::Target(a) => target(&a),
+        Cmd::FreePort(_) => free_port(),
+        Cmd::Setup(a) => setup(&a),
+        Cmd::Rtt(a) => rtt(&a),
+        Cmd::BulkEcho(a) => bulk_echo(&a),
+        Cmd::OneWay(a) => one_way(&a),
+        Cmd::MqttRtt(a) => mqtt_rtt(&a),
+        Cmd::MqttThroughput(a) => mqtt_throughput(&a),
+    };
+    if let Err(line) = result {
+        println!("{line}");
+        exit(1);
+    }
+}
+
+/// A failed run's result line.
+type Failure = String;
+
+fn fail(mode: &str, what: impl std::fmt::Display) -> Failure {
+    let what = what.to_string().replace(' ', "_");
+    format!("mode={mode} error={what}")
+}
+
+// ---------------------------------------------------------------- pattern
+
+/// The test pattern, long enough to serve any 64 KiB window at any phase.
+fn pattern() -> Vec<u8> {
+    (0..BUF + PERIOD).map(|i| (i % PERIOD) as u8).collect()
+}
+
+/// The pattern bytes for stream offsets `pos..pos + len` (`len <= BUF`).
+fn pattern_at(pat: &[u8], pos: u64, len: usize) -> &[u8] {
+    let start = (pos % PERIOD as u64) as usize;
+    &pat[start..start + len]
+}
+
+/// Writes `n` pattern bytes.
+fn send_pattern(stream: &mut TcpStream, n: u64) -> io::Result<()> {
+    let pat = pattern();
+    let mut pos = 0u64;
+    while pos < n {
+        let len = (n - pos).min(BUF as u64) as usize;
+        stream.write_all(pattern_at(&pat, pos, len))?;
+        pos += len as u64;
+    }
+    Ok(())
+}
+
+/// Reads exactly `n` bytes, checking them against the pattern. Returns
+/// whether they all matched; an early EOF is an error.
+fn recv_pattern(stream: &mut TcpStream, n: u64) -> io::Result<bool> {
+    let pat = pattern();
+    let mut buf = vec![0u8; BUF];
+    let mut pos = 0u64;
+    let mut intact = true;
+    while pos < n {
+        let want = (n - pos).min(BUF as u64) as usize;
+        let got = stream.read(&mut buf[..want])?;
+        if got == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("eof_after_{pos}_of_{n}_bytes"),
+            ));
+        }
+        intact &= buf[..got] == *pattern_at(&pat, pos, got);
+        pos += got as u64;
+    }
+    Ok(intact)
+}
+
+// ----------------------------------------------------------------- target
+
+fn target(a: &TargetArgs) -> Result<(), Failure> {
+    let listener = TcpListener::bind((a.host.as_str(), a.port)).map_err(|e| fail("target", e))?;
+    let port = listener.local_addr().map_err(|e| fail("target", e))?.port();
+    println!("mode=target port={port}");
+    let _ = io::stdout().flush();
+    for conn in listener.incoming() {
+        let Ok(stream) = conn else { continue };
+        let _ = stream.set_nodelay(true);
+        let _ = thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let _ = serve(stream);
+            });
+    }
+    Ok(())
+}
+
+fn serve(mut stream: TcpStream) -> io::Result<()> {
+    let mut first = [0u8; 1];
+    if stream.read(&mut first)? == 0 {
+        return Ok(());
+    }
+    match first[0] {
+        SINK => {
+            let n = read_len(&mut stream)?;
+            let intact = recv_pattern(&mut stream, n)?;
+            stream.write_all(&[if intact { INTACT } else { CORRUPT }])?;
+            drain(&mut stream)
+        }
+        SOURCE => {
+            let n = read_len(&mut stream)?;
+            send_pattern(&mut stream, n)?;
+            stream.shutdown(Shutdown::Write)?;
+            drain(&mut stream)
+        }
+        _ => {
+            stream.write_all(&first)?;
+            let mut buf = vec![0u8; BUF];
+            loop {
+                let n = stream.read(&mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                stream.write_all(&buf[..n])?;
+            }
+        }
+    }
+}
+
+fn read_len(stream: &mut TcpStream) -> io::Result<u64> {
+    let mut len = [0u8; 8];
+    stream.read_exact(&mut len)?;
+    Ok(u64::from_le_bytes(len))
+}
+
+/// Reads until EOF, discarding.
+fn drain(stream: &mut TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 4096];
+    while stream.read(&mut buf)? > 0 {}
+    Ok(())
+}
+
+fn free_port() -> Result<(), Failure> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| fail("free-port", e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| fail("free-port", e))?
+        .port();
+    println!("{port}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------- clients
+
+fn connect(host: &str, port: u16, timeout: u64) -> io::Result<TcpStream> {
+    let addr: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))?;
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(timeout))?;
+    stream.set_nodelay(true)?;
+    // A read that makes no progress for this long is a stall.
+    stream.set_read_timeout(Some(Duration::from_secs(timeout)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(timeout)))?;
+    Ok(stream)
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `p50_us=… p99_us=… min_us=… max_us=… mean_us=…` for the samples.
+fn latency_summary(samples: &mut [Duration]) -> String {
+    samples.sort_unstable();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let mean = if samples.is_empty() {
+        0.0
+    } else {
+        samples.iter().map(|d| us(*d)).sum::<f64>() / samples.len() as f64
+    };
+    format!(
+        "p50_us={:.1} p99_us={:.1} min_us={:.1} max_us={:.1} mean_us={:.1}",
+        us(percentile(samples, 50.0)),
+        us(percentile(samples, 99.0)),
+        us(samples.first().copied().unwrap_or_default()),
+        us(samples.last().copied().unwrap_or_default()),
+        mean
+    )
+}
+
+fn mbps(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6
+}
+
+/// The deadline for `--max-secs` (0: none).
+fn time_limit(max_secs: u64) -> Option<Instant> {
+    (max_secs > 0).then(|| Instant::now() + Duration::from_secs(max_secs))
+}
+
+fn setup(a: &SetupArgs) -> Result<(), Failure> {
+    let mut samples = Vec::with_capacity(a.count);
+    let limit = time_limit(a.max_secs);
+    for i in 0..a.count {
+        if limit.is_some_and(|l| Instant::now() >= l) {
+            break;
+        }
+        let started = Instant::now();
+        let one = || -> io::Result<()> {
+            let mut s = connect(&a.host, a.port, a.timeout)?;
+            s.write_all(b".")?;
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b)?;
+            if b[0] != b'.' {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "wrong_echo"));
+            }
+            Ok(())
+        };
+        one().map_err(|e| format!("{} done={i}", fail("setup", e)))?;
+        samples.push(started.elapsed());
+    }
+    println!(
+        "mode=setup count={} {}",
+        samples.len(),
+        latency_summary(&mut samples)
+    );
+    Ok(())
+}
+
+fn rtt(a: &RttArgs) -> Result<(), Failure> {
+    let size = a.size.max(1);
+    let mut s = connect(&a.host, a.port, a.timeout).map_err(|e| fail("rtt", e))?;
+    let mut msg = vec![b'.'; size];
+    let mut back = vec![0u8; size];
+    let mut samples = Vec::with_capacity(a.count);
+    let limit = time_limit(a.max_secs);
+    for i in 0..WARMUP + a.count {
+        if i >= WARMUP && limit.is_some_and(|l| Instant::now() >= l) {
+            break;
+        }
+        msg[size - 1] = i as u8;
+        let started = Instant::now();
+        s.write_all(&msg)
+            .and_then(|()| s.read_exact(&mut back))
+            .map_err(|e| format!("{} done={i}", fail("rtt", e)))?;
+        let took = started.elapsed();
+        if back != msg {
+            return Err(format!("{} done={i}", fail("rtt", "wrong_echo")));
+        }
+        if i >= WARMUP {
+            samples.push(took);
+        }
+    }
+    println!(
+        "mode=rtt count={} size={size} {}",
+        samples.len(),
+        latency_summary(&mut samples)
+    );
+    Ok(())
+}
+
+fn bulk_echo(a: &BulkEchoArgs) -> Result<(), Failure> {
+    let streams = (0..a.sessions)
+        .map(|_| connect(&a.host, a.port, a.timeout))
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(|e| fail("bulk-echo", e))?;
+    let started = Instant::now();
+    let n = a.bytes;
+    let handles: Vec<_> = streams
+        .into_iter()
+        .map(|stream| {
+            thread::spawn(move || -> io::Result<(bool, Duration)> {
+                let mut writer = stream.try_clone()?;
+                let sending = thread::spawn(move || send_pattern(&mut writer, n));
+                let mut reader = stream;
+                let intact = recv_pattern(&mut reader, n)?;
+                let done = started.elapsed();
+                sending
+                    .join()
+                    .map_err(|_| io::Error::other("writer_panicked"))??;
+                Ok((intact, done))
+            })
+        })
+        .collect();
+    let mut corrupt = 0;
+    let mut slowest = Duration::ZERO;
+    let mut fastest = Duration::MAX;
+    let mut errors = Vec::new();
+    for h in handles {
+        match h.join() {
+            Ok(Ok((intact, done))) => {
+                corrupt += usize::from(!intact);
+                slowest = slowest.max(done);
+                fastest = fastest.min(done);
+            }
+            Ok(Err(e)) => errors.push(e.to_string()),
+            Err(_) => errors.push("panicked".into()),
+        }
+    }
+    let elapsed = started.elapsed();
+    if !errors.is_empty() {
+        return Err(format!(
+            "{} failed_sessions={} secs={:.3}",
+            fail("bulk-echo", &errors[0]),
+            errors.len(),
+            elapsed.as_secs_f64()
+        ));
+    }
+    let total = n * a.sessions as u64;
+    println!(
+        "mode=bulk-echo sessions={} bytes={n} total_bytes={total} secs={:.3} mbps={:.2} first_done_secs={:.3} corrupt={corrupt}",
+        a.sessions,
+        slowest.as_secs_f64(),
+        mbps(total, slowest),
+        fastest.as_secs_f64(),
+    );
+    if corrupt > 0 {
+        exit(1);
+    }
+    Ok(())
+}
+
+fn one_way(a: &OneWayArgs) -> Result<(), Failure> {
+    let n = a.bytes;
+    let mut s = connect(&a.host, a.port, a.timeout).map_err(|e| fail("one-way", e))?;
+    let started = Instant::now();
+    let mut header = [0u8; 9];
+    header[1..].copy_from_slice(&n.to_le_bytes());
+    let (intact, elapsed, eof) = match a.dir.as_str() {
+        "up" => {
+            header[0] = SINK;
+            let mut run = || -> io::Result<bool> {
+                s.write_all(&header)?;
+                send_pattern(&mut s, n)?;
+                let mut answer = [0u8; 1];
+                s.read_exact(&mut answer)?;
+                Ok(answer[0] == INTACT)
+            };
+            let intact = run().map_err(|e| fail("one-way", e))?;
+            (intact, started.elapsed(), String::new())
+        }
+        "down" => {
+            header[0] = SOURCE;
+            s.write_all(&header).map_err(|e| fail("one-way", e))?;
+            let intact = recv_pattern(&mut s, n).map_err(|e| fail("one-way", e))?;
+            let elapsed = started.elapsed();
+            // The source closed after its last byte: that EOF should follow.
+            let mut b = [0u8; 1];
+            let eof = match s.read(&mut b) {
+                Ok(0) => format!(
+                    " eof_ms={:.1}",
+                    (started.elapsed() - elapsed).as_secs_f64() * 1e3
+                ),
+                Ok(_) => " eof=extra_data".into(),
+                Err(_) => " eof=missing".into(),
+            };
+            (intact, elapsed, eof)
+        }
+        other => return Err(fail("one-way", format!("unknown_dir_{other}"))),
+    };
+    println!(
+        "mode=one-way dir={} bytes={n} secs={:.3} mbps={:.2} corrupt={}{eof}",
+        a.dir,
+        elapsed.as_secs_f64(),
+        mbps(n, elapsed),
+        u8::from(!intact)
+    );
+    if !intact {
+        exit(1);
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------- MQTT
+
+/// What a client's event loop thread reports.
+enum Note {
+    ConnAck,
+    SubAck,
+    /// A message arrived, with its payload length.
+    Message(Instant, usize),
+    Error(String),
+}
+
+fn qos(level: u8) -> QoS {
+    match level {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// Starts a client whose event loop runs on its own thread with a
+/// current-thread tokio runtime, as the product does.
+fn mqtt_client(host: &str, port: u16, id: &str) -> io::Result<(AsyncClient, mpsc::Receiver<Note>)> {
+    let mut options = MqttOptions::new(id, host, port);
+    options
+        .set_keep_alive(Duration::from_secs(20))
+        .set_clean_session(true)
+        .set_max_packet_size(70_000, 70_000)
+        .set_inflight(128);
+    let (client, mut eventloop) = AsyncClient::new(options, MQTT_REQUEST_QUEUE);
+    eventloop.network_options.set_tcp_nodelay(true);
+    let (tx, rx) = mpsc::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    thread::Builder::new()
+        .name(format!("mqtt-{id}"))
+        .spawn(move || runtime.block_on(drive(&mut eventloop, tx)))?;
+    Ok((client, rx))
+}
+
+async fn drive(eventloop: &mut EventLoop, tx: mpsc::Sender<Note>) {
+    loop {
+        let note = match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                Note::Message(Instant::now(), p.payload.len())
+            }
+            Ok(Event::Incoming(Packet::ConnAck(_))) => Note::ConnAck,
+            Ok(Event::Incoming(Packet::SubAck(_))) => Note::SubAck,
+            Ok(_) => continue,
+            Err(e) => {
+                let _ = tx.send(Note::Error(e.to_string()));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        if tx.send(note).is_err() {
+            return;
+        }
+    }
+}
+
+/// Waits for a given kind of note; other notes (except errors) are skipped.
+fn wait_for(
+    rx: &mpsc::Receiver<Note>,
+    want: fn(&Note) -> bool,
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Note::Error(e)) => return Err(e),
+            Ok(n) if want(&n) => return Ok(()),
+            Ok(_) => {}
+            Err(_) => return Err("timeout".into()),
+        }
+    }
+}
+
+/// A subscriber and a publisher, connected, subscribed to a fresh topic.
+struct Pair {
+    publisher: AsyncClient,
+    pub_notes: mpsc::Receiver<Note>,
+    sub_notes: mpsc::Receiver<Note>,
+    topic: String,
+    qos: QoS,
+}
+
+fn mqtt_pair(host: &str, port: u16, level: u8, timeout: Duration) -> Result<Pair, String> {
+    let tag = format!("{}-{}", std::process::id(), level);
+    let (subscriber, sub_notes) =
+        mqtt_client(host, port, &format!("loadgen-sub-{tag}")).map_err(|e| e.to_string())?;
+    let (publisher, pub_notes) =
+        mqtt_client(host, port, &format!("loadgen-pub-{tag}")).map_err(|e| e.to_string())?;
+    let topic = format!("loadgen/{tag}/data");
+    wait_for(&sub_notes, |n| matches!(n, Note::ConnAck), timeout)?;
+    smol::block_on(subscriber.subscribe(topic.clone(), qos(level))).map_err(|e| e.to_string())?;
+    wait_for(&sub_notes, |n| matches!(n, Note::SubAck), timeout)?;
+    wait_for(&pub_notes, |n| matches!(n, Note::ConnAck), timeout)?;
+    // The subscriber's client must live as long as its event loop is used.
+    std::mem::forget(subscriber);
+    Ok(Pair {
+        publisher,
+        pub_notes,
+        sub_notes,
+        topic,
+        qos: qos(level),
+    })
+}
+
+impl Pair {
+    fn publish(&self, payload: Vec<u8>) -> Result<(), String> {
+        smol::block_on(
+            self.publisher
+                .publish(self.topic.as_str(), self.qos, false, payload),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// The next message's arrival time and length.
+    fn next_message(&self, timeout: Duration) -> Result<(Instant, usize), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Note::Error(e)) = self.pub_notes.try_recv() {
+                return Err(format!("publisher:_{e}"));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.sub_notes.recv_timeout(left) {
+                Ok(Note::Message(at, len)) => return Ok((at, len)),
+                Ok(Note::Error(e)) => return Err(format!("subscriber:_{e}")),
+                Ok(_) => {}
+                Err(_) => return Err("timeout".into()),
+            }
+        }
+    }
+}
+
+fn mqtt_rtt(a: &MqttRttArgs) -> Result<(), Failure> {
+    let timeout = Duration::from_secs(a.timeout);
+    let pair = mqtt_pair(&a.host, a.port, a.qos, timeout).map_err(|e| fail("mqtt-rtt", e))?;
+    let mut samples = Vec::with_capacity(a.count);
+    for i in 0..WARMUP + a.count {
+        let started = Instant::now();
+        pair.publish(vec![b'.'; a.size])
+            .and_then(|()| pair.next_message(timeout))
+            .map_err(|e| format!("{} done={i}", fail("mqtt-rtt", e)))?;
+        let took = started.elapsed();
+        if i >= WARMUP {
+            samples.push(took);
+        }
+    }
+    println!(
+        "mode=mqtt-rtt qos={} count={} size={} {}",
+        a.qos,
+        a.count,
+        a.size,
+        latency_summary(&mut samples)
+    );
+    Ok(())
+}
+
+fn mqtt_throughput(a: &MqttThroughputArgs) -> Result<(), Failure> {
+    let idle = Duration::from_secs(a.timeout);
+    let pair = mqtt_pair(&a.host, a.port, a.qos, idle).map_err(|e| fail("mqtt-throughput", e))?;
+    let started = Instant::now();
+    let (count, size) = (a.count, a.size);
+    let publisher = pair.publisher.clone();
+    let (topic, level) = (pair.topic.clone(), pair.qos);
+    let sending = thread::spawn(move || -> Result<Duration, String> {
+        let payload = vec![b'.'; size];
+        for _ in 0..count {
+            smol::block_on(publisher.publish(topic.as_str(), level, false, payload.clone()))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(started.elapsed())
+    });
+    let mut received = 0usize;
+    let mut bytes = 0u64;
+    let mut last = started;
+    let mut lost_by_timeout = false;
+    while received < count {
+        match pair.next_message(idle) {
+            Ok((at, len)) => {
+                received += 1;
+                bytes += len as u64;
+                last = at;
+            }
+            Err(e) if e == "timeout" => {
+                lost_by_timeout = true;
+                break;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "{} received={received}",
+                    fail("mqtt-throughput", e)
+                ))
+            }
+        }
+    }
+    let queued = match sending.join() {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return Err(fail("mqtt-throughput", e)),
+        Err(_) => return Err(fail("mqtt-throughput", "publisher_panicked")),
+    };
+    let elapsed = last.duration_since(started);
+    println!(
+        "mode=mqtt-throughput qos={} count={count} size={size} received={received} lost={} secs={:.3} mbps={:.2} msgs_per_s={:.0} publish_queued_secs={:.3}{}",
+        a.qos,
+        count - received,
+        elapsed.as_secs_f64(),
+        mbps(bytes, elapsed),
+        received as f64 / elapsed.as_secs_f64().max(1e-9),
+        queued.as_secs_f64(),
+        if lost_by_timeout { " note=stopped_waiting_for_lost_messages" } else { "" }
+    );
+    Ok(())
+}
