@@ -91,6 +91,18 @@ pub enum CloseReason {
     LocalAbort,
     /// The peer was silent for too long.
     PeerTimeout,
+    /// A C peer went silent: the only way it ends a session (it stops
+    /// sending when its TCP connection closes), so this is a normal end.
+    LegacyPeerSilent,
+}
+
+impl CloseReason {
+    /// True for the ends after which the local TCP connection is closed
+    /// normally; after the others it is reset, so that the local peer does
+    /// not mistake a cut-off stream for a complete one.
+    pub fn is_graceful(self) -> bool {
+        matches!(self, CloseReason::Finished | CloseReason::LegacyPeerSilent)
+    }
 }
 
 /// Something the I/O shell must act on.
@@ -355,7 +367,10 @@ impl Session {
             _ => {}
         }
         if self.silence_deadline().is_some_and(|d| d <= now) {
-            self.state = State::Closing(CloseReason::PeerTimeout);
+            self.state = State::Closing(match self.peer {
+                PeerKind::Legacy => CloseReason::LegacyPeerSilent,
+                _ => CloseReason::PeerTimeout,
+            });
             return;
         }
         self.send.on_timeout(now);

@@ -35,8 +35,15 @@ const PACKET_OVERHEAD: usize = 5 + 2 + 2 + 2 * crate::protocol::limits::MAX_TOPI
 /// Requests (publishes, subscribes) queued toward the event loop before
 /// publishers wait: the backpressure from a slow broker link.
 const REQUEST_QUEUE: usize = 128;
-/// Unacknowledged QoS 1/2 publishes the client keeps in flight.
-const INFLIGHT: u16 = 128;
+/// Unacknowledged QoS 2 publishes the client keeps in flight. A broker
+/// refuses incoming QoS 2 messages beyond its own in-flight quota (mosquitto:
+/// `max_inflight_messages`, default 20, answered with PUBREC "quota
+/// exceeded" and the message silently dropped), so this stays at that
+/// default, which is also what the C original sets for every QoS.
+const INFLIGHT_QOS2: u16 = 20;
+/// Unacknowledged QoS 1 publishes in flight: the broker keeps no state for
+/// them, so only the round trip matters; rumqttc's default.
+const INFLIGHT_QOS1: u16 = 100;
 /// Incoming publishes queued toward the router before the event loop waits.
 const INCOMING_QUEUE: usize = 512;
 
@@ -87,7 +94,11 @@ impl Broker {
             .set_keep_alive(KEEP_ALIVE)
             .set_clean_session(true)
             .set_max_packet_size(MAX_PAYLOAD + PACKET_OVERHEAD, MAX_PAYLOAD + PACKET_OVERHEAD)
-            .set_inflight(INFLIGHT);
+            .set_inflight(if config.qos == 2 {
+                INFLIGHT_QOS2
+            } else {
+                INFLIGHT_QOS1
+            });
         let (client, mut eventloop) = AsyncClient::new(options, REQUEST_QUEUE);
         eventloop.network_options.set_tcp_nodelay(true);
         let (in_tx, in_rx) = smol::channel::bounded(INCOMING_QUEUE);

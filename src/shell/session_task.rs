@@ -3,7 +3,7 @@
 //! All decisions are the core's; this only performs I/O and reads the clock.
 
 use std::net::Shutdown;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rumqttc::Publish;
 use smol::future::{or, pending};
@@ -137,7 +137,14 @@ pub async fn run(mut core: Session, io: SessionIo) {
                     write_closed = true;
                 }
                 Event::Closed(reason) => {
-                    let _ = writer.shutdown(Shutdown::Both);
+                    if reason.is_graceful() {
+                        let _ = writer.shutdown(Shutdown::Both);
+                    } else {
+                        // Reset when the socket is dropped, rather than
+                        // close: the local peer must not mistake a cut-off
+                        // stream for a complete one.
+                        let _ = socket2::SockRef::from(&writer).set_linger(Some(Duration::ZERO));
+                    }
                     tcp_done = true;
                     log_closed(
                         &id,
