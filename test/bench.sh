@@ -23,7 +23,14 @@
 #                                       (e.g. "--window 128 --frame-size 32768")
 #                       BENCH_BROKER_NODELAY=1  add "set_tcp_nodelay true" to
 #                                       the broker's listener
+#                       BENCH_REPS      runs of each throughput test (default
+#                                       3, 1 with --quick); the table shows
+#                                       the median and the range
 #                       MOSQUITTO       broker binary (default /usr/sbin/mosquitto)
+#
+# "cores" in the CPU table is the CPU time of everything involved (both
+# forwarders, broker, target server, load generator) over the wall time:
+# near the machine's core count, a test is CPU-bound here.
 #
 # Throughputs are MB/s (10^6 bytes/s) of payload, an echoed byte counted once.
 # Every raw result line of the load generator is printed as it comes.
@@ -74,16 +81,16 @@ done
 MIB=$((1024 * 1024))
 if [[ $QUICK == 1 ]]; then
     SETUP_N=30 RTT_N=300 MAX_SECS=3
-    BULK_BYTES=$((8 * MIB)) ONEWAY_BYTES=$((8 * MIB))
-    MULTI_SESSIONS=16 MULTI_BYTES=$((1 * MIB))
-    FLOOR_RTT_N=300 FLOOR_TP_N=2000
-    STALL=15
+    BULK_BYTES=$((16 * MIB)) ONEWAY_BYTES=$((16 * MIB))
+    MULTI_SESSIONS=16 MULTI_BYTES=$((2 * MIB))
+    FLOOR_RTT_N=300 FLOOR_TP_N=5000
+    STALL=15 REPS=${BENCH_REPS:-1}
 else
     SETUP_N=200 RTT_N=2000 MAX_SECS=20
     BULK_BYTES=$((64 * MIB)) ONEWAY_BYTES=$((64 * MIB))
     MULTI_SESSIONS=16 MULTI_BYTES=$((8 * MIB))
     FLOOR_RTT_N=2000 FLOOR_TP_N=10000
-    STALL=60
+    STALL=60 REPS=${BENCH_REPS:-3}
 fi
 FLOOR_SIZE=10000
 
@@ -98,7 +105,7 @@ fi
 
 # ------------------------------------------------------------------ cleanup
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/mqtt-forward-bench.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mfbench.XXXXXX")
 PIDS=()
 
 cleanup() {
@@ -180,6 +187,16 @@ cpu_ticks() {
     echo $((${12} + ${13}))
 }
 
+# CPU time of this shell's reaped children (the load generator runs), in
+# clock ticks, into CHILD_TICKS. No subshell: `times` must see this shell.
+CHILD_TICKS=0
+children_ticks() {
+    times >"$WORK/times"
+    CHILD_TICKS=$(awk -v hz="$CLK_TCK" 'NR == 2 {
+        split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%d", ((u[1] + s[1]) * 60 + u[2] + s[2]) * hz + 0.5 }' "$WORK/times")
+}
+
 secs() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
 
 # "VmRSS VmHWM Threads" of PID (KiB, KiB, count).
@@ -207,17 +224,52 @@ get() { echo "${R[$1]:--}"; }
 # Usage: measure PREFIX loadgen-args...
 WATCH_NAMES=() WATCH_PIDS=()
 measure() {
-    local prefix=$1 out rc=0 i
+    local prefix=$1 out rc=0 i t0 l0
     shift
     local before=()
     for i in "${!WATCH_PIDS[@]}"; do before[i]=$(cpu_ticks "${WATCH_PIDS[i]}"); done
+    children_ticks
+    l0=$CHILD_TICKS
+    t0=$EPOCHREALTIME
     out=$("$LOADGEN" "$@" 2>>"$WORK/loadgen.err") || rc=$?
+    R["$prefix|wall_ms"]=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
+    children_ticks
+    R["$prefix|cpu_loadgen"]=$((CHILD_TICKS - l0))
     [[ -n $out ]] || out="mode=$1 error=no_output_exit_$rc"
     for i in "${!WATCH_PIDS[@]}"; do
         R["$prefix|cpu_${WATCH_NAMES[i]}"]=$(($(cpu_ticks "${WATCH_PIDS[i]}") - before[i]))
     done
     printf '  %-22s %s\n' "[$prefix]" "$out"
     store "$prefix" "$out"
+}
+
+# Runs a throughput measurement REPS times; stores the median MB/s as
+# "PREFIX|mbps", the range as "PREFIX|range", the first error if any, and
+# the CPU time of all the runs together.
+# AFTER_FIRST, if set, names a command run right after the first run.
+# Usage: measure_reps PREFIX loadgen-args...
+AFTER_FIRST=""
+measure_reps() {
+    local prefix=$1 i name vals=()
+    shift
+    for ((i = 1; i <= REPS; i++)); do
+        measure "$prefix#$i" "$@"
+        if [[ $(get "$prefix#$i|error") != - && $(get "$prefix|error") == - ]]; then
+            R["$prefix|error"]=$(get "$prefix#$i|error")
+        fi
+        ((i == 1)) && [[ -n $AFTER_FIRST ]] && "$AFTER_FIRST"
+        [[ $(get "$prefix#$i|mbps") != - ]] && vals+=("$(get "$prefix#$i|mbps")")
+        [[ $(get "$prefix#$i|lost") != - ]] && R["$prefix|lost"]=$((${R["$prefix|lost"]:-0} + $(get "$prefix#$i|lost")))
+        for name in "${WATCH_NAMES[@]}" loadgen; do
+            R["$prefix|cpu_$name"]=$((${R["$prefix|cpu_$name"]:-0} + ${R["$prefix#$i|cpu_$name"]:-0}))
+        done
+        R["$prefix|wall_ms"]=$((${R["$prefix|wall_ms"]:-0} + ${R["$prefix#$i|wall_ms"]:-0}))
+    done
+    ((${#vals[@]})) || return 0
+    R["$prefix|mbps"]=$(printf '%s\n' "${vals[@]}" | sort -g | awk '{ v[NR] = $1 }
+        END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    R["$prefix|range"]=$(printf '%s\n' "${vals[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+        END { if (NR > 1) printf "%.0f-%.0f", lo, hi }')
 }
 
 # ------------------------------------------------------------------- broker
@@ -230,7 +282,9 @@ BROKER_PORT=$("$LOADGEN" free-port)
     [[ $BROKER_NODELAY == 1 ]] && echo "set_tcp_nodelay true"
     true
 } >"$WORK/mosquitto.conf"
-"$MOSQUITTO" -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
+# A private copy, like the forwarders below (see there).
+cp "$MOSQUITTO" "$WORK/broker"
+"$WORK/broker" -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
 BROKER_PID=$!
 PIDS+=("$BROKER_PID")
 wait_listening "$BROKER_PORT" mosquitto "$BROKER_PID"
@@ -248,19 +302,34 @@ done
     exit 1
 }
 
+# The forwarders run from private copies: a rebuild during the run cannot
+# swap the binary under the suite, and a "pkill mqtt-forward" from another
+# session on this machine does not stop them.
 IMPLS=(main)
-declare -A BIN=([main]=$MAIN)
+cp "$MAIN" "$WORK/fwd-main"
+declare -A BIN=([main]=$WORK/fwd-main)
 if [[ -n $OTHER ]]; then
     IMPLS+=(other)
-    BIN[other]=$OTHER
+    cp "$OTHER" "$WORK/fwd-other"
+    BIN[other]=$WORK/fwd-other
 fi
 
 echo "== broker: $("$MOSQUITTO" -h 2>&1 | head -n1 | sed 's/ is an MQTT.*//') on 127.0.0.1:$BROKER_PORT$([[ $BROKER_NODELAY == 1 ]] && echo ' (set_tcp_nodelay true)'), target on port $TARGET_PORT"
-echo "== main:  $MAIN ($(stat -c %s "$MAIN") bytes)${MAIN_ARGS:+ args: $MAIN_ARGS}"
+REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+echo "== main:  $MAIN ($(stat -c %s "$MAIN") bytes, source $REV)${MAIN_ARGS:+ args: $MAIN_ARGS}"
 [[ -n $OTHER ]] && echo "== other: $OTHER ($(stat -c %s "$OTHER") bytes)"
+echo "== throughput tests run $REPS time(s) each: median (min-max) shown"
 echo "== sizes: setup ${SETUP_N}x, rtt ${RTT_N}x64 B (each capped at ${MAX_SECS} s), bulk echo $((BULK_BYTES / MIB)) MiB," \
     "one-way $((ONEWAY_BYTES / MIB)) MiB, ${MULTI_SESSIONS}x$((MULTI_BYTES / MIB)) MiB echo," \
     "floor ${FLOOR_RTT_N}x64 B rtt and ${FLOOR_TP_N}x${FLOOR_SIZE} B"
+
+# Other brokers or forwarders on this machine share its 2 cores (and may be
+# stopped or restarted by whoever started them): say so, figures will vary.
+FOREIGN=$(pgrep -c -x mqtt-forward || true)
+FOREIGN_BROKERS=$(pgrep -c -x mosquitto || true)
+if ((FOREIGN > 0 || FOREIGN_BROKERS > 0)); then
+    echo "== WARNING: $FOREIGN mqtt-forward and $FOREIGN_BROKERS mosquitto processes not started by this run are alive; figures may be disturbed"
+fi
 
 # -------------------------------------------------------------------- suite
 
@@ -288,8 +357,8 @@ suite() {
         stop "$spid"
         return 0
     fi
-    WATCH_NAMES=(client server broker)
-    WATCH_PIDS=("$cpid" "$spid" "$BROKER_PID")
+    WATCH_NAMES=(client server broker target)
+    WATCH_PIDS=("$cpid" "$spid" "$BROKER_PID" "$TARGET_PID")
     # End-to-end readiness: one echo through the tunnel (retransmitted by
     # the forwarder if the server side was not subscribed yet).
     echo "-- $impl QoS $qos"
@@ -304,22 +373,34 @@ suite() {
 
     measure "$p|setup" setup --port "$cp" --count "$SETUP_N" --max-secs "$MAX_SECS" --timeout "$STALL"
     measure "$p|rtt" rtt --port "$cp" --count "$RTT_N" --size 64 --max-secs "$MAX_SECS" --timeout "$STALL"
-    measure "$p|bulk" bulk-echo --port "$cp" --bytes "$BULK_BYTES" --sessions 1 --timeout "$STALL"
-    measure "$p|up" one-way --port "$cp" --bytes "$ONEWAY_BYTES" --dir up --timeout "$STALL"
-    measure "$p|down" one-way --port "$cp" --bytes "$ONEWAY_BYTES" --dir down --timeout "$STALL"
-    measure "$p|multi" bulk-echo --port "$cp" --bytes "$MULTI_BYTES" --sessions "$MULTI_SESSIONS" --timeout "$STALL"
-
-    read -r R["$p|rss_load_client"] R["$p|hwm_load_client"] R["$p|thr_load_client"] <<<"$(mem_threads "$cpid")"
-    read -r R["$p|rss_load_server"] R["$p|hwm_load_server"] R["$p|thr_load_server"] <<<"$(mem_threads "$spid")"
+    measure_reps "$p|bulk" bulk-echo --port "$cp" --bytes "$BULK_BYTES" --sessions 1 --timeout "$STALL"
+    measure_reps "$p|up" one-way --port "$cp" --bytes "$ONEWAY_BYTES" --dir up --timeout "$STALL"
+    measure_reps "$p|down" one-way --port "$cp" --bytes "$ONEWAY_BYTES" --dir down --timeout "$STALL"
+    # Memory right after the first 16-session run, and after all of them
+    # (back to back: sessions of earlier runs may still be lingering).
+    snap() {
+        read -r R["$p|rss_load_client"] R["$p|hwm_load_client"] R["$p|thr_load_client"] <<<"$(mem_threads "$cpid")"
+        read -r R["$p|rss_load_server"] R["$p|hwm_load_server"] R["$p|thr_load_server"] <<<"$(mem_threads "$spid")"
+    }
+    AFTER_FIRST=snap
+    measure_reps "$p|multi" bulk-echo --port "$cp" --bytes "$MULTI_BYTES" --sessions "$MULTI_SESSIONS" --timeout "$STALL"
+    AFTER_FIRST=""
+    read -r R["$p|rss_end_client"] R["$p|hwm_end_client"] R["$p|thr_end_client"] <<<"$(mem_threads "$cpid")"
+    read -r R["$p|rss_end_server"] R["$p|hwm_end_server"] R["$p|thr_end_server"] <<<"$(mem_threads "$spid")"
     R["$p|cpu_client"]=$(($(cpu_ticks "$cpid") - c0))
     R["$p|cpu_server"]=$(($(cpu_ticks "$spid") - s0))
     R["$p|cpu_broker"]=$(($(cpu_ticks "$BROKER_PID") - b0))
     R["$p|wall"]=$((SECONDS - t0))
-    local side pid
+    local side pid status
     for side in client server; do
         pid=${cpid}
         [[ $side == server ]] && pid=$spid
-        kill -0 "$pid" 2>/dev/null || R["$p|died_$side"]=1
+        if ! kill -0 "$pid" 2>/dev/null; then
+            status=0
+            wait "$pid" 2>/dev/null || status=$?
+            R["$p|died_$side"]="exit status $status"
+            ((status > 128)) && R["$p|died_$side"]+=" (signal $((status - 128)))"
+        fi
     done
     # Let the last sessions close (FIN handshake, linger) before stopping.
     sleep 1
@@ -334,7 +415,7 @@ floor() {
     WATCH_NAMES=(broker)
     WATCH_PIDS=("$BROKER_PID")
     measure "floor|q$qos|rtt" mqtt-rtt --port "$BROKER_PORT" --qos "$qos" --count "$FLOOR_RTT_N" --size 64 --timeout "$STALL"
-    measure "floor|q$qos|tp" mqtt-throughput --port "$BROKER_PORT" --qos "$qos" --count "$FLOOR_TP_N" --size "$FLOOR_SIZE"
+    measure_reps "floor|q$qos|tp" mqtt-throughput --port "$BROKER_PORT" --qos "$qos" --count "$FLOOR_TP_N" --size "$FLOOR_SIZE"
     WATCH_PIDS=() WATCH_NAMES=()
 }
 
@@ -361,11 +442,17 @@ verdict() { # value op limit
         ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0)
         print ok ? "ok" : "MISS" }'
 }
-# A throughput figure, or the error that replaced it.
+# A throughput figure (median, with the range over repetitions), or the
+# error that replaced it.
 tput() {
-    local e
+    local e r
     e=$(get "$1|error")
-    if [[ $e != - ]]; then echo "ERR:$e"; else fmt "$(get "$1|mbps")" 1 1; fi
+    r=$(get "$1|range")
+    if [[ $e != - ]]; then
+        echo "ERR:$e"
+    else
+        echo "$(fmt "$(get "$1|mbps")" 1 1)$([[ $r != - && -n $r ]] && echo " ($r)")"
+    fi
 }
 
 row() { printf '%-31s' "$1"; shift; printf ' %-19s' "$@"; printf '\n'; }
@@ -378,7 +465,7 @@ for qos in $QOS_LEVELS; do
     ftp=$(get "$f|tp|mbps")
     echo
     echo "QoS $qos   floor: raw MQTT round trip 64 B p50/p99 $(fmt "$frtt" 1 0)/$(fmt "$(get "$f|rtt|p99_us")" 1 0) us;" \
-        "pub->sub ${FLOOR_SIZE} B $(fmt "$ftp" 1 1) MB/s ($(get "$f|tp|msgs_per_s") msg/s, lost $(get "$f|tp|lost"))"
+        "pub->sub ${FLOOR_SIZE} B $(tput "$f|tp") MB/s (messages lost: $(get "$f|tp|lost"))"
     hdr=("metric")
     for impl in "${IMPLS[@]}"; do hdr+=("$impl" "$impl ratio"); done
     hdr+=("target")
@@ -431,6 +518,7 @@ for qos in $QOS_LEVELS; do
     row "${hdr[@]}"
     for m in "rss_idle:VmRSS idle KiB" "hwm_idle:VmHWM idle KiB" "thr_idle:threads idle" \
         "rss_load:VmRSS after 16x KiB" "hwm_load:VmHWM after 16x KiB" "thr_load:threads after 16x" \
+        "rss_end:VmRSS end of suite KiB" "hwm_end:VmHWM end of suite KiB" \
         "cpu:CPU s whole suite"; do
         IFS=: read -r key label <<<"$m"
         line=("$label")
@@ -438,17 +526,6 @@ for qos in $QOS_LEVELS; do
             for side in client server; do
                 v=$(get "$impl|q$qos|${key}_$side")
                 [[ $key == cpu && $v != - ]] && v=$(secs "$v")
-                line+=("$v")
-            done
-        done
-        row "${line[@]}"
-    done
-    for key in setup rtt bulk up down multi; do
-        line=("CPU s $key")
-        for impl in "${IMPLS[@]}"; do
-            for side in client server; do
-                v=$(get "$impl|q$qos|$key|cpu_$side")
-                [[ $v != - ]] && v=$(secs "$v")
                 line+=("$v")
             done
         done
@@ -464,6 +541,26 @@ for qos in $QOS_LEVELS; do
     line=("suite wall s")
     for impl in "${IMPLS[@]}"; do line+=("$(get "$impl|q$qos|wall")" ""); done
     row "${line[@]}"
+    for impl in "${IMPLS[@]}"; do
+        echo
+        printf '%-31s %8s %8s %8s %8s %8s %8s %6s\n' "CPU s per test ($impl, QoS $qos)" client server broker target loadgen wall cores
+        for key in setup rtt bulk up down multi; do
+            p="$impl|q$qos|$key"
+            [[ $(get "$p|wall_ms") == - ]] && continue
+            label=$key
+            [[ $key != setup && $key != rtt && $REPS -gt 1 ]] && label="$key (${REPS} runs)"
+            printf '%-31s' "$label"
+            total=0
+            for name in client server broker target loadgen; do
+                v=$(get "$p|cpu_$name")
+                [[ $v == - ]] && v=0
+                total=$((total + v))
+                printf ' %8s' "$(secs "$v")"
+            done
+            printf ' %8s %6s\n' "$(fmt "$(get "$p|wall_ms")" 1000 2)" \
+                "$(awk -v c="$total" -v hz="$CLK_TCK" -v w="$(get "$p|wall_ms")" 'BEGIN { printf "%.2f", c / hz / (w / 1000) }')"
+        done
+    done
 done
 
 echo
@@ -479,7 +576,7 @@ for qos in $QOS_LEVELS; do
             maxretx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$log" | sort -n | tail -n1)
             reasons=$(sed -n 's/.*closed (\([^)]*\)).*/\1/p' "$log" | sort | uniq -c | awk '{ printf "%s%s=%s", sep, $2, $1; sep = "," }')
             died=""
-            [[ $(get "$impl|q$qos|died_$side") == 1 ]] && died=" DIED DURING THE RUN"
+            [[ $(get "$impl|q$qos|died_$side") != - ]] && died=" DIED DURING THE RUN: $(get "$impl|q$qos|died_$side")"
             printf '%-6s QoS %s %-6s: %s warn/error lines, %s sessions closed (%s), retransmissions %s (max %s in one session)%s\n' \
                 "$impl" "$qos" "$side" "$warn" "$closed" "${reasons:-none}" "$retx" "${maxretx:-0}" "$died"
             grep -iE 'warn|error|panic' "$log" | sed 's/^/         | /' | head -n 5 || true
@@ -491,6 +588,9 @@ if [[ -s $WORK/loadgen.err ]]; then
     sed 's/^/         | /' "$WORK/loadgen.err" | head -n 10
 fi
 kill -0 "$BROKER_PID" 2>/dev/null || echo "mosquitto DIED during the run"
+broker_warn=$(grep -ciE 'error|warn|drop|denied|exceed' "$WORK/mosquitto.log" || true)
+echo "mosquitto: $broker_warn error/warning/drop lines"
+grep -iE 'error|warn|drop|denied|exceed' "$WORK/mosquitto.log" | sed 's/^/         | /' | head -n 5 || true
 
 echo
 echo "total runtime: $((SECONDS - START_SECS)) s (build $BUILD_SECS s)"

@@ -8,4 +8,8 @@ pub mod send_window;
 pub mod session;
 
 #[cfg(test)]
+mod legacy_model;
+#[cfg(test)]
+mod legacy_sim;
+#[cfg(test)]
 mod sim;

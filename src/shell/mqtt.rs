@@ -89,7 +89,14 @@ impl Broker {
         config: &BrokerConfig,
         permanent: Vec<String>,
     ) -> std::io::Result<(Broker, smol::channel::Receiver<Inbound>)> {
-        let mut options = MqttOptions::new(&config.client_id, &config.host, config.port);
+        // rumqttc joins host and port as "host:port": an IPv6 literal needs
+        // its brackets for that to parse.
+        let host = if config.host.parse::<std::net::Ipv6Addr>().is_ok() {
+            format!("[{}]", config.host)
+        } else {
+            config.host.clone()
+        };
+        let mut options = MqttOptions::new(&config.client_id, &host, config.port);
         options
             .set_keep_alive(KEEP_ALIVE)
             .set_clean_session(true)
@@ -104,7 +111,7 @@ impl Broker {
         let (in_tx, in_rx) = smol::channel::bounded(INCOMING_QUEUE);
         let (change_tx, change_rx) = smol::channel::unbounded();
         let qos = qos(config.qos);
-        let endpoint = format!("{}:{}", config.host, config.port);
+        let endpoint = format!("{host}:{}", config.port);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
