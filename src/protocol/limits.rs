@@ -52,7 +52,3 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
 /// Maximum length of the topic prefix and of the server-side-id (the C
 /// original's buffers are 50 and 100 bytes; MQTT topics are limited anyway).
 pub const MAX_TOPIC_LEVEL_LEN: usize = 100;
-
-/// Frames the C original keeps unacknowledged at most (it stops reading its
-/// TCP socket beyond this), so a receive window must hold at least this many.
-pub const LEGACY_PEER_MAX_IN_FLIGHT: usize = 101;

@@ -147,6 +147,13 @@ impl RecvWindow {
         self.fin_delivered
     }
 
+    /// Frees every slot's buffer (the session no longer carries data).
+    pub fn release_buffers(&mut self) {
+        for slot in &mut self.slots {
+            slot.data = Vec::new();
+        }
+    }
+
     /// Stream bytes written out so far.
     pub fn bytes_delivered(&self) -> u64 {
         self.bytes_delivered

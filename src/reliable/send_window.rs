@@ -269,6 +269,13 @@ impl SendWindow {
         )
     }
 
+    /// Frees every slot's buffer (the session no longer carries data).
+    pub fn release_buffers(&mut self) {
+        for slot in &mut self.slots {
+            slot.data = Vec::new();
+        }
+    }
+
     /// Frames retransmitted so far.
     pub fn retransmissions(&self) -> u64 {
         self.retransmissions

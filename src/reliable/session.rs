@@ -13,9 +13,7 @@ use super::send_window::{AckOutcome, SendWindow};
 use crate::protocol::frame::{
     close_header, encode_into, flags, is_close, Frame, Header, RemoteConfig,
 };
-use crate::protocol::limits::{
-    HEARTBEAT_INTERVAL, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, LEGACY_PEER_MAX_IN_FLIGHT,
-};
+use crate::protocol::limits::{HEARTBEAT_INTERVAL, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
 
 /// Flag of ours: this acknowledgement was sent because a frame arrived out
 /// of order or twice, i.e. the sender may have lost one (fast retransmit).
@@ -119,8 +117,13 @@ enum State {
     Open,
     /// Fully closed; re-acknowledges stray frames until the deadline.
     Lingering(Instant),
-    /// A close frame is to be sent, then the session is over.
+    /// A close frame is to be sent, then the session lingers.
     Closing(CloseReason),
+    /// The close frame went out; any frame the peer still sends (it missed
+    /// the close) is answered with it again, until the peer has been quiet
+    /// for the linger period. A C peer never times out on its own, so a
+    /// single lost close frame would otherwise leave it open for good.
+    CloseLingering(Instant, CloseReason),
     Closed(CloseReason),
 }
 
@@ -139,6 +142,8 @@ pub struct Session {
     /// The opening frame still has to be (re)sent.
     hello_due: bool,
     hello_deadline: Option<Instant>,
+    /// The close frame has to be sent again (see [`State::CloseLingering`]).
+    close_due: bool,
     frames_unacked: u32,
     ack_deadline: Option<Instant>,
     ack_now: bool,
@@ -160,13 +165,16 @@ impl Session {
             config,
             peer: PeerKind::Unknown,
             send: SendWindow::new(window.max(LEGACY_MAX_WINDOW)),
-            recv: RecvWindow::new(window.max(LEGACY_PEER_MAX_IN_FLIGHT)),
+            // Whatever the peer: a C peer may send 101 frames ahead, and an
+            // instance that has not heard from us yet up to 199.
+            recv: RecvWindow::new(window.max(LEGACY_MAX_WINDOW)),
             state: State::Open,
             local_eof: false,
             peer_eof_reported: false,
             close_reported: false,
             hello_due: true,
             hello_deadline: None,
+            close_due: false,
             frames_unacked: 0,
             ack_deadline: None,
             ack_now: false,
@@ -192,7 +200,8 @@ impl Session {
     fn window(&self) -> usize {
         match self.peer {
             PeerKind::Capable => self.config.window,
-            _ => LEGACY_MAX_WINDOW,
+            PeerKind::Unknown => self.config.window.min(LEGACY_MAX_WINDOW),
+            PeerKind::Legacy => LEGACY_MAX_WINDOW,
         }
     }
 
@@ -293,10 +302,18 @@ impl Session {
 
     /// Processes a frame received for this session.
     pub fn handle_frame(&mut self, frame: &Frame<'_>, now: Instant) {
-        if matches!(self.state, State::Closed(_) | State::Closing(_)) {
-            return;
-        }
         let h = frame.header;
+        match self.state {
+            State::Closed(_) | State::Closing(_) => return,
+            State::CloseLingering(_, reason) => {
+                if !is_close(&h) && !h.has(flags::BEACON) {
+                    self.close_due = true;
+                    self.state = State::CloseLingering(now + LINGER, reason);
+                }
+                return;
+            }
+            _ => {}
+        }
         if h.has(flags::BEACON) {
             return;
         }
@@ -364,6 +381,12 @@ impl Session {
                 self.state = State::Closed(CloseReason::Finished);
                 return;
             }
+            State::CloseLingering(until, reason) => {
+                if until <= now {
+                    self.state = State::Closed(reason);
+                }
+                return;
+            }
             _ => {}
         }
         if self.silence_deadline().is_some_and(|d| d <= now) {
@@ -407,7 +430,7 @@ impl Session {
         match self.state {
             State::Closed(_) => return None,
             State::Closing(_) => return Some(self.created),
-            State::Lingering(until) => return Some(until),
+            State::Lingering(until) | State::CloseLingering(until, _) => return Some(until),
             State::Open => {}
         }
         [
@@ -452,8 +475,16 @@ impl Session {
             State::Closed(_) => return false,
             State::Closing(reason) => {
                 encode_into(out, &close_header(), None, &[]);
-                self.state = State::Closed(reason);
+                self.state = State::CloseLingering(now + LINGER, reason);
+                self.release_buffers();
                 return true;
+            }
+            State::CloseLingering(..) => {
+                if std::mem::take(&mut self.close_due) {
+                    encode_into(out, &close_header(), None, &[]);
+                    return true;
+                }
+                return false;
             }
             State::Lingering(_) => {
                 if self.ack_now {
@@ -479,7 +510,11 @@ impl Session {
             return true;
         }
         self.queue_end_of_stream();
-        if let Some(seq) = self.send.next_to_send() {
+        if let Some(seq) = self
+            .send
+            .next_to_send()
+            .filter(|_| !self.config_unconfirmed())
+        {
             let h = {
                 let fin = self.send.frame(seq).1;
                 self.header(seq, if fin { flags::DISCONNECT } else { 0 })
@@ -494,12 +529,31 @@ impl Session {
         }
         if self.ack_now || now >= self.last_sent + self.heartbeat_interval() {
             let h = self.header(0, flags::NO_DATA);
-            encode_into(out, &h, None, &[]);
+            // Until the server side has answered, any frame may be the one
+            // that creates its session: each carries the remote config.
+            let config = match self.role {
+                Role::Client { remote_config } if self.peer == PeerKind::Unknown => remote_config,
+                _ => None,
+            };
+            encode_into(out, &h, config.as_ref(), &[]);
             self.check_finished(now);
             return true;
         }
         self.check_finished(now);
         false
+    }
+
+    /// A client with a remote config sends no data until the server side has
+    /// answered: both the C original and this program read the config only
+    /// from the frame that creates the session, so a data frame overtaking a
+    /// lost opening frame would make the server dial its default target.
+    fn config_unconfirmed(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Client {
+                remote_config: Some(_)
+            }
+        ) && self.peer == PeerKind::Unknown
     }
 
     /// Toward a capable peer, the end of the local stream is a sequenced
@@ -527,7 +581,15 @@ impl Session {
             && !self.ack_now
         {
             self.state = State::Lingering(now + LINGER);
+            self.release_buffers();
         }
+    }
+
+    /// Once the streams are over only the acknowledgement state matters:
+    /// give the frame buffers back while lingering.
+    fn release_buffers(&mut self) {
+        self.send.release_buffers();
+        self.recv.release_buffers();
     }
 
     /// The next event for the shell, each reported once. [`Event::Closed`]
@@ -539,7 +601,7 @@ impl Session {
             return Some(Event::PeerEof);
         }
         let reason = match self.state {
-            State::Closed(reason) => reason,
+            State::Closed(reason) | State::CloseLingering(_, reason) => reason,
             State::Lingering(_) => CloseReason::Finished,
             _ => return None,
         };

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use smol::LocalExecutor;
 
 use crate::config::{Config, Mode};
-use crate::protocol::limits::LEGACY_PEER_MAX_IN_FLIGHT;
+use crate::protocol::limits::LEGACY_MAX_WINDOW;
 use crate::protocol::topic::Topics;
 use crate::reliable::session::SessionConfig;
 
@@ -27,10 +27,10 @@ fn session_config(config: &Config) -> SessionConfig {
     }
 }
 
-/// A session's inbox holds a full window of frames from the peer (a C peer
-/// sends up to 101) plus room for acknowledgements between them.
+/// A session's inbox holds a full window of frames from the peer (up to 199
+/// before the peer knows what we are) plus room for acknowledgements.
 fn inbox_capacity(config: &SessionConfig) -> usize {
-    config.window.max(LEGACY_PEER_MAX_IN_FLIGHT) * 2
+    config.window.max(LEGACY_MAX_WINDOW) * 2
 }
 
 /// Runs the configured mode until it ends or fails; the error is one line.
