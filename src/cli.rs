@@ -172,12 +172,12 @@ struct Args {
     #[argh(switch)]
     watch: bool,
 
-    /// frames in flight per session and direction (default 64, 2..4096)
+    /// frames in flight per session and direction (default 32, 2..4096)
     #[argh(option, arg_name = "frames")]
     window: Option<String>,
 
     /// stream bytes per frame toward peers running this program (default
-    /// 9976, 256..65536)
+    /// 32768, 256..65536)
     #[argh(option, arg_name = "bytes")]
     frame_size: Option<String>,
 

@@ -21,8 +21,11 @@
 #   --keep-logs         BENCH_KEEP_LOGS=1  keep the work directory and logs
 #                       BENCH_ARGS      extra flags for the main binary only
 #                                       (e.g. "--window 128 --frame-size 32768")
-#                       BENCH_BROKER_NODELAY=1  add "set_tcp_nodelay true" to
-#                                       the broker's listener
+#                       BENCH_BROKER_NODELAY=0  leave out "set_tcp_nodelay
+#                                       true" (the recommended broker setting,
+#                                       on by default; see README.rst)
+#                       BENCH_FLOOR_SIZE  message size of the floor's
+#                                       throughput test (default 32792)
 #                       BENCH_REPS      runs of each throughput test (default
 #                                       3, 1 with --quick); the table shows
 #                                       the median and the range
@@ -45,7 +48,7 @@ OTHER=${BENCH_OTHER:-}
 QOS_LEVELS=${BENCH_QOS:-"0 1"}
 KEEP_LOGS=${BENCH_KEEP_LOGS:-0}
 MAIN_ARGS=${BENCH_ARGS:-}
-BROKER_NODELAY=${BENCH_BROKER_NODELAY:-0}
+BROKER_NODELAY=${BENCH_BROKER_NODELAY:-1}
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 
 usage() {
@@ -92,7 +95,10 @@ else
     FLOOR_RTT_N=2000 FLOOR_TP_N=10000
     STALL=60 REPS=${BENCH_REPS:-3}
 fi
-FLOOR_SIZE=10000
+# The floor is measured with the tunnel's own message size: a full frame
+# between two instances (default --frame-size 32768 + 24-byte header). Set
+# BENCH_FLOOR_SIZE when BENCH_ARGS changes --frame-size.
+FLOOR_SIZE=${BENCH_FLOOR_SIZE:-32792}
 
 [[ -x $MOSQUITTO ]] || {
     echo "bench.sh: no broker at $MOSQUITTO (apt-get install mosquitto)" >&2
@@ -147,6 +153,12 @@ TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/nu
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 TARGET_DIR=${TARGET_DIR:-$ROOT/target}
 MAIN=$TARGET_DIR/release/mqtt-forward
+# Measure what ships: the static musl build, when its target is installed.
+if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+    (cd "$ROOT" && cargo build --release --quiet --bin mqtt-forward --target x86_64-unknown-linux-musl)
+    MAIN=$TARGET_DIR/x86_64-unknown-linux-musl/release/mqtt-forward
+fi
+echo "== forwarder binary: $MAIN"
 LOADGEN=$TARGET_DIR/release/examples/loadgen
 CLK_TCK=$(getconf CLK_TCK)
 

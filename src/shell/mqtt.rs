@@ -34,7 +34,7 @@ const RECONNECT_MAX: Duration = Duration::from_secs(10);
 const PACKET_OVERHEAD: usize = 5 + 2 + 2 + 2 * crate::protocol::limits::MAX_TOPIC_LEVEL_LEN + 64;
 /// Requests (publishes, subscribes) queued toward the event loop before
 /// publishers wait: the backpressure from a slow broker link.
-const REQUEST_QUEUE: usize = 128;
+const REQUEST_QUEUE: usize = 32;
 /// Unacknowledged QoS 2 publishes the client keeps in flight. A broker
 /// refuses incoming QoS 2 messages beyond its own in-flight quota (mosquitto:
 /// `max_inflight_messages`, default 20, answered with PUBREC "quota
@@ -45,7 +45,7 @@ const INFLIGHT_QOS2: u16 = 20;
 /// them, so only the round trip matters; rumqttc's default.
 const INFLIGHT_QOS1: u16 = 100;
 /// Incoming publishes queued toward the router before the event loop waits.
-const INCOMING_QUEUE: usize = 512;
+const INCOMING_QUEUE: usize = 64;
 
 /// What the broker connection reports to the smol side.
 #[derive(Debug)]
