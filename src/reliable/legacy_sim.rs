@@ -19,54 +19,10 @@ use std::time::{Duration, Instant};
 
 use super::legacy_model::{LegacyEnd, LegacyRole, LegacySession, LegacyStats, TX_WINDOW_LIMIT};
 use super::session::{CloseReason, Event, Role, Session, SessionConfig};
+use super::sim_support::{seeds, Link, Rng, CLEAN};
 use crate::protocol::frame::{close_header, decode, encode, flags, is_close, RemoteConfig};
 use crate::protocol::limits::{
     LEGACY_FRAME_DATA, LEGACY_MAX_PAYLOAD, MAX_FRAME_DATA, MIN_FRAME_DATA,
-};
-
-/// Small deterministic PRNG (xorshift64*, as in `sim.rs`), so failures
-/// replay from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
-/// Link impairments, in percent per frame, and delays (as in `sim.rs`).
-#[derive(Clone, Copy, Debug)]
-struct Link {
-    drop: u64,
-    duplicate: u64,
-    /// Extra random delay up to this, which reorders frames.
-    jitter: Duration,
-    delay: Duration,
-}
-
-impl Link {
-    fn reorders(&self) -> bool {
-        !self.jitter.is_zero()
-    }
-}
-
-const CLEAN: Link = Link {
-    drop: 0,
-    duplicate: 0,
-    jitter: Duration::ZERO,
-    delay: Duration::from_micros(300),
 };
 
 const LOSSY: Link = Link { drop: 5, ..CLEAN };
@@ -677,15 +633,6 @@ fn setup(seed: u64, ours: Ours, link: Link, max_bytes: u64) -> Setup {
         c_remote_config,
         reader_chunk: [0, 0, 97, 1500][rng.below(4) as usize],
     }
-}
-
-/// `n` seeds from `base`; `SIM_SCALE=k` runs k times as many (soak runs).
-fn seeds(base: u64, n: u64) -> std::ops::Range<u64> {
-    let scale = std::env::var("SIM_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    base..base + n * scale
 }
 
 /// What a bidirectional run found that is not a failure of ours to check

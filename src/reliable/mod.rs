@@ -13,3 +13,5 @@ mod legacy_model;
 mod legacy_sim;
 #[cfg(test)]
 mod sim;
+#[cfg(test)]
+mod sim_support;

@@ -7,38 +7,8 @@ use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use super::session::{CloseReason, Event, Role, Session, SessionConfig};
+use super::sim_support::{seeds, Link, Rng, CLEAN};
 use crate::protocol::frame::{decode, RemoteConfig};
-
-/// Small deterministic PRNG (xorshift64*), so failures replay from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
-/// Link impairments, in percent per frame, and delays.
-#[derive(Clone, Copy, Debug)]
-struct Link {
-    drop: u64,
-    duplicate: u64,
-    /// Extra random delay up to this, which reorders frames.
-    jitter: Duration,
-    delay: Duration,
-}
 
 /// One end: its session, the stream it writes and what it has read.
 struct End {
@@ -275,15 +245,6 @@ fn stream(rng: &mut Rng, max: u64) -> Vec<u8> {
     (0..len).map(|_| rng.next() as u8).collect()
 }
 
-/// `n` seeds from `base`; `SIM_SCALE=k` runs k times as many (soak runs).
-fn seeds(base: u64, n: u64) -> std::ops::Range<u64> {
-    let scale = std::env::var("SIM_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    base..base + n * scale
-}
-
 fn config() -> SessionConfig {
     SessionConfig {
         window: 16,
@@ -367,13 +328,6 @@ fn check(seed: u64, link: Link, max_bytes: u64) {
         r.ctx
     );
 }
-
-const CLEAN: Link = Link {
-    drop: 0,
-    duplicate: 0,
-    jitter: Duration::ZERO,
-    delay: Duration::from_micros(300),
-};
 
 #[test]
 fn a_clean_link_delivers_both_streams_and_closes() {

@@ -1,0 +1,897 @@
+//! Command-line and environment parsing: turns `argv` and the `MQTT_FORWARD_*`
+//! environment variables into a validated [`Config`], before any network
+//! activity.
+//!
+//! The flag names are those of the C original (which used `getopt_long`), so
+//! its getopt spellings keep working too: `--name=value`, `-p2222` and
+//! bundled switches such as `-ds` are rewritten into the separate-argument
+//! form that `argh` parses.
+//!
+//! Every problem is reported as a [`CliError`] whose `Display` is one line
+//! naming the flag (or environment variable) and the offending value; the
+//! process should exit with [`CliError::exit_code`] (2). Flags that do not
+//! apply to the selected mode are not errors: they are ignored and reported
+//! as warnings, as the C original did.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use argh::FromArgs;
+
+use crate::config::{BrokerConfig, Config, Mode, TlsFiles, Tuning};
+use crate::protocol::limits::{
+    DEFAULT_FRAME_DATA, DEFAULT_PEER_TIMEOUT, DEFAULT_WINDOW, MAX_FRAME_DATA, MAX_TOPIC_LEVEL_LEN,
+    MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
+};
+
+/// Environment variable for `--mqtt-host`.
+pub const ENV_MQTT_HOST: &str = "MQTT_FORWARD_MQTT_HOST";
+/// Environment variable for `--mqtt-root-ca` (setting it implies TLS).
+pub const ENV_ROOT_CA: &str = "MQTT_FORWARD_ROOT_CA";
+/// Environment variable for `--mqtt-certificate` (setting it implies TLS).
+pub const ENV_CERTIFICATE: &str = "MQTT_FORWARD_CERTIFICATE";
+/// Environment variable for `--mqtt-private-key` (setting it implies TLS).
+pub const ENV_PRIVATE_KEY: &str = "MQTT_FORWARD_PRIVATE_KEY";
+/// Environment variable for `--mqtt-topic-prefix`.
+pub const ENV_TOPIC_PREFIX: &str = "MQTT_FORWARD_TOPIC_PREFIX";
+/// Environment variable for `--remote-ip`.
+pub const ENV_REMOTE_IP: &str = "MQTT_FORWARD_REMOTE_IP";
+/// Environment variable for `--remote-port`.
+pub const ENV_REMOTE_PORT: &str = "MQTT_FORWARD_REMOTE_PORT";
+/// Environment variable for `--server-side-id`.
+pub const ENV_SERVER_ID: &str = "MQTT_FORWARD_SERVER_ID";
+
+/// Exit status for every command-line or environment error.
+pub const EXIT_USAGE: i32 = 2;
+
+/// `-p` default: SSH.
+const DEFAULT_PORT: u16 = 22;
+/// `-a` default, in server mode (target) and client mode (listener).
+const DEFAULT_ADDR: &str = "127.0.0.1";
+/// `--mqtt-port` default without TLS.
+const DEFAULT_MQTT_PORT: u16 = 1883;
+/// `--mqtt-port` default with TLS.
+const DEFAULT_MQTT_TLS_PORT: u16 = 8883;
+/// `--mqtt-qos` default (the C original's).
+const DEFAULT_QOS: u8 = 1;
+/// `--mqtt-topic-prefix` default (the C original's).
+const DEFAULT_TOPIC_PREFIX: &str = "ssh";
+/// Random client ids are this prefix followed by 12 lowercase hex digits.
+const CLIENT_ID_PREFIX: &str = "mqtt-forward-";
+/// Random bytes in a generated client id (two hex digits each).
+const CLIENT_ID_RANDOM_BYTES: usize = 6;
+/// Largest `--peer-timeout` in seconds (one day).
+const MAX_PEER_TIMEOUT_SECS: u64 = 86_400;
+/// An MQTT UTF-8 string (such as the client id) is at most this many bytes.
+const MAX_MQTT_STRING_LEN: usize = 65_535;
+/// Longest piece of a user-supplied value quoted in an error message.
+const MAX_SHOWN_CHARS: usize = 80;
+
+/// Forward TCP connections (typically SSH) between two networks through an
+/// MQTT broker.
+#[derive(FromArgs, Debug)]
+#[argh(
+    help_triggers("-h", "--help"),
+    note = "Environment variables (an empty value counts as unset; flags override them):
+  MQTT_FORWARD_MQTT_HOST     --mqtt-host
+  MQTT_FORWARD_SERVER_ID     --server-side-id
+  MQTT_FORWARD_ROOT_CA       --mqtt-root-ca (implies TLS)
+  MQTT_FORWARD_CERTIFICATE   --mqtt-certificate (implies TLS)
+  MQTT_FORWARD_PRIVATE_KEY   --mqtt-private-key (implies TLS)
+  MQTT_FORWARD_TOPIC_PREFIX  --mqtt-topic-prefix
+  MQTT_FORWARD_REMOTE_IP     --remote-ip
+  MQTT_FORWARD_REMOTE_PORT   --remote-port
+--mqtt-host and (except with -l) --server-side-id are mandatory."
+)]
+struct Args {
+    /// enable per-frame debug logging
+    #[argh(switch, short = 'd')]
+    debug: bool,
+
+    /// connect to the broker over TLS (implied by any certificate option)
+    #[argh(switch, short = 't')]
+    tls: bool,
+
+    /// run on the TCP server side (default: TCP client side)
+    #[argh(switch, short = 's')]
+    server: bool,
+
+    /// list the server sides that publish beacons
+    #[argh(switch, short = 'l')]
+    list_servers: bool,
+
+    /// publish beacons so that clients can list this server side (server mode)
+    #[argh(switch, short = 'b')]
+    beacon: bool,
+
+    /// TCP port (default 22); server mode: port to connect to, client mode:
+    /// local port to listen on
+    #[argh(option, short = 'p', arg_name = "port")]
+    port: Option<String>,
+
+    /// server mode: address of the TCP server (default 127.0.0.1); client
+    /// mode: address to listen on (default 127.0.0.1)
+    #[argh(option, short = 'a', arg_name = "address")]
+    addr: Option<String>,
+
+    /// TCP port the server side should connect to (client mode; overrides
+    /// the server's -p)
+    #[argh(option, arg_name = "port")]
+    remote_port: Option<String>,
+
+    /// IPv4 address the server side should connect to (client mode;
+    /// overrides the server's -a)
+    #[argh(option, arg_name = "ipv4")]
+    remote_ip: Option<String>,
+
+    /// MQTT client id (client and list modes; default: random
+    /// mqtt-forward-XXXXXXXXXXXX)
+    #[argh(option, arg_name = "id")]
+    client_id: Option<String>,
+
+    /// id of the server side; must match on both sides (mandatory except
+    /// with -l)
+    #[argh(option, arg_name = "id")]
+    server_side_id: Option<String>,
+
+    /// host name or address of the MQTT broker (mandatory)
+    #[argh(option, arg_name = "host")]
+    mqtt_host: Option<String>,
+
+    /// port of the MQTT broker (default 1883, or 8883 with TLS)
+    #[argh(option, arg_name = "port")]
+    mqtt_port: Option<String>,
+
+    /// PEM file of CAs trusted for the broker (implies TLS; default: the
+    /// public web roots)
+    #[argh(option, arg_name = "path")]
+    mqtt_root_ca: Option<String>,
+
+    /// PEM client certificate for the broker (implies TLS; needs
+    /// --mqtt-private-key)
+    #[argh(option, arg_name = "path")]
+    mqtt_certificate: Option<String>,
+
+    /// PEM private key of --mqtt-certificate (implies TLS)
+    #[argh(option, arg_name = "path")]
+    mqtt_private_key: Option<String>,
+
+    /// MQTT QoS for every publish and subscribe: 0, 1 or 2 (default 1)
+    #[argh(option, arg_name = "qos")]
+    mqtt_qos: Option<String>,
+
+    /// first MQTT topic level (default ssh)
+    #[argh(option, arg_name = "prefix")]
+    mqtt_topic_prefix: Option<String>,
+
+    /// with -l: keep listing instead of printing once
+    #[argh(switch)]
+    watch: bool,
+
+    /// frames in flight per session and direction (default 32, 2..4096)
+    #[argh(option, arg_name = "frames")]
+    window: Option<String>,
+
+    /// stream bytes per frame toward peers running this program (default
+    /// 32768, 256..65536)
+    #[argh(option, arg_name = "bytes")]
+    frame_size: Option<String>,
+
+    /// close a session whose peer has been silent this long (default 180,
+    /// 1..86400)
+    #[argh(option, arg_name = "seconds")]
+    peer_timeout: Option<String>,
+
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
+}
+
+/// Outcome of parsing: either run with a config, or exit now (help/version printed).
+// Built once per process, so the size difference between the variants is
+// irrelevant; boxing would only complicate the API.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// Run with this configuration; log each warning (flags that were ignored
+    /// because they do not apply to the selected mode) before starting.
+    Run(Config, Vec<String>),
+    /// The help or version text has been printed to stdout: exit with this
+    /// status (0).
+    Exit(i32),
+}
+
+/// A command-line or environment error. `Display` is one line without the
+/// program name, e.g. `invalid --mqtt-port '70000': must be an integer in 1..65535`;
+/// print it as `mqtt-forward: {err}` and exit with [`CliError::exit_code`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    message: String,
+}
+
+impl CliError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    /// The process exit status for this error: always [`EXIT_USAGE`] (2).
+    pub fn exit_code(&self) -> i32 {
+        EXIT_USAGE
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Parse `args` (without `argv[0]`) with environment lookup `env` (inject it
+/// so tests do not touch the real environment).
+///
+/// `prog` is the program name shown in the help text. `--help`/`-h` and
+/// `--version` print to stdout and return [`Parsed::Exit`]`(0)`; any invalid
+/// flag, value or environment variable returns a [`CliError`]. Nothing here
+/// touches the network: host names are not resolved. The TLS files are
+/// checked to exist and be readable, and a random client id is drawn from the
+/// OS when `--client-id` is not given (outside server mode).
+pub fn parse(
+    prog: &str,
+    args: &[&str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Parsed, CliError> {
+    match parse_to_outcome(prog, args, env)? {
+        Outcome::Run(config, warnings) => Ok(Parsed::Run(config, warnings)),
+        Outcome::Print(text) => {
+            print_to_stdout(&text);
+            Ok(Parsed::Exit(0))
+        }
+    }
+}
+
+/// [`parse`] without the printing, so tests can inspect the help text.
+#[allow(clippy::large_enum_variant)] // see Parsed
+#[derive(Debug)]
+enum Outcome {
+    Run(Config, Vec<String>),
+    Print(String),
+}
+
+fn parse_to_outcome(
+    prog: &str,
+    args: &[&str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Outcome, CliError> {
+    let normalized = normalize_args(args);
+    let argv: Vec<&str> = if normalized.help_requested {
+        // getopt prints the help wherever -h appears; argh rejects
+        // arguments after it, so hand it only the trigger.
+        vec!["--help"]
+    } else {
+        normalized.args.iter().map(String::as_str).collect()
+    };
+    let parsed = match Args::from_args(&[prog], &argv) {
+        Ok(parsed) => parsed,
+        Err(early) => {
+            return match early.status {
+                Ok(()) => Ok(Outcome::Print(early.output)),
+                Err(()) => Err(CliError::new(format!(
+                    "{}; try --help",
+                    one_line(&early.output)
+                ))),
+            }
+        }
+    };
+    if parsed.version {
+        return Ok(Outcome::Print(format!(
+            "mqtt-forward {}\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    let (config, warnings) = build_config(parsed, env)?;
+    Ok(Outcome::Run(config, warnings))
+}
+
+/// Writes help or version text; a closed or full stdout is not worth a panic.
+fn print_to_stdout(text: &str) {
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
+// ---------------------------------------------------------------------------
+// getopt compatibility
+
+/// Single-letter switches (no value), as in the C original's `"hdtslba:p:"`.
+const SHORT_SWITCHES: &[char] = &['h', 'd', 't', 's', 'l', 'b'];
+/// Single-letter options that take a value.
+const SHORT_VALUED: &[char] = &['a', 'p'];
+/// Long options that take a value (must match the `option` fields of [`Args`]).
+const LONG_VALUED: &[&str] = &[
+    "--port",
+    "--addr",
+    "--remote-port",
+    "--remote-ip",
+    "--client-id",
+    "--server-side-id",
+    "--mqtt-host",
+    "--mqtt-port",
+    "--mqtt-root-ca",
+    "--mqtt-certificate",
+    "--mqtt-private-key",
+    "--mqtt-qos",
+    "--mqtt-topic-prefix",
+    "--window",
+    "--frame-size",
+    "--peer-timeout",
+];
+/// Arguments that ask for the help text.
+const HELP_TRIGGERS: &[&str] = &["-h", "--help"];
+
+/// Arguments rewritten for argh.
+struct Normalized {
+    args: Vec<String>,
+    /// `-h` or `--help` appeared where an option may appear.
+    help_requested: bool,
+}
+
+/// Rewrites getopt spellings argh does not know into separate arguments:
+/// `--name=value` (for options that take a value), `-p2222`, and bundled
+/// short switches such as `-dsp 2222`. The value of an option is passed on
+/// verbatim even if it starts with `-`, as both getopt and argh do. Anything
+/// not recognised is passed on unchanged for argh to report.
+fn normalize_args(args: &[&str]) -> Normalized {
+    let mut out = Vec::with_capacity(args.len() + 4);
+    let mut help_requested = false;
+    let mut rest = args.iter();
+    while let Some(&arg) = rest.next() {
+        if arg == "--" {
+            out.push(arg.to_owned());
+            out.extend(rest.by_ref().map(|a| (*a).to_owned()));
+            break;
+        }
+        if HELP_TRIGGERS.contains(&arg) {
+            help_requested = true;
+            out.push(arg.to_owned());
+            continue;
+        }
+        if arg.starts_with("--") {
+            if let Some((name, value)) = arg.split_once('=') {
+                if LONG_VALUED.contains(&name) {
+                    out.push(name.to_owned());
+                    out.push(value.to_owned());
+                    continue;
+                }
+            } else if LONG_VALUED.contains(&arg) {
+                out.push(arg.to_owned());
+                if let Some(&value) = rest.next() {
+                    out.push(value.to_owned());
+                }
+                continue;
+            }
+            out.push(arg.to_owned());
+            continue;
+        }
+        if let Some(cluster) = arg.strip_prefix('-') {
+            if let Some(expanded) = expand_short_cluster(cluster) {
+                if expanded.help {
+                    help_requested = true;
+                }
+                out.extend(expanded.args);
+                if expanded.needs_value {
+                    if let Some(&value) = rest.next() {
+                        out.push(value.to_owned());
+                    }
+                }
+                continue;
+            }
+        }
+        out.push(arg.to_owned());
+    }
+    Normalized {
+        args: out,
+        help_requested,
+    }
+}
+
+/// A getopt short-option cluster split into separate arguments.
+struct ShortCluster {
+    args: Vec<String>,
+    /// The cluster ends with an option whose value is the next argument.
+    needs_value: bool,
+    help: bool,
+}
+
+/// Splits `dsp2222` (the part after `-`) into `-d -s -p 2222`; `None` if the
+/// cluster is empty or holds an unknown letter before any valued option.
+fn expand_short_cluster(cluster: &str) -> Option<ShortCluster> {
+    if cluster.is_empty() {
+        return None;
+    }
+    let mut expanded = ShortCluster {
+        args: Vec::new(),
+        needs_value: false,
+        help: false,
+    };
+    for (index, letter) in cluster.char_indices() {
+        if SHORT_SWITCHES.contains(&letter) {
+            expanded.help |= letter == 'h';
+            expanded.args.push(format!("-{letter}"));
+        } else if SHORT_VALUED.contains(&letter) {
+            expanded.args.push(format!("-{letter}"));
+            let value = &cluster[index + letter.len_utf8()..];
+            if value.is_empty() {
+                expanded.needs_value = true;
+            } else {
+                expanded.args.push(value.to_owned());
+            }
+            return Some(expanded);
+        } else {
+            return None;
+        }
+    }
+    Some(expanded)
+}
+
+// ---------------------------------------------------------------------------
+// Building the configuration
+
+/// A user-supplied value and where it came from (a flag or an environment
+/// variable), for error messages and warnings.
+#[derive(Debug, Clone)]
+struct Given {
+    value: String,
+    source: &'static str,
+}
+
+/// The flag's value if given, else the environment variable's if set and
+/// not empty.
+fn pick(
+    flag: Option<String>,
+    flag_name: &'static str,
+    env: &dyn Fn(&str) -> Option<String>,
+    env_name: &'static str,
+) -> Option<Given> {
+    match flag {
+        Some(value) => Some(Given {
+            value,
+            source: flag_name,
+        }),
+        None => env(env_name)
+            .filter(|value| !value.is_empty())
+            .map(|value| Given {
+                value,
+                source: env_name,
+            }),
+    }
+}
+
+/// A value given only by flag.
+fn flag(value: Option<String>, flag_name: &'static str) -> Option<Given> {
+    value.map(|value| Given {
+        value,
+        source: flag_name,
+    })
+}
+
+fn build_config(
+    args: Args,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Config, Vec<String>), CliError> {
+    if args.server && args.list_servers {
+        return Err(CliError::new(
+            "-s/--server and -l/--list-servers cannot be used together",
+        ));
+    }
+
+    let port = flag(args.port, "-p/--port");
+    let addr = flag(args.addr, "-a/--addr");
+    let remote_port = pick(args.remote_port, "--remote-port", env, ENV_REMOTE_PORT);
+    let remote_ip = pick(args.remote_ip, "--remote-ip", env, ENV_REMOTE_IP);
+    let client_id = flag(args.client_id, "--client-id");
+    let server_side_id = pick(args.server_side_id, "--server-side-id", env, ENV_SERVER_ID);
+    let mqtt_host = pick(args.mqtt_host, "--mqtt-host", env, ENV_MQTT_HOST);
+    let mqtt_port = flag(args.mqtt_port, "--mqtt-port");
+    let root_ca = pick(args.mqtt_root_ca, "--mqtt-root-ca", env, ENV_ROOT_CA);
+    let certificate = pick(
+        args.mqtt_certificate,
+        "--mqtt-certificate",
+        env,
+        ENV_CERTIFICATE,
+    );
+    let private_key = pick(
+        args.mqtt_private_key,
+        "--mqtt-private-key",
+        env,
+        ENV_PRIVATE_KEY,
+    );
+    let qos = flag(args.mqtt_qos, "--mqtt-qos");
+    let topic_prefix = pick(
+        args.mqtt_topic_prefix,
+        "--mqtt-topic-prefix",
+        env,
+        ENV_TOPIC_PREFIX,
+    );
+    let window = flag(args.window, "--window");
+    let frame_size = flag(args.frame_size, "--frame-size");
+    let peer_timeout = flag(args.peer_timeout, "--peer-timeout");
+
+    // Syntax of every value given, whatever the mode.
+    let port_number = port.as_ref().map(parse_port).transpose()?;
+    let mqtt_port_number = mqtt_port.as_ref().map(parse_port).transpose()?;
+    let remote_port_number = remote_port.as_ref().map(parse_port).transpose()?;
+    let qos_level = qos.as_ref().map(parse_qos).transpose()?;
+    let window_frames = match &window {
+        Some(given) => usize_in(given, MIN_WINDOW, MAX_WINDOW)?,
+        None => DEFAULT_WINDOW,
+    };
+    let frame_data = match &frame_size {
+        Some(given) => usize_in(given, MIN_FRAME_DATA, MAX_FRAME_DATA)?,
+        None => DEFAULT_FRAME_DATA,
+    };
+    let peer_timeout = match &peer_timeout {
+        Some(given) => Duration::from_secs(integer_in(given, 1, MAX_PEER_TIMEOUT_SECS)?),
+        None => DEFAULT_PEER_TIMEOUT,
+    };
+    let remote_ip_addr = remote_ip.as_ref().map(parse_remote_ip).transpose()?;
+    let host = addr.as_ref().map(check_host).transpose()?;
+
+    // Mandatory settings.
+    let mqtt_host = match &mqtt_host {
+        Some(given) => check_host(given)?,
+        None => {
+            return Err(CliError::new(format!(
+                "missing --mqtt-host (or set {ENV_MQTT_HOST})"
+            )))
+        }
+    };
+    let needs_server_side_id = !args.list_servers;
+    let server_side_id = match &server_side_id {
+        Some(given) => {
+            check_topic_level(given)?;
+            given.value.clone()
+        }
+        None if needs_server_side_id => {
+            return Err(CliError::new(format!(
+                "missing --server-side-id (or set {ENV_SERVER_ID})"
+            )))
+        }
+        None => String::new(),
+    };
+    let topic_prefix = match &topic_prefix {
+        Some(given) => {
+            check_topic_level(given)?;
+            given.value.clone()
+        }
+        None => DEFAULT_TOPIC_PREFIX.to_owned(),
+    };
+    if let Some(given) = &client_id {
+        check_client_id(given)?;
+    }
+
+    // TLS.
+    match (&certificate, &private_key) {
+        (Some(cert), None) => {
+            return Err(CliError::new(format!(
+                "{} is set but no private key is: set --mqtt-private-key or {ENV_PRIVATE_KEY}",
+                cert.source
+            )))
+        }
+        (None, Some(key)) => {
+            return Err(CliError::new(format!(
+                "{} is set but no certificate is: set --mqtt-certificate or {ENV_CERTIFICATE}",
+                key.source
+            )))
+        }
+        _ => {}
+    }
+    let use_tls = args.tls || root_ca.is_some() || certificate.is_some() || private_key.is_some();
+    let tls = if use_tls {
+        Some(TlsFiles {
+            root_ca: root_ca.as_ref().map(check_readable_file).transpose()?,
+            certificate: certificate.as_ref().map(check_readable_file).transpose()?,
+            private_key: private_key.as_ref().map(check_readable_file).transpose()?,
+        })
+    } else {
+        None
+    };
+
+    // Mode, and the flags it ignores.
+    let mut warnings = Vec::new();
+    let mode = if args.server {
+        for given in [&remote_ip, &remote_port].into_iter().flatten() {
+            warnings.push(not_applicable(given.source, "in server mode"));
+        }
+        if client_id.is_some() {
+            warnings.push(
+                "--client-id is not applicable in server mode (the server side uses its \
+                 --server-side-id as MQTT client id); ignored"
+                    .to_owned(),
+            );
+        }
+        if args.watch {
+            warnings.push(not_applicable("--watch", "without -l/--list-servers"));
+        }
+        Mode::Server {
+            target_host: host.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            target_port: port_number.unwrap_or(DEFAULT_PORT),
+            beacon: args.beacon,
+        }
+    } else if args.list_servers {
+        for given in [&port, &addr, &remote_ip, &remote_port]
+            .into_iter()
+            .flatten()
+        {
+            warnings.push(not_applicable(given.source, "in list mode"));
+        }
+        if args.beacon {
+            warnings.push(not_applicable("-b/--beacon", "without -s/--server"));
+        }
+        Mode::ListServers { watch: args.watch }
+    } else {
+        if args.beacon {
+            warnings.push(not_applicable("-b/--beacon", "without -s/--server"));
+        }
+        if args.watch {
+            warnings.push(not_applicable("--watch", "without -l/--list-servers"));
+        }
+        Mode::Client {
+            listen_host: host.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            listen_port: port_number.unwrap_or(DEFAULT_PORT),
+            remote_ip: remote_ip_addr,
+            remote_port: remote_port_number,
+        }
+    };
+
+    let client_id = match (&mode, client_id) {
+        (Mode::Server { .. }, _) => server_side_id.clone(),
+        (_, Some(given)) => given.value,
+        (_, None) => random_client_id()?,
+    };
+    let port = mqtt_port_number.unwrap_or(if use_tls {
+        DEFAULT_MQTT_TLS_PORT
+    } else {
+        DEFAULT_MQTT_PORT
+    });
+
+    let config = Config {
+        mode,
+        debug: args.debug,
+        broker: BrokerConfig {
+            host: mqtt_host,
+            port,
+            client_id,
+            qos: qos_level.unwrap_or(DEFAULT_QOS),
+            tls,
+        },
+        topic_prefix,
+        server_side_id,
+        tuning: Tuning {
+            window_frames,
+            frame_data,
+            peer_timeout,
+        },
+    };
+    Ok((config, warnings))
+}
+
+fn not_applicable(what: &str, context: &str) -> String {
+    format!("{what} is not applicable {context}; ignored")
+}
+
+// ---------------------------------------------------------------------------
+// Value checks
+
+/// `invalid <source> '<value>': <reason>`.
+fn invalid(given: &Given, reason: impl fmt::Display) -> CliError {
+    CliError::new(format!(
+        "invalid {} '{}': {reason}",
+        given.source,
+        shown(&given.value)
+    ))
+}
+
+/// A decimal integer in `min..=max`.
+fn integer_in(given: &Given, min: u64, max: u64) -> Result<u64, CliError> {
+    given
+        .value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| invalid(given, format_args!("must be an integer in {min}..{max}")))
+}
+
+fn usize_in(given: &Given, min: usize, max: usize) -> Result<usize, CliError> {
+    let too_big = || invalid(given, format_args!("must be an integer in {min}..{max}"));
+    let min64 = u64::try_from(min).map_err(|_| too_big())?;
+    let max64 = u64::try_from(max).map_err(|_| too_big())?;
+    let n = integer_in(given, min64, max64)?;
+    usize::try_from(n).map_err(|_| too_big())
+}
+
+fn parse_port(given: &Given) -> Result<u16, CliError> {
+    let n = integer_in(given, 1, u64::from(u16::MAX))?;
+    u16::try_from(n).map_err(|_| invalid(given, "must be an integer in 1..65535"))
+}
+
+fn parse_qos(given: &Given) -> Result<u8, CliError> {
+    match given.value.as_str() {
+        "0" => Ok(0),
+        "1" => Ok(1),
+        "2" => Ok(2),
+        _ => Err(invalid(given, "must be 0, 1 or 2")),
+    }
+}
+
+fn parse_remote_ip(given: &Given) -> Result<Ipv4Addr, CliError> {
+    let text = given.value.as_str();
+    match text.parse::<Ipv4Addr>() {
+        // The wire format encodes "no address" as 0, so 0.0.0.0 could not
+        // reach the server side.
+        Ok(ip) if ip.is_unspecified() => Err(invalid(
+            given,
+            "0.0.0.0 cannot be sent (the wire format uses it for 'not set')",
+        )),
+        Ok(ip) => Ok(ip),
+        Err(_) if is_ipv6_literal(text) => Err(invalid(
+            given,
+            "IPv6 is not supported by the wire format; give an IPv4 address",
+        )),
+        Err(_) => Err(invalid(given, "must be an IPv4 address such as 192.0.2.10")),
+    }
+}
+
+fn is_ipv6_literal(text: &str) -> bool {
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    inner.parse::<Ipv6Addr>().is_ok()
+}
+
+/// A host name or IP literal, not resolved here. `[v6]` is unbracketed so
+/// that it can be passed to the resolver with a separate port.
+fn check_host(given: &Given) -> Result<String, CliError> {
+    let value = given.value.as_str();
+    if value.is_empty() {
+        return Err(invalid(given, "must not be empty"));
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(invalid(
+            given,
+            "must be a host name or IP address (no spaces or control characters)",
+        ));
+    }
+    if let Some(inner) = value.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        if inner.parse::<Ipv6Addr>().is_ok() {
+            return Ok(inner.to_owned());
+        }
+    }
+    Ok(value.to_owned())
+}
+
+/// A single MQTT topic level: the topic prefix or the server-side-id.
+fn check_topic_level(given: &Given) -> Result<(), CliError> {
+    let value = given.value.as_str();
+    if value.is_empty() {
+        return Err(invalid(given, "must not be empty"));
+    }
+    if value.len() > MAX_TOPIC_LEVEL_LEN {
+        return Err(invalid(
+            given,
+            format_args!("must be at most {MAX_TOPIC_LEVEL_LEN} bytes"),
+        ));
+    }
+    if value.contains(['/', '+', '#', '\0']) {
+        return Err(invalid(given, "must not contain '/', '+', '#' or NUL"));
+    }
+    Ok(())
+}
+
+fn check_client_id(given: &Given) -> Result<(), CliError> {
+    let value = given.value.as_str();
+    if value.is_empty() {
+        return Err(invalid(given, "must not be empty"));
+    }
+    if value.len() > MAX_MQTT_STRING_LEN {
+        return Err(invalid(
+            given,
+            format_args!("must be at most {MAX_MQTT_STRING_LEN} bytes"),
+        ));
+    }
+    if value.contains('\0') {
+        return Err(invalid(given, "must not contain NUL"));
+    }
+    Ok(())
+}
+
+/// The path must name an existing regular file that this process can open.
+fn check_readable_file(given: &Given) -> Result<PathBuf, CliError> {
+    if given.value.is_empty() {
+        return Err(invalid(given, "the path must not be empty"));
+    }
+    let path = PathBuf::from(&given.value);
+    let metadata = std::fs::metadata(&path).map_err(|e| invalid(given, describe_io_error(&e)))?;
+    if !metadata.is_file() {
+        return Err(invalid(given, "not a regular file"));
+    }
+    File::open(&path).map_err(|e| invalid(given, describe_io_error(&e)))?;
+    Ok(path)
+}
+
+fn describe_io_error(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "no such file".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => error.to_string(),
+    }
+}
+
+/// `mqtt-forward-` followed by 12 lowercase hex digits from the OS RNG.
+fn random_client_id() -> Result<String, CliError> {
+    let mut bytes = [0u8; CLIENT_ID_RANDOM_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        CliError::new(format!(
+            "cannot generate a random MQTT client id ({e}); give --client-id"
+        ))
+    })?;
+    let mut id = String::with_capacity(CLIENT_ID_PREFIX.len() + 2 * bytes.len());
+    id.push_str(CLIENT_ID_PREFIX);
+    for byte in bytes {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    Ok(id)
+}
+
+// ---------------------------------------------------------------------------
+// Message formatting
+
+/// A user value made safe for a one-line message: control characters
+/// escaped, long values shortened.
+fn shown(value: &str) -> String {
+    let mut out = String::new();
+    for (count, c) in value.chars().enumerate() {
+        if count == MAX_SHOWN_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// argh's error text as one line: the trailing newline dropped, control
+/// characters (say, a newline inside an unrecognised argument) escaped.
+fn one_line(text: &str) -> String {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return "invalid command line".to_owned();
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    for c in trimmed.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
