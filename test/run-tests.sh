@@ -26,7 +26,7 @@ echo "== lints";       cargo clippy --all-targets -- -D warnings
 echo "== shellcheck";  shellcheck test/*.sh .ci/run
 echo "== tests";       cargo test
 echo "== simulator soak (20x seeds, release)"
-SIM_SCALE=20 cargo test --release --bin mqtt-forward reliable::sim
+SIM_SCALE=20 cargo test --release --bin mqtt-forward reliable::
 
 echo "== static musl release build"
 cargo build --release --target x86_64-unknown-linux-musl

@@ -399,3 +399,63 @@ fn client_reset_does_not_disturb_a_parallel_session() {
         .unwrap_or_else(|e| panic!("echo after another session's reset: {e}"));
     assert_same_data("echo after another session's reset", &received, &data);
 }
+
+#[test]
+fn a_stalled_target_stalls_the_sender_and_loses_nothing() {
+    // The target accepts but does not read for a while: the tunnel must
+    // push back (the client's writes block) instead of buffering without
+    // bound, and everything written must arrive once it reads again.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target_port = listener.local_addr().unwrap().port();
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let release_target = release.clone();
+    let target = thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("target accept");
+        while !release_target.load(Ordering::Relaxed) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        read_to_eof(&mut conn, Instant::now() + Duration::from_secs(60), None)
+    });
+    let mut fx = Fixture::new("stalled-target");
+    let port = tunnel(&mut fx, "stalled", target_port, &[]);
+    let mut stream = connect(port);
+    stream
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let chunk = random_bytes(64 * KIB, 77);
+    let mut written = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        match stream.write(&chunk) {
+            Ok(n) => written.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!(
+                "write failed after {} bytes: {e}\n{}",
+                written.len(),
+                fx.logs()
+            ),
+        }
+    }
+    // Without backpressure the client could write at hundreds of MB/s for
+    // 3 s; with it, only socket buffers and one window are in flight.
+    assert!(
+        written.len() < 64 * MIB,
+        "{} bytes accepted while the target was stalled",
+        written.len()
+    );
+    eprintln!("accepted while stalled: {} bytes", written.len());
+    release.store(true, Ordering::Relaxed);
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    let received = target
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("target: {e}\n{}", fx.logs()));
+    assert_same_data(
+        "data written while the target was stalled",
+        &received,
+        &written,
+    );
+}

@@ -2,6 +2,7 @@
 //! estimator and the session state machine. No sockets, no clock reads:
 //! callers pass `now` in.
 
+pub mod buffer_pool;
 pub mod recv_window;
 pub mod rtt;
 pub mod send_window;

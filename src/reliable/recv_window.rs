@@ -4,6 +4,8 @@
 //! written to the local TCP peer, and only then is it acknowledged, so a
 //! slow reader stalls the remote sender through its window.
 
+use super::buffer_pool::BufferPool;
+
 #[derive(Debug, Default)]
 struct Slot {
     data: Vec<u8>,
@@ -28,6 +30,7 @@ pub enum Insert {
 #[derive(Debug)]
 pub struct RecvWindow {
     slots: Vec<Slot>,
+    pool: BufferPool,
     /// First sequence number not yet fully written out.
     base: u64,
     /// First sequence number not yet received in order (`>= base`).
@@ -45,6 +48,7 @@ impl RecvWindow {
         slots.resize_with(capacity, Slot::default);
         RecvWindow {
             slots,
+            pool: BufferPool::default(),
             base: 1,
             next: 1,
             offset: 0,
@@ -67,12 +71,12 @@ impl RecvWindow {
             return Insert::BeyondWindow;
         }
         let i = self.index(seq);
-        let slot = &mut self.slots[i];
-        if slot.present {
+        if self.slots[i].present {
             return Insert::Duplicate;
         }
-        slot.data.clear();
-        slot.data.extend_from_slice(data);
+        let buf = self.pool.filled(data);
+        let slot = &mut self.slots[i];
+        slot.data = buf;
         slot.present = true;
         slot.fin = fin;
         let in_order = seq == self.next;
@@ -127,7 +131,8 @@ impl RecvWindow {
             }
             slot.present = false;
             slot.fin = false;
-            slot.data.clear();
+            let buf = std::mem::take(&mut slot.data);
+            self.pool.give_back(buf);
             self.offset = 0;
             self.base += 1;
             done += 1;
@@ -152,6 +157,7 @@ impl RecvWindow {
         for slot in &mut self.slots {
             slot.data = Vec::new();
         }
+        self.pool.clear();
     }
 
     /// Stream bytes written out so far.

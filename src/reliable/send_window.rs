@@ -1,11 +1,13 @@
 //! The send side of a session: a fixed ring of frame buffers holding every
 //! frame from the oldest unacknowledged to the newest, sequence numbering,
 //! acknowledgement processing, RTT sampling and the retransmission timer.
-//! Slot buffers are allocated on first use and reused for the session's
-//! life, so the steady state allocates nothing.
+//! Frame buffers come from a [`BufferPool`] and go back to it when
+//! acknowledged: a session holds as many as it had frames in flight at
+//! most, and the steady state allocates nothing.
 
 use std::time::{Duration, Instant};
 
+use super::buffer_pool::BufferPool;
 use super::rtt::RttEstimator;
 
 /// Acknowledgements flagged as "gap seen" without progress that trigger a
@@ -39,6 +41,7 @@ pub enum AckOutcome {
 #[derive(Debug)]
 pub struct SendWindow {
     slots: Vec<Slot>,
+    pool: BufferPool,
     /// Oldest unacknowledged sequence number.
     una: u64,
     /// Next sequence number to assign.
@@ -67,6 +70,7 @@ impl SendWindow {
         slots.resize_with(capacity, Slot::default);
         SendWindow {
             slots,
+            pool: BufferPool::default(),
             una: 1,
             next: 1,
             next_unsent: 1,
@@ -105,9 +109,9 @@ impl SendWindow {
     /// returns its sequence number. The caller checked [`Self::can_push`].
     pub fn push(&mut self, data: &[u8], fin: bool) -> u64 {
         let seq = self.next;
+        let buf = self.pool.filled(data);
         let slot = self.slot_mut(seq);
-        slot.data.clear();
-        slot.data.extend_from_slice(data);
+        slot.data = buf;
         slot.fin = fin;
         slot.first_sent = None;
         self.next += 1;
@@ -170,8 +174,9 @@ impl SendWindow {
         }
         for seq in self.una..=ack {
             let slot = self.slot_mut(seq);
-            slot.data.clear();
+            let buf = std::mem::take(&mut slot.data);
             slot.first_sent = None;
+            self.pool.give_back(buf);
         }
         self.una = ack + 1;
         self.dup_acks = 0;
@@ -274,6 +279,7 @@ impl SendWindow {
         for slot in &mut self.slots {
             slot.data = Vec::new();
         }
+        self.pool.clear();
     }
 
     /// Frames retransmitted so far.
