@@ -645,10 +645,10 @@ struct Findings {
     remote_config_lost: Vec<u64>,
 }
 
-/// Both streams cross in full, then our side ends its stream, which closes
-/// both sessions: ours with `Finished`, the C one by our ack of `u64::MAX`.
-fn exchange(seed: u64, setup: Setup, findings: &mut Findings) {
-    let ours = setup.ours;
+/// Runs one seed to its end and checks what holds in every scenario: the
+/// run ends, no frame breaks a rule of the C original, and the C side's
+/// stream arrived whole. Returns the finished simulation and its summary.
+fn run_checked(seed: u64, setup: Setup) -> (Sim, String) {
     let mut sim = Sim::new(seed, setup);
     let ended = sim.run(Duration::from_secs(600));
     let ctx = sim.ctx();
@@ -661,6 +661,14 @@ fn exchange(seed: u64, setup: Setup, findings: &mut Findings) {
         sim.ours.received == sim.setup.c_stream(),
         "C stream incomplete: {ctx}"
     );
+    (sim, ctx)
+}
+
+/// Both streams cross in full, then our side ends its stream, which closes
+/// both sessions: ours with `Finished`, the C one by our ack of `u64::MAX`.
+fn exchange(seed: u64, setup: Setup, findings: &mut Findings) {
+    let ours = setup.ours;
+    let (sim, ctx) = run_checked(seed, setup);
     assert!(
         sim.c.received == sim.setup.our_stream,
         "our stream incomplete: {ctx}"
@@ -745,18 +753,7 @@ fn c_closes(seed: u64, ours: Ours, link: Link) {
     } else {
         CEof::AfterAcked
     };
-    let mut sim = Sim::new(seed, s);
-    let ended = sim.run(Duration::from_secs(600));
-    let ctx = sim.ctx();
-    if std::env::var("SIM_SUMMARY").is_ok() {
-        eprintln!("{ctx}");
-    }
-    assert!(ended, "did not end: {ctx}");
-    sim.check_invariants();
-    assert!(
-        sim.ours.received == sim.setup.c_stream(),
-        "C stream incomplete: {ctx}"
-    );
+    let (sim, ctx) = run_checked(seed, s);
     assert!(
         matches!(sim.c_ended(), Some(LegacyEnd::LocalEof)),
         "C session did not end on its EOF: {ctx}"
