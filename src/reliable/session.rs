@@ -429,6 +429,7 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Closed(_) => return None,
+            // Due at once: any instant in the past makes the caller transmit.
             State::Closing(_) => return Some(self.created),
             State::Lingering(until) | State::CloseLingering(until, _) => return Some(until),
             State::Open => {}
