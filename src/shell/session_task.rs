@@ -125,6 +125,8 @@ pub async fn run(mut core: Session, io: SessionIo) {
     let mut read_buf = Vec::new();
     let mut write_closed = false;
     let mut tcp_done = false;
+    let mut timer = Timer::never();
+    let mut armed: Option<Instant> = None;
     loop {
         if !flush(&mut core, &id, &broker, &topic).await {
             core.abort();
@@ -190,14 +192,18 @@ pub async fn run(mut core: Session, io: SessionIo) {
                     pending().await
                 }
             };
-            let timer_f = async {
+            if deadline != armed {
+                // Re-arm only when the deadline moved: one timer per session,
+                // not a new reactor registration per wake-up.
                 match deadline {
-                    Some(d) => {
-                        Timer::at(d).await;
-                        Wake::Timer
-                    }
-                    None => pending().await,
+                    Some(d) => timer.set_at(d),
+                    None => timer = Timer::never(),
                 }
+                armed = deadline;
+            }
+            let timer_f = async {
+                (&mut timer).await;
+                Wake::Timer
             };
             or(inbox_f, or(write_f, or(read_f, timer_f))).await
         };
@@ -225,7 +231,8 @@ pub async fn run(mut core: Session, io: SessionIo) {
                 log::debug!("session {id}: local write failed: {e}");
                 core.abort();
             }
-            Wake::Timer => {}
+            // A fired timer stays fired: force re-arming next time round.
+            Wake::Timer => armed = None,
         }
         core.handle_timeout(now);
     }
