@@ -12,14 +12,12 @@
 //! side will send at least a hundred more (its retransmissions and
 //! heartbeats, and everything our side sends, may always be lost).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use super::legacy_model::{LegacyEnd, LegacyRole, LegacySession, LegacyStats, TX_WINDOW_LIMIT};
 use super::session::{CloseReason, Event, Role, Session, SessionConfig};
-use super::sim_support::{seeds, Link, Rng, CLEAN};
+use super::sim_support::{seeds, Link, Rng, Wire, CLEAN};
 use crate::protocol::frame::{close_header, decode, encode, flags, is_close, RemoteConfig};
 use crate::protocol::limits::{
     LEGACY_FRAME_DATA, LEGACY_MAX_PAYLOAD, MAX_FRAME_DATA, MIN_FRAME_DATA,
@@ -114,9 +112,6 @@ struct CEnd {
     last_sent: Option<Instant>,
 }
 
-/// A frame on the wire: (arrival, tie-breaker, to the C side, payload).
-type InFlight = (Instant, u64, bool, Vec<u8>);
-
 /// How long the run goes on after our session closed, waiting for the C
 /// session to end (it never does if it missed our close frame).
 const LEAK_WAIT: Duration = Duration::from_secs(20);
@@ -128,8 +123,8 @@ struct Sim {
     rng: Rng,
     t0: Instant,
     now: Instant,
-    wire: BinaryHeap<Reverse<InFlight>>,
-    counter: u64,
+    /// Frames in flight; the direction is "to the C side".
+    wire: Wire,
     ours: OurEnd,
     c: CEnd,
     trace: bool,
@@ -184,8 +179,7 @@ impl Sim {
             rng: Rng::new(seed),
             t0,
             now: t0,
-            wire: BinaryHeap::new(),
-            counter: 0,
+            wire: Wire::default(),
             ours,
             c,
             trace: std::env::var("SIM_TRACE").is_ok(),
@@ -212,24 +206,16 @@ impl Sim {
     /// Puts a frame on the link; it may be lost only if `droppable`.
     /// Returns true if it was lost.
     fn send(&mut self, to_c: bool, payload: &[u8], droppable: bool) -> bool {
-        let copies = if droppable && self.rng.chance(self.setup.link.drop) {
-            0
-        } else if self.rng.chance(self.setup.link.duplicate) {
-            2
-        } else {
-            1
-        };
+        let copies = self.wire.send(
+            &mut self.rng,
+            &self.setup.link,
+            self.now,
+            to_c,
+            payload,
+            droppable,
+        );
         let dir = if to_c { "ours -> C" } else { "C -> ours" };
         self.log(if copies == 0 { "lost" } else { dir }, payload);
-        for _ in 0..copies {
-            let jitter = self.setup.link.jitter.as_micros() as u64;
-            let at = self.now
-                + self.setup.link.delay
-                + Duration::from_micros(self.rng.below(jitter + 1));
-            self.counter += 1;
-            self.wire
-                .push(Reverse((at, self.counter, to_c, payload.to_vec())));
-        }
         copies == 0
     }
 
@@ -436,7 +422,7 @@ impl Sim {
                 }
             }
             // Advance virtual time to the next thing that happens.
-            let mut next = self.wire.peek().map(|Reverse((t, ..))| *t);
+            let mut next = self.wire.next_arrival();
             let mut at = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
             if let Some(s) = &self.ours.session {
                 if let Some(t) = s.poll_timeout() {
@@ -465,12 +451,7 @@ impl Sim {
             }
             let Some(next) = next else { return false };
             self.now = self.now.max(next);
-            while self
-                .wire
-                .peek()
-                .is_some_and(|Reverse((t, ..))| *t <= self.now)
-            {
-                let Reverse((_, _, to_c, payload)) = self.wire.pop().expect("peeked");
+            while let Some((to_c, payload)) = self.wire.pop_arrived(self.now) {
                 self.deliver(to_c, &payload);
             }
             if let Some(s) = self.ours.session.as_mut() {

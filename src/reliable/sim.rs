@@ -2,12 +2,10 @@
 //! reorders and delays frames, on virtual time. Every test asserts that the
 //! bytes written out on each side equal the bytes the other side read in.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use super::session::{CloseReason, Event, Role, Session, SessionConfig};
-use super::sim_support::{seeds, Link, Rng, CLEAN};
+use super::sim_support::{seeds, Link, Rng, Wire, CLEAN};
 use crate::protocol::frame::{decode, RemoteConfig};
 
 /// One end: its session, the stream it writes and what it has read.
@@ -76,17 +74,14 @@ impl End {
     }
 }
 
-/// A frame on the wire: (arrival, tie-breaker, to_server, payload).
-type InFlight = (Instant, u64, bool, Vec<u8>);
-
 struct Sim {
     rng: Rng,
     link: Link,
     t0: Instant,
     now: Instant,
     /// (arrival, tie-breaker, to_server, payload)
-    wire: BinaryHeap<Reverse<InFlight>>,
-    counter: u64,
+    /// Frames in flight; the direction is "to the server".
+    wire: Wire,
     ends: [End; 2],
     config: SessionConfig,
     frames: u64,
@@ -114,8 +109,7 @@ impl Sim {
             link,
             t0,
             now: t0,
-            wire: BinaryHeap::new(),
-            counter: 0,
+            wire: Wire::default(),
             ends,
             config,
             frames: 0,
@@ -132,21 +126,14 @@ impl Sim {
                 return;
             }
             self.frames += 1;
-            let copies = if self.rng.chance(self.link.drop) {
-                0
-            } else if self.rng.chance(self.link.duplicate) {
-                2
-            } else {
-                1
-            };
-            for _ in 0..copies {
-                let jitter = self.link.jitter.as_micros() as u64;
-                let at =
-                    self.now + self.link.delay + Duration::from_micros(self.rng.below(jitter + 1));
-                self.counter += 1;
-                self.wire
-                    .push(Reverse((at, self.counter, side == CLIENT, buf.clone())));
-            }
+            self.wire.send(
+                &mut self.rng,
+                &self.link,
+                self.now,
+                side == CLIENT,
+                &buf,
+                true,
+            );
         }
     }
 
@@ -200,7 +187,7 @@ impl Sim {
                 return true;
             }
             // Advance virtual time to the next thing that happens.
-            let mut next = self.wire.peek().map(|Reverse((t, ..))| *t);
+            let mut next = self.wire.next_arrival();
             for e in &self.ends {
                 if let Some(t) = e.session.as_ref().and_then(|s| s.poll_timeout()) {
                     next = Some(next.map_or(t, |n: Instant| n.min(t)));
@@ -213,12 +200,7 @@ impl Sim {
             }
             let Some(next) = next else { return false };
             self.now = self.now.max(next);
-            while self
-                .wire
-                .peek()
-                .is_some_and(|Reverse((t, ..))| *t <= self.now)
-            {
-                let Reverse((_, _, to_server, payload)) = self.wire.pop().expect("peeked");
+            while let Some((to_server, payload)) = self.wire.pop_arrived(self.now) {
                 self.deliver(to_server, &payload);
             }
             for e in &mut self.ends {

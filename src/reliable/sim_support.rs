@@ -1,7 +1,9 @@
-//! What both simulators share: the seeded PRNG, the link model and the seed
-//! ranges.
+//! What both simulators share: the seeded PRNG, the link model, the frames
+//! in flight on it, and the seed ranges.
 
-use std::time::Duration;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
 
 /// Small deterministic PRNG (xorshift64*), so failures replay from the seed.
 pub struct Rng(u64);
@@ -56,4 +58,59 @@ pub fn seeds(base: u64, n: u64) -> std::ops::Range<u64> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
     base..base + n * scale
+}
+
+/// A frame on the wire: (arrival, tie-breaker, direction, payload).
+type InFlight = (Instant, u64, bool, Vec<u8>);
+
+/// Frames in flight on a [`Link`], in arrival order.
+#[derive(Default)]
+pub struct Wire {
+    queue: BinaryHeap<Reverse<InFlight>>,
+    sent: u64,
+}
+
+impl Wire {
+    /// Puts `payload` on the link at `now`, travelling in direction `dir`;
+    /// it may be lost only if `droppable`, and may be duplicated. Returns
+    /// how many copies will arrive (0: lost).
+    pub fn send(
+        &mut self,
+        rng: &mut Rng,
+        link: &Link,
+        now: Instant,
+        dir: bool,
+        payload: &[u8],
+        droppable: bool,
+    ) -> u32 {
+        let copies = if droppable && rng.chance(link.drop) {
+            0
+        } else if rng.chance(link.duplicate) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let jitter = link.jitter.as_micros() as u64;
+            let at = now + link.delay + Duration::from_micros(rng.below(jitter + 1));
+            self.sent += 1;
+            self.queue
+                .push(Reverse((at, self.sent, dir, payload.to_vec())));
+        }
+        copies
+    }
+
+    /// When the next frame arrives, if any is in flight.
+    pub fn next_arrival(&self) -> Option<Instant> {
+        self.queue.peek().map(|Reverse((t, ..))| *t)
+    }
+
+    /// The next frame that has arrived by `now`: its direction and payload.
+    pub fn pop_arrived(&mut self, now: Instant) -> Option<(bool, Vec<u8>)> {
+        if self.next_arrival()? > now {
+            return None;
+        }
+        let Reverse((_, _, dir, payload)) = self.queue.pop()?;
+        Some((dir, payload))
+    }
 }
