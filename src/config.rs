@@ -59,6 +59,20 @@ pub struct BrokerConfig {
     pub qos: u8,
     /// `Some` when `--tls` or any certificate variable is set.
     pub tls: Option<TlsFiles>,
+    /// `--mqtt-username`: sent in CONNECT when given.
+    pub username: Option<String>,
+    /// `--mqtt-password` (only with a username, as MQTT 3.1.1 requires).
+    pub password: Option<Secret>,
+}
+
+/// A value that must never appear in logs or debug output (a password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 /// Tunables of the reliability layer.

@@ -6,6 +6,7 @@ mod config;
 mod protocol;
 mod reliable;
 mod shell;
+mod tls;
 
 use std::process::exit;
 
@@ -50,11 +51,21 @@ fn main() {
     for warning in &warnings {
         log::warn!("{warning}");
     }
-    if config.broker.tls.is_some() {
-        eprintln!("mqtt-forward: TLS (--tls and the certificate options) is not yet supported; refusing to connect in plain text");
-        exit(cli::EXIT_USAGE);
-    }
-    if let Err(e) = shell::run(config) {
+    // File problems are start-up errors (exit 2), before any connection.
+    let tls = match config
+        .broker
+        .tls
+        .as_ref()
+        .map(tls::client_config)
+        .transpose()
+    {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("mqtt-forward: {e}");
+            exit(cli::EXIT_USAGE);
+        }
+    };
+    if let Err(e) = shell::run(config, tls) {
         eprintln!("mqtt-forward: {e}");
         exit(EXIT_FAILURE);
     }

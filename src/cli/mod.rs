@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use argh::FromArgs;
 
-use crate::config::{BrokerConfig, Config, Mode, TlsFiles, Tuning};
+use crate::config::{BrokerConfig, Config, Mode, Secret, TlsFiles, Tuning};
 use crate::protocol::limits::{
     DEFAULT_FRAME_DATA, DEFAULT_PEER_TIMEOUT, DEFAULT_WINDOW, MAX_FRAME_DATA, MAX_TOPIC_LEVEL_LEN,
     MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
@@ -36,6 +36,11 @@ pub const ENV_ROOT_CA: &str = "MQTT_FORWARD_ROOT_CA";
 pub const ENV_CERTIFICATE: &str = "MQTT_FORWARD_CERTIFICATE";
 /// Environment variable for `--mqtt-private-key` (setting it implies TLS).
 pub const ENV_PRIVATE_KEY: &str = "MQTT_FORWARD_PRIVATE_KEY";
+/// Environment variable for `--mqtt-username`.
+pub const ENV_USERNAME: &str = "MQTT_FORWARD_MQTT_USERNAME";
+/// Environment variable for `--mqtt-password` (preferred over the flag,
+/// which other users can read in the process list).
+pub const ENV_PASSWORD: &str = "MQTT_FORWARD_MQTT_PASSWORD";
 /// Environment variable for `--mqtt-topic-prefix`.
 pub const ENV_TOPIC_PREFIX: &str = "MQTT_FORWARD_TOPIC_PREFIX";
 /// Environment variable for `--remote-ip`.
@@ -82,6 +87,8 @@ const MAX_SHOWN_CHARS: usize = 80;
   MQTT_FORWARD_ROOT_CA       --mqtt-root-ca (implies TLS)
   MQTT_FORWARD_CERTIFICATE   --mqtt-certificate (implies TLS)
   MQTT_FORWARD_PRIVATE_KEY   --mqtt-private-key (implies TLS)
+  MQTT_FORWARD_MQTT_USERNAME --mqtt-username
+  MQTT_FORWARD_MQTT_PASSWORD --mqtt-password (prefer this to the flag)
   MQTT_FORWARD_TOPIC_PREFIX  --mqtt-topic-prefix
   MQTT_FORWARD_REMOTE_IP     --remote-ip
   MQTT_FORWARD_REMOTE_PORT   --remote-port
@@ -159,6 +166,15 @@ struct Args {
     /// PEM private key of --mqtt-certificate (implies TLS)
     #[argh(option, arg_name = "path")]
     mqtt_private_key: Option<String>,
+
+    /// user name for the broker
+    #[argh(option, arg_name = "name")]
+    mqtt_username: Option<String>,
+
+    /// password for the broker (visible in the process list: prefer
+    /// MQTT_FORWARD_MQTT_PASSWORD)
+    #[argh(option, arg_name = "password")]
+    mqtt_password: Option<String>,
 
     /// MQTT QoS for every publish and subscribe: 0, 1 or 2 (default 1)
     #[argh(option, arg_name = "qos")]
@@ -330,6 +346,8 @@ const LONG_VALUED: &[&str] = &[
     "--mqtt-root-ca",
     "--mqtt-certificate",
     "--mqtt-private-key",
+    "--mqtt-username",
+    "--mqtt-password",
     "--mqtt-qos",
     "--mqtt-topic-prefix",
     "--window",
@@ -516,6 +534,9 @@ fn build_config(
         env,
         ENV_PRIVATE_KEY,
     );
+    let password_on_command_line = args.mqtt_password.is_some();
+    let username = pick(args.mqtt_username, "--mqtt-username", env, ENV_USERNAME);
+    let password = pick(args.mqtt_password, "--mqtt-password", env, ENV_PASSWORD);
     let qos = flag(args.mqtt_qos, "--mqtt-qos");
     let topic_prefix = pick(
         args.mqtt_topic_prefix,
@@ -577,7 +598,7 @@ fn build_config(
         None => DEFAULT_TOPIC_PREFIX.to_owned(),
     };
     if let Some(given) = &client_id {
-        check_client_id(given)?;
+        check_mqtt_string(given)?;
     }
 
     // TLS.
@@ -607,8 +628,34 @@ fn build_config(
         None
     };
 
+    // Broker credentials. MQTT 3.1.1 allows no password without a user name.
+    if let Some(given) = &username {
+        check_mqtt_string(given)?;
+    }
+    if let Some(given) = &password {
+        if username.is_none() {
+            return Err(CliError::new(format!(
+                "{} is set but no user name is: set --mqtt-username or {ENV_USERNAME}",
+                given.source
+            )));
+        }
+        if given.value.len() > MAX_MQTT_STRING_LEN {
+            // Never echo the value itself.
+            return Err(CliError::new(format!(
+                "invalid {}: longer than {MAX_MQTT_STRING_LEN} bytes",
+                given.source
+            )));
+        }
+    }
+
     // Mode, and the flags it ignores.
     let mut warnings = Vec::new();
+    if password_on_command_line {
+        warnings.push(format!(
+            "--mqtt-password is visible to other users in the process list; \
+             prefer the environment variable {ENV_PASSWORD}"
+        ));
+    }
     let mode = if args.server {
         for given in [&remote_ip, &remote_port].into_iter().flatten() {
             warnings.push(not_applicable(given.source, "in server mode"));
@@ -674,6 +721,8 @@ fn build_config(
             client_id,
             qos: qos_level.unwrap_or(DEFAULT_QOS),
             tls,
+            username: username.map(|given| given.value),
+            password: password.map(|given| Secret(given.value)),
         },
         topic_prefix,
         server_side_id,
@@ -799,7 +848,9 @@ fn check_topic_level(given: &Given) -> Result<(), CliError> {
     Ok(())
 }
 
-fn check_client_id(given: &Given) -> Result<(), CliError> {
+/// An MQTT UTF-8 string field (client id, user name): non-empty, short
+/// enough, no NUL.
+fn check_mqtt_string(given: &Given) -> Result<(), CliError> {
     let value = given.value.as_str();
     if value.is_empty() {
         return Err(invalid(given, "must not be empty"));

@@ -134,6 +134,8 @@ fn server_mode_defaults_target_localhost_port_22_and_uses_the_server_id_as_clien
                 client_id: ID.to_owned(),
                 qos: 1,
                 tls: None,
+                username: None,
+                password: None,
             },
             topic_prefix: "ssh".to_owned(),
             server_side_id: ID.to_owned(),
@@ -258,6 +260,8 @@ fn long_flags_set_every_client_mode_setting() {
                 client_id: "laptop".to_owned(),
                 qos: 2,
                 tls: None,
+                username: None,
+                password: None,
             },
             topic_prefix: "tunnels".to_owned(),
             server_side_id: ID.to_owned(),
@@ -1118,6 +1122,8 @@ fn help_text_lists_every_flag_and_environment_variable() {
         ENV_REMOTE_IP,
         ENV_REMOTE_PORT,
         ENV_SERVER_ID,
+        ENV_USERNAME,
+        ENV_PASSWORD,
     ] {
         assert!(text.contains(var), "{var} missing from:\n{text}");
     }
@@ -1141,4 +1147,75 @@ fn help_text_defaults_match_the_limit_constants() {
     ] {
         assert!(flat.contains(&expected), "{expected} missing from:\n{text}");
     }
+}
+
+#[test]
+fn username_and_password_come_from_flags_or_environment_with_flags_winning() {
+    let (config, warnings) = run(&client(&[
+        "--mqtt-username",
+        "alice",
+        "--mqtt-password",
+        "s3cret",
+    ]));
+    assert_eq!(config.broker.username.as_deref(), Some("alice"));
+    assert_eq!(config.broker.password, Some(Secret("s3cret".to_owned())));
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains(ENV_PASSWORD) && !w.contains("s3cret")),
+        "{warnings:?}"
+    );
+
+    let env = env_of(&[(ENV_USERNAME, "bob"), (ENV_PASSWORD, "from-env")]);
+    let (config, warnings) = run_with(&client(&[]), &env);
+    assert_eq!(config.broker.username.as_deref(), Some("bob"));
+    assert_eq!(config.broker.password, Some(Secret("from-env".to_owned())));
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let (config, _) = run_with(&client(&["--mqtt-username", "carol"]), &env);
+    assert_eq!(config.broker.username.as_deref(), Some("carol"));
+    assert_eq!(config.broker.password, Some(Secret("from-env".to_owned())));
+}
+
+#[test]
+fn a_user_name_alone_is_accepted_and_no_credentials_is_the_default() {
+    let (config, _) = run(&server(&["--mqtt-username", "alice"]));
+    assert_eq!(config.broker.username.as_deref(), Some("alice"));
+    assert_eq!(config.broker.password, None);
+    let (config, _) = run(&server(&[]));
+    assert_eq!(
+        (config.broker.username, config.broker.password),
+        (None, None)
+    );
+}
+
+#[test]
+fn a_password_without_a_user_name_is_refused() {
+    let e = error(&client(&["--mqtt-password", "s3cret"]));
+    assert!(
+        e.contains("--mqtt-password is set but no user name is"),
+        "{e}"
+    );
+    assert!(!e.contains("s3cret"), "{e}");
+    let e = error_with(&client(&[]), &env_of(&[(ENV_PASSWORD, "s3cret")]));
+    assert!(e.contains(ENV_PASSWORD), "{e}");
+}
+
+#[test]
+fn an_empty_user_name_is_refused() {
+    let e = error(&client(&["--mqtt-username", ""]));
+    assert!(e.contains("--mqtt-username"), "{e}");
+}
+
+#[test]
+fn the_password_never_appears_in_debug_output() {
+    let (config, _) = run(&client(&[
+        "--mqtt-username",
+        "alice",
+        "--mqtt-password",
+        "s3cret",
+    ]));
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
+    assert!(debug.contains("<redacted>"), "{debug}");
 }

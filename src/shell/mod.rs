@@ -2,6 +2,7 @@
 //! the sans-IO core. One thread runs every session task (a smol local
 //! executor); one more runs the MQTT event loop.
 
+mod broker_error;
 mod client;
 mod list;
 mod mqtt;
@@ -10,6 +11,7 @@ mod session_task;
 mod tombstones;
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use smol::LocalExecutor;
 
@@ -34,7 +36,8 @@ fn inbox_capacity(config: &SessionConfig) -> usize {
 }
 
 /// Runs the configured mode until it ends or fails; the error is one line.
-pub fn run(config: Config) -> Result<(), String> {
+/// `tls` is the broker's TLS configuration when TLS is on.
+pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(), String> {
     let permanent = match &config.mode {
         Mode::Server { .. } => {
             vec![Topics::new(&config.topic_prefix, &config.server_side_id).server_filter()]
@@ -42,7 +45,7 @@ pub fn run(config: Config) -> Result<(), String> {
         Mode::ListServers { .. } => vec![Topics::beacon_filter(&config.topic_prefix)],
         Mode::Client { .. } => Vec::new(),
     };
-    let (broker, inbound) = mqtt::Broker::start(&config.broker, permanent)
+    let (broker, inbound) = mqtt::Broker::start(&config.broker, tls, permanent)
         .map_err(|e| format!("cannot start the MQTT client: {e}"))?;
     let ex = Rc::new(LocalExecutor::new());
     smol::block_on(ex.run(async {

@@ -11,11 +11,12 @@
 //! reconnect (clean session) restores them before anything else is sent.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, ConnectionError, Event, MqttOptions, Packet, Publish, QoS, Request, Subscribe,
-    SubscribeFilter,
+    AsyncClient, Event, MqttOptions, Packet, Publish, QoS, Request, Subscribe, SubscribeFilter,
+    TlsConfiguration, Transport,
 };
 
 use crate::config::BrokerConfig;
@@ -87,16 +88,28 @@ impl Broker {
     /// every connect. Returns the handle and the inbound channel.
     pub fn start(
         config: &BrokerConfig,
+        tls: Option<Arc<rustls::ClientConfig>>,
         permanent: Vec<String>,
     ) -> std::io::Result<(Broker, smol::channel::Receiver<Inbound>)> {
-        // rumqttc joins host and port as "host:port": an IPv6 literal needs
-        // its brackets for that to parse.
-        let host = if config.host.parse::<std::net::Ipv6Addr>().is_ok() {
+        // rumqttc joins host and port as "host:port" and, with TLS, also
+        // takes the host as the server name to check the certificate
+        // against. Brackets make an IPv6 literal parse as a socket address
+        // without a resolver call, but are not a valid server name; without
+        // them the address still resolves (through getaddrinfo).
+        let is_v6 = config.host.parse::<std::net::Ipv6Addr>().is_ok();
+        let host = if is_v6 && tls.is_none() {
             format!("[{}]", config.host)
         } else {
             config.host.clone()
         };
         let mut options = MqttOptions::new(&config.client_id, &host, config.port);
+        if let Some(tls) = tls {
+            options.set_transport(Transport::Tls(TlsConfiguration::Rustls(tls)));
+        }
+        if let Some(username) = &config.username {
+            let password = config.password.as_ref().map_or("", |p| p.0.as_str());
+            options.set_credentials(username, password);
+        }
         options
             .set_keep_alive(KEEP_ALIVE)
             .set_clean_session(true)
@@ -111,14 +124,21 @@ impl Broker {
         let (in_tx, in_rx) = smol::channel::bounded(INCOMING_QUEUE);
         let (change_tx, change_rx) = smol::channel::unbounded();
         let qos = qos(config.qos);
-        let endpoint = format!("{host}:{}", config.port);
+        let endpoint = if is_v6 {
+            format!("[{}]:{}", config.host, config.port)
+        } else {
+            format!("{}:{}", config.host, config.port)
+        };
+        let host = config.host.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         std::thread::Builder::new()
             .name("mqtt".into())
             .spawn(move || {
-                runtime.block_on(drive(eventloop, endpoint, qos, permanent, change_rx, in_tx));
+                runtime.block_on(drive(
+                    eventloop, host, endpoint, qos, permanent, change_rx, in_tx,
+                ));
             })?;
         Ok((
             Broker {
@@ -162,17 +182,11 @@ impl Broker {
     }
 }
 
-fn describe(e: &ConnectionError) -> String {
-    match e {
-        ConnectionError::Io(io) => io.to_string(),
-        other => other.to_string(),
-    }
-}
-
 /// Runs the event loop forever: reconnects with backoff, restores the
 /// subscriptions on every connect, forwards incoming publishes.
 async fn drive(
     mut eventloop: rumqttc::EventLoop,
+    host: String,
     endpoint: String,
     qos: QoS,
     permanent: Vec<String>,
@@ -217,7 +231,7 @@ async fn drive(
             }
             Ok(_) => {}
             Err(e) => {
-                let why = describe(&e);
+                let why = super::broker_error::describe(&e, &host);
                 if up {
                     log::warn!("broker connection {endpoint} lost: {why}");
                     up = false;

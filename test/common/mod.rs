@@ -38,6 +38,8 @@ pub const PROGRAM_ENV_VARS: &[&str] = &[
     "MQTT_FORWARD_TOPIC_PREFIX",
     "MQTT_FORWARD_REMOTE_IP",
     "MQTT_FORWARD_REMOTE_PORT",
+    "MQTT_FORWARD_MQTT_USERNAME",
+    "MQTT_FORWARD_MQTT_PASSWORD",
 ];
 
 /// How long a broker or a forwarder may take to become ready.
@@ -288,6 +290,12 @@ impl Broker {
     /// Starts mosquitto on a free port and waits until it accepts
     /// connections. Panics with install instructions if it is missing.
     pub fn start(dir: &TempDir) -> Broker {
+        Broker::start_with(dir, ANONYMOUS)
+    }
+
+    /// Like [`Broker::start`], with `settings` (mosquitto.conf lines, each
+    /// ending in a newline) for the listener: TLS files, authentication.
+    pub fn start_with(dir: &TempDir, settings: &str) -> Broker {
         assert!(
             Path::new(MOSQUITTO).exists(),
             "the integration tests need the mosquitto MQTT broker at {MOSQUITTO}; \
@@ -299,8 +307,11 @@ impl Broker {
             let config = dir.file("mosquitto.conf");
             fs::write(
                 &config,
+                // `user root`: when run as root, mosquitto would otherwise
+                // drop to the `mosquitto` user and could not read the 0600
+                // test keys; as any other user the line has no effect.
                 format!(
-                    "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                    "listener {port} 127.0.0.1\n{settings}persistence false\nuser root\n\
                      log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
                 ),
             )
@@ -382,6 +393,67 @@ impl Broker {
     }
 }
 
+/// Listener settings of a broker that lets anyone in.
+pub const ANONYMOUS: &str = "allow_anonymous true\n";
+
+// ---------------------------------------------------------------------------
+// Certificates
+
+/// A throwaway PKI made by test/gen-certs.sh (see there for the files).
+pub struct Pki {
+    pub dir: PathBuf,
+}
+
+impl Pki {
+    /// Generates the PKI into `dir/pki`. Panics if openssl is missing.
+    pub fn generate(dir: &TempDir) -> Pki {
+        let pki = dir.file("pki");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("test/gen-certs.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(&pki)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "test/gen-certs.sh failed (the TLS tests need openssl: apt-get install openssl):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Pki { dir: pki }
+    }
+
+    /// Path of one of the generated files, as a string for command lines.
+    pub fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    /// mosquitto listener settings for TLS with the broker certificate
+    /// `broker` (`broker` or `broker-wrong-name`). With `require_certificate`,
+    /// clients must present a certificate signed by the test CA.
+    pub fn listener(&self, broker: &str, require_certificate: bool) -> String {
+        format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {require_certificate}\n\
+             allow_anonymous true\n",
+            self.path("ca.pem"),
+            self.path(&format!("{broker}.pem")),
+            self.path(&format!("{broker}.key")),
+        )
+    }
+
+    /// Forwarder flags for mutual TLS with the client certificate `name`
+    /// (`server-side`, `client-side`, `client-pkcs8`, `rogue`).
+    pub fn client_cert_args(&self, name: &str) -> Vec<String> {
+        vec![
+            "--mqtt-root-ca".into(),
+            self.path("ca.pem"),
+            "--mqtt-certificate".into(),
+            self.path(&format!("{name}.pem")),
+            "--mqtt-private-key".into(),
+            self.path(&format!("{name}.key")),
+        ]
+    }
+}
+
 // ---------------------------------------------------------------------------
 // A test's processes
 
@@ -389,6 +461,12 @@ impl Broker {
 /// Dropping it kills everything; if the test is failing, it prints the logs.
 pub struct Fixture {
     pub broker: Broker,
+    /// Broker host name given to the forwarders (default 127.0.0.1).
+    pub mqtt_host: String,
+    /// Extra flags for every server side (e.g. its TLS certificate).
+    pub server_args: Vec<String>,
+    /// Extra flags for every client side.
+    pub client_args: Vec<String>,
     procs: Vec<Proc>,
     // Last, so that the processes are gone before the directory is removed.
     pub dir: TempDir,
@@ -401,20 +479,53 @@ pub struct ProcId(usize);
 impl Fixture {
     /// A temp dir named after `tag` and a fresh broker.
     pub fn new(tag: &str) -> Fixture {
+        Fixture::with_broker(tag, |_| ANONYMOUS.to_owned())
+    }
+
+    /// A temp dir and a broker whose listener settings `settings` returns
+    /// (it may create files, such as certificates, in the directory).
+    pub fn with_broker(tag: &str, settings: impl FnOnce(&TempDir) -> String) -> Fixture {
         let dir = TempDir::new(tag);
-        let broker = Broker::start(&dir);
+        let broker = Broker::start_with(&dir, &settings(&dir));
         Fixture {
             broker,
+            mqtt_host: "127.0.0.1".to_owned(),
+            server_args: Vec::new(),
+            client_args: Vec::new(),
             procs: Vec::new(),
             dir,
         }
     }
 
-    fn spawn(&mut self, name: &str, args: &[String]) -> ProcId {
+    /// A broker with TLS and `require_certificate true`, and forwarders set
+    /// up for mutual TLS: the server side with the `server-side`
+    /// certificate (EC key, SEC1), the client side with `client-side` (RSA
+    /// key, PKCS#1). Returns the fixture and its PKI.
+    pub fn mutual_tls(tag: &str) -> (Fixture, Pki) {
+        let mut pki = None;
+        let mut fx = Fixture::with_broker(tag, |dir| {
+            let generated = Pki::generate(dir);
+            let settings = generated.listener("broker", true);
+            pki = Some(generated);
+            settings
+        });
+        let pki = pki.expect("the PKI was generated");
+        fx.mqtt_host = "localhost".to_owned();
+        fx.server_args = pki.client_cert_args("server-side");
+        fx.client_args = pki.client_cert_args("client-side");
+        (fx, pki)
+    }
+
+    /// Starts `mqtt-forward args` in the background without waiting for
+    /// anything (the `MQTT_FORWARD_*` variables removed, then `env` set).
+    pub fn spawn_with_env(&mut self, name: &str, args: &[String], env: &[(&str, &str)]) -> ProcId {
         let mut cmd = Command::new(BIN);
         cmd.args(args);
         for var in PROGRAM_ENV_VARS {
             cmd.env_remove(var);
+        }
+        for (var, value) in env {
+            cmd.env(var, value);
         }
         let n = self.procs.len();
         let log = self.dir.file(&format!("{n}-{name}.log"));
@@ -422,14 +533,19 @@ impl Fixture {
         ProcId(n)
     }
 
+    fn spawn(&mut self, name: &str, args: &[String]) -> ProcId {
+        self.spawn_with_env(name, args, &[])
+    }
+
     pub fn proc(&mut self, id: ProcId) -> &mut Proc {
         &mut self.procs[id.0]
     }
 
-    fn broker_args(&self, server_side_id: &str) -> Vec<String> {
+    /// The broker flags (host, port, server-side id) for a forwarder.
+    pub fn broker_args(&self, server_side_id: &str) -> Vec<String> {
         vec![
             "--mqtt-host".into(),
-            "127.0.0.1".into(),
+            self.mqtt_host.clone(),
             "--mqtt-port".into(),
             self.broker.port.to_string(),
             "--server-side-id".into(),
@@ -443,6 +559,7 @@ impl Fixture {
         let mut args = vec!["-s".to_owned()];
         args.extend(self.broker_args(server_side_id));
         args.extend(["-p".to_owned(), target_port.to_string()]);
+        args.extend(self.server_args.iter().cloned());
         args.extend(extra.iter().map(|s| s.to_string()));
         let id = self.spawn(&format!("server-{server_side_id}"), &args);
         if let Err(e) = self
@@ -465,6 +582,7 @@ impl Fixture {
             let port = free_port();
             let mut args = self.broker_args(server_side_id);
             args.extend(["-p".to_owned(), port.to_string()]);
+            args.extend(self.client_args.iter().cloned());
             args.extend(extra.iter().map(|s| s.to_string()));
             let id = self.spawn(&format!("client-{server_side_id}-{port}"), &args);
             let proc = self.proc(id);

@@ -1,0 +1,159 @@
+//! One-line explanations of broker connection failures. rumqttc nests the
+//! cause (a TLS alert inside an I/O error inside a decoding error inside a
+//! state error); the user needs the innermost cause and what to check.
+
+use std::error::Error as StdError;
+use std::io;
+
+use rumqttc::{ConnectReturnCode, ConnectionError};
+use rustls::{AlertDescription, CertificateError};
+
+/// Describes `e` for the log: the root cause, with a hint where the cause
+/// points at a setting. `host` is the configured broker host name.
+pub fn describe(e: &ConnectionError, host: &str) -> String {
+    if let ConnectionError::ConnectionRefused(code) = e {
+        return refused(*code);
+    }
+    match find_tls_error(e) {
+        Some(tls) => tls_hint(tls, host),
+        None => innermost(e),
+    }
+}
+
+fn refused(code: ConnectReturnCode) -> String {
+    match code {
+        ConnectReturnCode::BadUserNamePassword => {
+            "the broker refused the user name or password (--mqtt-username, --mqtt-password)"
+                .to_owned()
+        }
+        ConnectReturnCode::NotAuthorized => {
+            "the broker refused the connection: not authorized (check --mqtt-username, \
+             --mqtt-password or the client certificate)"
+                .to_owned()
+        }
+        ConnectReturnCode::BadClientId => {
+            "the broker refused the client id (--client-id, or --server-side-id on the server side)"
+                .to_owned()
+        }
+        other => format!("the broker refused the connection ({other:?})"),
+    }
+}
+
+/// The first rustls error in the chain of causes, including one wrapped in
+/// an `io::Error` (how tokio-rustls reports handshake failures).
+fn find_tls_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(inner) = err
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(inner);
+        }
+        current = err.source();
+    }
+    None
+}
+
+/// The message of the deepest error in the chain of causes.
+fn innermost(e: &(dyn StdError + 'static)) -> String {
+    let mut deepest = e;
+    while let Some(next) = deepest.source() {
+        deepest = next;
+    }
+    deepest.to_string()
+}
+
+fn tls_hint(e: &rustls::Error, host: &str) -> String {
+    use rustls::Error as E;
+    match e {
+        E::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "TLS: the broker's certificate is not signed by a trusted CA (check --mqtt-root-ca)"
+                .to_owned()
+        }
+        E::InvalidCertificate(CertificateError::NotValidForName)
+        | E::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => format!(
+            "TLS: the broker's certificate is not valid for the host name '{host}' (--mqtt-host)"
+        ),
+        E::InvalidCertificate(CertificateError::Expired)
+        | E::InvalidCertificate(CertificateError::ExpiredContext { .. }) => {
+            "TLS: the broker's certificate has expired".to_owned()
+        }
+        E::InvalidCertificate(CertificateError::NotValidYet)
+        | E::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => {
+            "TLS: the broker's certificate is not valid yet (check this machine's clock)".to_owned()
+        }
+        E::AlertReceived(AlertDescription::CertificateRequired)
+        | E::AlertReceived(AlertDescription::HandshakeFailure) => format!(
+            "TLS: the broker requires a client certificate (--mqtt-certificate, \
+             --mqtt-private-key) ({e})"
+        ),
+        E::AlertReceived(
+            AlertDescription::UnknownCA
+            | AlertDescription::BadCertificate
+            | AlertDescription::CertificateExpired
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::AccessDenied,
+        ) => format!("TLS: the broker refused our client certificate ({e})"),
+        other => format!("TLS: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tls_io(e: rustls::Error) -> ConnectionError {
+        ConnectionError::Io(io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    #[test]
+    fn an_untrusted_broker_certificate_points_at_the_root_ca_flag() {
+        let e = tls_io(rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer,
+        ));
+        let text = describe(&e, "broker.example");
+        assert!(text.contains("not signed by a trusted CA"), "{text}");
+        assert!(text.contains("--mqtt-root-ca"), "{text}");
+    }
+
+    #[test]
+    fn a_name_mismatch_names_the_configured_host() {
+        let e = tls_io(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName,
+        ));
+        let text = describe(&e, "broker.example");
+        assert!(
+            text.contains("not valid for the host name 'broker.example'"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_required_client_certificate_points_at_the_certificate_flags() {
+        let e = tls_io(rustls::Error::AlertReceived(
+            AlertDescription::CertificateRequired,
+        ));
+        assert!(describe(&e, "h").contains("--mqtt-certificate"));
+    }
+
+    #[test]
+    fn refused_credentials_name_the_credential_flags_only() {
+        let e = ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword);
+        let text = describe(&e, "h");
+        assert!(text.contains("user name or password"), "{text}");
+    }
+
+    #[test]
+    fn plain_io_errors_keep_their_message() {
+        let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(
+            describe(&e, "h"),
+            io::Error::from(io::ErrorKind::ConnectionRefused).to_string()
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! TLS and authentication against a real mosquitto: server-only and mutual
+//! TLS, every private key form, refusals (wrong CA, wrong host name, missing
+//! client certificate, untrusted broker), user name and password, and the
+//! start-up errors for bad files. Certificates come from test/gen-certs.sh.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+
+/// How long a refused forwarder is watched for its error line.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes echoed to show that a tunnel works.
+const ECHO_BYTES: usize = 1 << 20;
+
+/// Echoes 1 MiB through the client side on `port` and checks it.
+fn assert_tunnel_works(port: u16, what: &str) {
+    let data = Arc::new(random_bytes(ECHO_BYTES, 7));
+    let got = echo_through(port, data.clone(), Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_same_data(what, &got, &data);
+}
+
+/// Starts a forwarder that should be refused by the broker and waits for
+/// the log line explaining why. The process keeps running (it retries).
+fn assert_refused(
+    fx: &mut Fixture,
+    name: &str,
+    args: Vec<String>,
+    env: &[(&str, &str)],
+    why: &str,
+) {
+    let id = fx.spawn_with_env(name, &args, env);
+    let proc = fx.proc(id);
+    if let Err(e) = proc.wait_for_log(why, REFUSAL_TIMEOUT) {
+        panic!("{e}");
+    }
+    assert_eq!(
+        proc.log_count("connected to broker"),
+        0,
+        "{name} must not connect:\n{}",
+        proc.log()
+    );
+    assert!(
+        proc.exited().is_none(),
+        "{name} should keep retrying, not exit"
+    );
+    assert!(
+        proc.log().contains("retrying in"),
+        "{name} should say it retries:\n{}",
+        proc.log()
+    );
+}
+
+/// Client-mode flags for a client side of `fx` listening on a free port.
+fn client_args(fx: &Fixture, extra: &[String]) -> Vec<String> {
+    let mut args = fx.broker_args("tls");
+    args.extend(["-p".to_owned(), free_port().to_string()]);
+    args.extend(extra.iter().cloned());
+    args
+}
+
+#[test]
+fn server_only_tls_carries_a_tunnel() {
+    let echo = Target::echo();
+    let mut pki = None;
+    let mut fx = Fixture::with_broker("tls-server-only", |dir| {
+        let generated = Pki::generate(dir);
+        let settings = generated.listener("broker", false);
+        pki = Some(generated);
+        settings
+    });
+    let pki = pki.unwrap();
+    fx.mqtt_host = "localhost".to_owned();
+    let root_ca = vec!["--mqtt-root-ca".to_owned(), pki.path("ca.pem")];
+    fx.server_args = root_ca.clone();
+    fx.client_args = root_ca;
+    fx.server("tls", echo.port, &[]);
+    let (_, port) = fx.client("tls", &[]);
+    assert_tunnel_works(port, "echo over server-only TLS");
+}
+
+#[test]
+fn mutual_tls_with_every_key_form_carries_a_tunnel() {
+    // Server side: EC key in SEC1 form; client sides: RSA key in PKCS#1
+    // form, and an EC key in PKCS#8 form over the broker's IP address.
+    let echo = Target::echo();
+    let (mut fx, pki) = Fixture::mutual_tls("tls-mutual");
+    fx.server("tls", echo.port, &[]);
+    let (_, port) = fx.client("tls", &[]);
+    assert_tunnel_works(port, "echo over mutual TLS (PKCS#1 client key)");
+
+    fx.mqtt_host = "127.0.0.1".to_owned();
+    fx.client_args = pki.client_cert_args("client-pkcs8");
+    let (_, port) = fx.client("tls", &["--mqtt-qos", "2"]);
+    assert_tunnel_works(port, "echo over mutual TLS by IP (PKCS#8 client key)");
+}
+
+#[test]
+fn the_tls_flag_is_implied_by_the_environment_variables() {
+    let echo = Target::echo();
+    let (mut fx, pki) = Fixture::mutual_tls("tls-env");
+    fx.server("tls", echo.port, &[]);
+    let mut args = fx.broker_args("tls");
+    let port = free_port();
+    args.extend(["-p".to_owned(), port.to_string()]);
+    let (ca, cert, key) = (
+        pki.path("ca.pem"),
+        pki.path("client-side.pem"),
+        pki.path("client-side.key"),
+    );
+    let env = [
+        ("MQTT_FORWARD_ROOT_CA", ca.as_str()),
+        ("MQTT_FORWARD_CERTIFICATE", cert.as_str()),
+        ("MQTT_FORWARD_PRIVATE_KEY", key.as_str()),
+    ];
+    let id = fx.spawn_with_env("client-env", &args, &env);
+    if let Err(e) = fx
+        .proc(id)
+        .wait_for_log("connected to broker", READY_TIMEOUT)
+    {
+        panic!("{e}");
+    }
+    assert_tunnel_works(port, "echo with TLS files from the environment");
+}
+
+#[test]
+fn a_client_certificate_from_another_ca_is_refused() {
+    let (mut fx, pki) = Fixture::mutual_tls("tls-rogue");
+    let args = client_args(&fx, &pki.client_cert_args("rogue"));
+    assert_refused(
+        &mut fx,
+        "rogue",
+        args,
+        &[],
+        "the broker refused our client certificate",
+    );
+}
+
+#[test]
+fn a_missing_client_certificate_is_refused_when_the_broker_requires_one() {
+    let (mut fx, pki) = Fixture::mutual_tls("tls-no-cert");
+    let args = client_args(&fx, &["--mqtt-root-ca".to_owned(), pki.path("ca.pem")]);
+    assert_refused(
+        &mut fx,
+        "no-cert",
+        args,
+        &[],
+        "the broker requires a client certificate",
+    );
+}
+
+#[test]
+fn a_broker_certificate_for_another_host_name_is_refused() {
+    let mut pki = None;
+    let mut fx = Fixture::with_broker("tls-wrong-name", |dir| {
+        let generated = Pki::generate(dir);
+        let settings = generated.listener("broker-wrong-name", false);
+        pki = Some(generated);
+        settings
+    });
+    let pki = pki.unwrap();
+    fx.mqtt_host = "localhost".to_owned();
+    let args = client_args(&fx, &["--mqtt-root-ca".to_owned(), pki.path("ca.pem")]);
+    assert_refused(
+        &mut fx,
+        "wrong-name",
+        args,
+        &[],
+        "not valid for the host name 'localhost'",
+    );
+}
+
+#[test]
+fn an_untrusted_broker_certificate_is_refused_with_a_given_ca_and_with_the_web_roots() {
+    let (mut fx, pki) = Fixture::mutual_tls("tls-untrusted");
+    let mut other_ca = pki.client_cert_args("client-side");
+    other_ca[1] = pki.path("other-ca.pem");
+    let args = client_args(&fx, &other_ca);
+    assert_refused(&mut fx, "other-ca", args, &[], "not signed by a trusted CA");
+
+    // --tls alone: the public web roots, which do not include the test CA.
+    let args = client_args(&fx, &["--tls".to_owned()]);
+    assert_refused(
+        &mut fx,
+        "web-roots",
+        args,
+        &[],
+        "not signed by a trusted CA",
+    );
+}
+
+/// A broker that needs user `alice` with password `wonderland` (plain TCP).
+fn password_fixture(tag: &str) -> Fixture {
+    Fixture::with_broker(tag, |dir| {
+        let file = dir.file("passwords");
+        let status = std::process::Command::new("mosquitto_passwd")
+            .args(["-b", "-c"])
+            .arg(&file)
+            .args(["alice", "wonderland"])
+            .status()
+            .expect("run mosquitto_passwd (package mosquitto)");
+        assert!(status.success(), "mosquitto_passwd failed");
+        format!("allow_anonymous false\npassword_file {}\n", file.display())
+    })
+}
+
+#[test]
+fn a_correct_user_name_and_password_are_accepted() {
+    let echo = Target::echo();
+    let mut fx = password_fixture("auth-ok");
+    fx.server(
+        "auth",
+        echo.port,
+        &["--mqtt-username", "alice", "--mqtt-password", "wonderland"],
+    );
+    let mut args = fx.broker_args("auth");
+    let port = free_port();
+    args.extend(["-p".to_owned(), port.to_string()]);
+    let env = [
+        ("MQTT_FORWARD_MQTT_USERNAME", "alice"),
+        ("MQTT_FORWARD_MQTT_PASSWORD", "wonderland"),
+    ];
+    let id = fx.spawn_with_env("client-env", &args, &env);
+    if let Err(e) = fx
+        .proc(id)
+        .wait_for_log("connected to broker", READY_TIMEOUT)
+    {
+        panic!("{e}");
+    }
+    assert_tunnel_works(port, "echo with user name and password");
+    assert!(
+        !fx.logs().contains("wonderland"),
+        "the password must never be logged"
+    );
+}
+
+#[test]
+fn a_wrong_password_or_no_credentials_are_refused_without_logging_the_password() {
+    let mut fx = password_fixture("auth-refused");
+    let args = client_args(&fx, &["--mqtt-username".to_owned(), "alice".to_owned()]);
+    assert_refused(
+        &mut fx,
+        "wrong-password",
+        args,
+        &[("MQTT_FORWARD_MQTT_PASSWORD", "looking-glass")],
+        // mosquitto answers a wrong password with "not authorized".
+        "not authorized (check --mqtt-username, --mqtt-password",
+    );
+    let args = client_args(&fx, &[]);
+    assert_refused(
+        &mut fx,
+        "anonymous",
+        args,
+        &[],
+        "the broker refused the connection: not authorized (check",
+    );
+    assert!(
+        !fx.logs().contains("looking-glass"),
+        "the password must never be logged"
+    );
+}
+
+#[test]
+fn bad_tls_files_are_start_up_errors_with_exit_code_2() {
+    let dir = TempDir::new("tls-files");
+    let pki = Pki::generate(&dir);
+    let garbage = dir.file("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let garbage = garbage.display().to_string();
+    let base = [
+        "--mqtt-host",
+        "localhost",
+        "--server-side-id",
+        "x",
+        "-p",
+        "1",
+    ];
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--mqtt-certificate".into(),
+                pki.path("client-side.pem"),
+                "--mqtt-private-key".into(),
+                pki.path("server-side.key"),
+            ],
+            "the private key does not match the certificate",
+        ),
+        (
+            vec!["--mqtt-root-ca".into(), garbage.clone()],
+            "holds no PEM certificate",
+        ),
+        (
+            vec![
+                "--mqtt-certificate".into(),
+                pki.path("client-side.pem"),
+                "--mqtt-private-key".into(),
+                garbage.clone(),
+            ],
+            "holds no PEM private key",
+        ),
+        (
+            vec![
+                "--mqtt-root-ca".into(),
+                dir.file("missing.pem").display().to_string(),
+            ],
+            "missing.pem",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(extra.iter().map(String::as_str));
+        let out = run_program(&dir, &args, &[], Duration::from_secs(10));
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        let line = out.stderr.trim_end();
+        assert!(
+            line.contains(expected),
+            "{args:?}: expected {expected:?} in {line:?}"
+        );
+        assert_eq!(line.lines().count(), 1, "one line expected: {line:?}");
+        assert!(line.starts_with("mqtt-forward: "), "{line:?}");
+    }
+}
