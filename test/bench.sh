@@ -153,8 +153,10 @@ TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/nu
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 TARGET_DIR=${TARGET_DIR:-$ROOT/target}
 MAIN=$TARGET_DIR/release/mqtt-forward
-# Measure what ships: the static musl build, when its target is installed.
-if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+# Measure what ships: the static musl build, when its target and a musl C
+# compiler (musl-gcc from musl-tools, for ring) are installed.
+if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl &&
+    command -v musl-gcc >/dev/null 2>&1; then
     (cd "$ROOT" && cargo build --release --quiet --bin mqtt-forward --target x86_64-unknown-linux-musl)
     MAIN=$TARGET_DIR/x86_64-unknown-linux-musl/release/mqtt-forward
 fi

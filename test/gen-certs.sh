@@ -10,6 +10,7 @@
 #                                 PKCS#1 form ("RSA PRIVATE KEY")
 #   client-pkcs8.pem/.key         client certificate with an EC key in PKCS#8 form
 #   broker-wrong-name.pem/.key    broker certificate for another host name only
+#   broker-expired.pem/.key       broker certificate that expired a day before it began
 #   other-ca.pem                  an unrelated CA
 #   rogue.pem rogue.key           client certificate signed by the unrelated CA
 #
@@ -39,14 +40,15 @@ make_ca() {
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 }
 
-# sign NAME CA CN EXT: a certificate NAME.pem for the existing key NAME.key,
-# signed by CA.pem/CA.key, with the x509v3 extensions EXT.
+# sign NAME CA CN EXT [DAYS]: a certificate NAME.pem for the existing key
+# NAME.key, signed by CA.pem/CA.key, with the x509v3 extensions EXT, valid
+# for DAYS days (default $days; negative: already expired).
 sign() {
-  local name=$1 ca=$2 cn=$3 ext=$4
+  local name=$1 ca=$2 cn=$3 ext=$4 valid=${5:-$days}
   openssl req -new -key "$name.key" -subj "/CN=$cn" -out "$tmp/$name.csr" 2>/dev/null
   printf '%s\n' "$ext" >"$tmp/$name.ext"
   openssl x509 -req -in "$tmp/$name.csr" -CA "$ca.pem" -CAkey "$ca.key" \
-    -CAcreateserial -CAserial "$tmp/$ca.srl" -out "$name.pem" -days "$days" \
+    -CAcreateserial -CAserial "$tmp/$ca.srl" -out "$name.pem" -days "$valid" \
     -sha256 -extfile "$tmp/$name.ext" 2>/dev/null
 }
 
@@ -67,6 +69,10 @@ subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out broker-wrong-name.key 2>/dev/null
 sign broker-wrong-name ca not-this-host.invalid "$server_ext
 subjectAltName=DNS:not-this-host.invalid"
+
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out broker-expired.key 2>/dev/null
+sign broker-expired ca localhost "$server_ext
+subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" -1
 
 openssl ecparam -name prime256v1 -genkey -noout -out server-side.key 2>/dev/null
 sign server-side ca mqtt-forward-server-side "$client_ext"

@@ -65,18 +65,7 @@ fn client_args(fx: &Fixture, extra: &[String]) -> Vec<String> {
 #[test]
 fn server_only_tls_carries_a_tunnel() {
     let echo = Target::echo();
-    let mut pki = None;
-    let mut fx = Fixture::with_broker("tls-server-only", |dir| {
-        let generated = Pki::generate(dir);
-        let settings = generated.listener("broker", false);
-        pki = Some(generated);
-        settings
-    });
-    let pki = pki.unwrap();
-    fx.mqtt_host = "localhost".to_owned();
-    let root_ca = vec!["--mqtt-root-ca".to_owned(), pki.path("ca.pem")];
-    fx.server_args = root_ca.clone();
-    fx.client_args = root_ca;
+    let (mut fx, _pki) = Fixture::tls("tls-server-only", "broker", false);
     fx.server("tls", echo.port, &[]);
     let (_, port) = fx.client("tls", &[]);
     assert_tunnel_works(port, "echo over server-only TLS");
@@ -154,22 +143,27 @@ fn a_missing_client_certificate_is_refused_when_the_broker_requires_one() {
 
 #[test]
 fn a_broker_certificate_for_another_host_name_is_refused() {
-    let mut pki = None;
-    let mut fx = Fixture::with_broker("tls-wrong-name", |dir| {
-        let generated = Pki::generate(dir);
-        let settings = generated.listener("broker-wrong-name", false);
-        pki = Some(generated);
-        settings
-    });
-    let pki = pki.unwrap();
-    fx.mqtt_host = "localhost".to_owned();
-    let args = client_args(&fx, &["--mqtt-root-ca".to_owned(), pki.path("ca.pem")]);
+    let (mut fx, _pki) = Fixture::tls("tls-wrong-name", "broker-wrong-name", false);
+    let args = client_args(&fx, &fx.client_args);
     assert_refused(
         &mut fx,
         "wrong-name",
         args,
         &[],
         "not valid for the host name 'localhost'",
+    );
+}
+
+#[test]
+fn an_expired_broker_certificate_is_refused() {
+    let (mut fx, _pki) = Fixture::tls("tls-expired", "broker-expired", false);
+    let args = client_args(&fx, &fx.client_args);
+    assert_refused(
+        &mut fx,
+        "expired",
+        args,
+        &[],
+        "the broker's certificate has expired",
     );
 }
 

@@ -500,20 +500,32 @@ impl Fixture {
         }
     }
 
-    /// A broker with TLS and `require_certificate true`, and forwarders set
-    /// up for mutual TLS: the server side with the `server-side`
-    /// certificate (EC key, SEC1), the client side with `client-side` (RSA
-    /// key, PKCS#1). Returns the fixture and its PKI.
-    pub fn mutual_tls(tag: &str) -> (Fixture, Pki) {
+    /// A broker with TLS, presenting the test certificate `broker_cert`
+    /// (`broker`, `broker-wrong-name`, `broker-expired`), requiring client
+    /// certificates if `require_certificate`. The forwarders connect to
+    /// `localhost` and trust the test CA; nothing else is set for them.
+    pub fn tls(tag: &str, broker_cert: &str, require_certificate: bool) -> (Fixture, Pki) {
         let mut pki = None;
         let mut fx = Fixture::with_broker(tag, |dir| {
             let generated = Pki::generate(dir);
-            let settings = generated.listener("broker", true);
+            let settings = generated.listener(broker_cert, require_certificate);
             pki = Some(generated);
             settings
         });
         let pki = pki.expect("the PKI was generated");
         fx.mqtt_host = "localhost".to_owned();
+        let root_ca = vec!["--mqtt-root-ca".to_owned(), pki.path("ca.pem")];
+        fx.server_args = root_ca.clone();
+        fx.client_args = root_ca;
+        (fx, pki)
+    }
+
+    /// A broker with TLS and `require_certificate true`, and forwarders set
+    /// up for mutual TLS: the server side with the `server-side`
+    /// certificate (EC key, SEC1), the client side with `client-side` (RSA
+    /// key, PKCS#1). Returns the fixture and its PKI.
+    pub fn mutual_tls(tag: &str) -> (Fixture, Pki) {
+        let (mut fx, pki) = Fixture::tls(tag, "broker", true);
         fx.server_args = pki.client_cert_args("server-side");
         fx.client_args = pki.client_cert_args("client-side");
         (fx, pki)
