@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what it needs when missing
-# (mosquitto and shellcheck with apt-get; rustfmt, clippy and the musl target
-# with rustup), then: formatting, lints, unit + simulator + integration
-# tests, a simulator soak, the static musl release build with its size, and
-# a quick benchmark run (figures only; targets are judged from them).
+# (mosquitto, shellcheck, openssl, OpenSSH and musl-tools with apt-get;
+# rustfmt, clippy and the musl target with rustup), then: formatting, lints,
+# unit + simulator + integration tests (TLS, real ssh/scp), the
+# start-all/teardown scripts in both modes, a simulator soak, the static
+# musl release build with its size, and a quick benchmark run (figures only;
+# targets are judged from them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,6 +13,11 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_missing=()
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || apt_missing+=(mosquitto)
 command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
+command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
+[ -x /usr/sbin/sshd ] || apt_missing+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || apt_missing+=(openssh-client)
+# A musl C compiler for ring (TLS) in the static build.
+command -v musl-gcc >/dev/null 2>&1 || apt_missing+=(musl-tools)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "== installing ${apt_missing[*]}"
   as_root apt-get update -qq
@@ -23,8 +30,9 @@ fi
 
 echo "== format";      cargo fmt --check
 echo "== lints";       cargo clippy --all-targets -- -D warnings
-echo "== shellcheck";  shellcheck test/*.sh .ci/run
+echo "== shellcheck";  shellcheck -x test/*.sh .ci/run
 echo "== tests";       cargo test
+echo "== start-all/teardown scripts"; bash test/check-start-all.sh
 echo "== simulator soak (20x seeds, release)"
 SIM_SCALE=20 cargo test --release --bin mqtt-forward reliable::
 
