@@ -192,18 +192,42 @@ fn topic_prefix_with_topic_special_characters_is_a_usage_error() {
     }
 }
 
+/// A root CA file that holds no certificate: the TLS set-up refuses it at
+/// start-up (exit 2), after every other check and before any connection.
+struct BadCaFile {
+    _dir: TempDir,
+    path: String,
+}
+
+impl BadCaFile {
+    fn new() -> BadCaFile {
+        let dir = TempDir::new("cli-bad-ca");
+        let path = dir.file("not-a-ca.pem");
+        std::fs::write(&path, "no certificate here\n").expect("write the bad CA file");
+        BadCaFile {
+            path: path.display().to_string(),
+            _dir: dir,
+        }
+    }
+}
+
 #[test]
-fn tls_is_refused_as_not_yet_supported_without_connecting() {
+fn a_bad_tls_file_is_a_usage_error_without_connecting_in_every_mode() {
     let s = Sentinel::new();
-    for tls in [&["--tls"][..], &["-t"], &["-s", "--tls"], &["-st"]] {
+    let ca = BadCaFile::new();
+    for tls in [&["--tls"][..], &["-t"], &["-s", "--tls"], &["-st"], &[]] {
         let mut rest = tls.to_vec();
-        rest.extend(["--server-side-id", "abc"]);
+        rest.extend(["--server-side-id", "abc", "--mqtt-root-ca", &ca.path]);
         let line = usage_error(&s, &with_broker(&s, &rest), &[]);
-        assert_mentions(&line, &["not yet supported"]);
+        assert_mentions(&line, &["holds no PEM certificate", &ca.path]);
     }
     // Also in list mode, where no server side id is needed.
-    let line = usage_error(&s, &with_broker(&s, &["-l", "--tls"]), &[]);
-    assert_mentions(&line, &["not yet supported"]);
+    let line = usage_error(
+        &s,
+        &with_broker(&s, &["-l", "--tls", "--mqtt-root-ca", &ca.path]),
+        &[],
+    );
+    assert_mentions(&line, &["holds no PEM certificate"]);
 }
 
 #[test]
@@ -282,13 +306,21 @@ fn mqtt_host_environment_variable_is_honoured() {
     let line = usage_error(&s, &["--mqtt-port", &s.port, "-p", "2222"], &env);
     assert_mentions(&line, &["--server-side-id"]);
     assert!(!line.contains("mqtt-host"), "{line}");
-    // And it is enough to get as far as the TLS check.
+    // And it is enough to get as far as the TLS set-up.
+    let ca = BadCaFile::new();
     let line = usage_error(
         &s,
-        &["--mqtt-port", &s.port, "--server-side-id", "abc", "--tls"],
+        &[
+            "--mqtt-port",
+            &s.port,
+            "--server-side-id",
+            "abc",
+            "--mqtt-root-ca",
+            &ca.path,
+        ],
         &env,
     );
-    assert_mentions(&line, &["not yet supported"]);
+    assert_mentions(&line, &["holds no PEM certificate"]);
     // An empty value counts as unset.
     let line = usage_error(
         &s,
@@ -301,12 +333,13 @@ fn mqtt_host_environment_variable_is_honoured() {
 #[test]
 fn server_side_id_environment_variable_is_honoured_and_checked() {
     let s = Sentinel::new();
+    let ca = BadCaFile::new();
     let line = usage_error(
         &s,
-        &with_broker(&s, &["--tls"]),
+        &with_broker(&s, &["--mqtt-root-ca", &ca.path]),
         &[("MQTT_FORWARD_SERVER_ID", "abc")],
     );
-    assert_mentions(&line, &["not yet supported"]);
+    assert_mentions(&line, &["holds no PEM certificate"]);
     let line = usage_error(
         &s,
         &with_broker(&s, &[]),
