@@ -430,6 +430,9 @@ floor() {
     WATCH_PIDS=("$BROKER_PID")
     measure "floor|q$qos|rtt" mqtt-rtt --port "$BROKER_PORT" --qos "$qos" --count "$FLOOR_RTT_N" --size 64 --timeout "$STALL"
     measure_reps "floor|q$qos|tp" mqtt-throughput --port "$BROKER_PORT" --qos "$qos" --count "$FLOOR_TP_N" --size "$FLOOR_SIZE"
+    # Two streams at once: what a bulk echo puts through the broker (every
+    # echoed byte crosses it twice, once each way).
+    measure_reps "floor|q$qos|tp2" mqtt-throughput --port "$BROKER_PORT" --qos "$qos" --count "$FLOOR_TP_N" --size "$FLOOR_SIZE" --streams 2
     WATCH_PIDS=() WATCH_NAMES=()
 }
 
@@ -479,7 +482,11 @@ for qos in $QOS_LEVELS; do
     ftp=$(get "$f|tp|mbps")
     echo
     echo "QoS $qos   floor: raw MQTT round trip 64 B p50/p99 $(fmt "$frtt" 1 0)/$(fmt "$(get "$f|rtt|p99_us")" 1 0) us;" \
-        "pub->sub ${FLOOR_SIZE} B $(tput "$f|tp") MB/s (messages lost: $(get "$f|tp|lost"))"
+        "pub->sub ${FLOOR_SIZE} B $(tput "$f|tp") MB/s (messages lost: $(get "$f|tp|lost"));" \
+        "two pub->sub streams at once $(tput "$f|tp2") MB/s in all"
+    # The most a bulk echo can reach through this broker: it moves every
+    # echoed byte twice, so half of what two concurrent streams reach.
+    fecho=$(awk -v v="$(get "$f|tp2|mbps")" 'BEGIN { if (v == "-" || v == "") print "-"; else printf "%.2f", v / 2 }')
     hdr=("metric")
     for impl in "${IMPLS[@]}"; do hdr+=("$impl" "$impl ratio"); done
     hdr+=("target")
@@ -524,6 +531,13 @@ for qos in $QOS_LEVELS; do
             if [[ $op == - ]]; then line+=("$v" "$r"); else line+=("$v" "$r $(verdict "$r" "$op" "$lim")"); fi
         done
         if [[ $op == - ]]; then row "${line[@]}" "-"; else row "${line[@]}" "ratio $op $lim"; fi
+        if [[ $key == bulk ]]; then
+            line=("  bulk echo / echo ceiling")
+            for impl in "${IMPLS[@]}"; do
+                line+=("ceiling $(fmt "$fecho" 1 1)" "$(ratio "$(get "$impl|q$qos|bulk|mbps")" "$fecho")")
+            done
+            row "${line[@]}" "(2 streams / 2)"
+        fi
     done
 
     echo

@@ -185,9 +185,11 @@ check_mode() {
     done
     ok "broker requires client certificates; both sides run with --tls"
   fi
-  grep -qF " connected to broker localhost:$broker_port" "$MQTT_FORWARD_TEST_DIR/server.log" ||
-    fail "server.log does not say 'connected to broker localhost:$broker_port'"
-  ok "server log: connected to broker localhost:$broker_port"
+  local url
+  if [ "$mode" = secure ]; then url=mqtts://localhost:$broker_port; else url=mqtt://localhost:$broker_port; fi
+  grep -qF " connected to broker $url" "$MQTT_FORWARD_TEST_DIR/server.log" ||
+    fail "server.log does not say 'connected to broker $url'"
+  ok "server log: connected to broker $url"
 
   line=$(banner "$client_port")
   [[ $line == SSH-2.0-OpenSSH* ]] ||

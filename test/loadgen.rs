@@ -218,6 +218,11 @@ struct MqttThroughputArgs {
     /// seconds without a message before counting the rest as lost (default 5)
     #[argh(option, default = "5")]
     timeout: u64,
+    /// independent publisher/subscriber pairs running at once, each sending
+    /// `count` messages on its own topic (default 1); 2 puts through the
+    /// broker what a bulk echo puts through it (one stream each way)
+    #[argh(option, default = "1")]
+    streams: usize,
 }
 
 fn main() {
@@ -679,8 +684,15 @@ struct Pair {
     qos: QoS,
 }
 
-fn mqtt_pair(host: &str, port: u16, level: u8, timeout: Duration) -> Result<Pair, String> {
-    let tag = format!("{}-{}", std::process::id(), level);
+/// Connects a subscriber and a publisher for topic number `stream`.
+fn mqtt_pair(
+    host: &str,
+    port: u16,
+    level: u8,
+    timeout: Duration,
+    stream: usize,
+) -> Result<Pair, String> {
+    let tag = format!("{}-{}-{stream}", std::process::id(), level);
     let (subscriber, sub_notes) =
         mqtt_client(host, port, &format!("loadgen-sub-{tag}")).map_err(|e| e.to_string())?;
     let (publisher, pub_notes) =
@@ -730,7 +742,7 @@ impl Pair {
 
 fn mqtt_rtt(a: &MqttRttArgs) -> Result<(), Failure> {
     let timeout = Duration::from_secs(a.timeout);
-    let pair = mqtt_pair(&a.host, a.port, a.qos, timeout).map_err(|e| fail("mqtt-rtt", e))?;
+    let pair = mqtt_pair(&a.host, a.port, a.qos, timeout, 0).map_err(|e| fail("mqtt-rtt", e))?;
     let mut samples = Vec::with_capacity(a.count);
     for i in 0..WARMUP + a.count {
         let started = Instant::now();
@@ -752,58 +764,111 @@ fn mqtt_rtt(a: &MqttRttArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn mqtt_throughput(a: &MqttThroughputArgs) -> Result<(), Failure> {
+/// What one publisher/subscriber pair of `mqtt-throughput` measured.
+struct StreamResult {
+    received: usize,
+    bytes: u64,
+    /// Arrival of its last message.
+    last: Instant,
+    /// When its publisher had handed every message to its client.
+    queued: Instant,
+    lost_by_timeout: bool,
+}
+
+/// Publishes `a.count` messages through `pair` from a thread of its own and
+/// receives them, from `started` on.
+fn mqtt_stream(
+    a: &MqttThroughputArgs,
+    pair: Pair,
+    started: Instant,
+) -> Result<StreamResult, String> {
     let idle = Duration::from_secs(a.timeout);
-    let pair = mqtt_pair(&a.host, a.port, a.qos, idle).map_err(|e| fail("mqtt-throughput", e))?;
-    let started = Instant::now();
     let (count, size) = (a.count, a.size);
     let publisher = pair.publisher.clone();
     let (topic, level) = (pair.topic.clone(), pair.qos);
-    let sending = thread::spawn(move || -> Result<Duration, String> {
+    let sending = thread::spawn(move || -> Result<Instant, String> {
         let payload = vec![b'.'; size];
         for _ in 0..count {
             smol::block_on(publisher.publish(topic.as_str(), level, false, payload.clone()))
                 .map_err(|e| e.to_string())?;
         }
-        Ok(started.elapsed())
+        Ok(Instant::now())
     });
-    let mut received = 0usize;
-    let mut bytes = 0u64;
-    let mut last = started;
-    let mut lost_by_timeout = false;
-    while received < count {
+    let mut result = StreamResult {
+        received: 0,
+        bytes: 0,
+        last: started,
+        queued: started,
+        lost_by_timeout: false,
+    };
+    while result.received < count {
         match pair.next_message(idle) {
             Ok((at, len)) => {
-                received += 1;
-                bytes += len as u64;
-                last = at;
+                result.received += 1;
+                result.bytes += len as u64;
+                result.last = at;
             }
             Err(e) if e == "timeout" => {
-                lost_by_timeout = true;
+                result.lost_by_timeout = true;
                 break;
             }
             Err(e) => {
                 return Err(format!(
-                    "{} received={received}",
-                    fail("mqtt-throughput", e)
+                    "{} received={}",
+                    fail("mqtt-throughput", e),
+                    result.received
                 ))
             }
         }
     }
-    let queued = match sending.join() {
-        Ok(Ok(d)) => d,
+    result.queued = match sending.join() {
+        Ok(Ok(at)) => at,
         Ok(Err(e)) => return Err(fail("mqtt-throughput", e)),
         Err(_) => return Err(fail("mqtt-throughput", "publisher_panicked")),
     };
+    Ok(result)
+}
+
+fn mqtt_throughput(a: &MqttThroughputArgs) -> Result<(), Failure> {
+    let idle = Duration::from_secs(a.timeout);
+    let streams = a.streams.max(1);
+    let mut pairs = Vec::with_capacity(streams);
+    for i in 0..streams {
+        let pair =
+            mqtt_pair(&a.host, a.port, a.qos, idle, i).map_err(|e| fail("mqtt-throughput", e))?;
+        pairs.push(pair);
+    }
+    let started = Instant::now();
+    let results: Vec<Result<StreamResult, String>> = thread::scope(|scope| {
+        let handles: Vec<_> = pairs
+            .into_iter()
+            .map(|pair| scope.spawn(move || mqtt_stream(a, pair, started)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(fail("mqtt-throughput", "stream_panicked")))
+            })
+            .collect()
+    });
+    let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let received: usize = results.iter().map(|r| r.received).sum();
+    let bytes: u64 = results.iter().map(|r| r.bytes).sum();
+    let last = results.iter().map(|r| r.last).max().unwrap_or(started);
+    let queued = results.iter().map(|r| r.queued).max().unwrap_or(started);
+    let lost_by_timeout = results.iter().any(|r| r.lost_by_timeout);
     let elapsed = last.duration_since(started);
+    let count = a.count * streams;
     println!(
-        "mode=mqtt-throughput qos={} count={count} size={size} received={received} lost={} secs={:.3} mbps={:.2} msgs_per_s={:.0} publish_queued_secs={:.3}{}",
+        "mode=mqtt-throughput qos={} streams={streams} count={count} size={} received={received} lost={} secs={:.3} mbps={:.2} msgs_per_s={:.0} publish_queued_secs={:.3}{}",
         a.qos,
+        a.size,
         count - received,
         elapsed.as_secs_f64(),
         mbps(bytes, elapsed),
         received as f64 / elapsed.as_secs_f64().max(1e-9),
-        queued.as_secs_f64(),
+        queued.duration_since(started).as_secs_f64(),
         if lost_by_timeout { " note=stopped_waiting_for_lost_messages" } else { "" }
     );
     Ok(())

@@ -124,10 +124,16 @@ impl Broker {
         let (in_tx, in_rx) = smol::channel::bounded(INCOMING_QUEUE);
         let (change_tx, change_rx) = smol::channel::unbounded();
         let qos = qos(config.qos);
-        let endpoint = if is_v6 {
-            format!("[{}]:{}", config.host, config.port)
+        // For the log: which broker, and whether the link is encrypted.
+        let scheme = if config.tls.is_some() {
+            "mqtts"
         } else {
-            format!("{}:{}", config.host, config.port)
+            "mqtt"
+        };
+        let endpoint = if is_v6 {
+            format!("{scheme}://[{}]:{}", config.host, config.port)
+        } else {
+            format!("{scheme}://{}:{}", config.host, config.port)
         };
         let host = config.host.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
