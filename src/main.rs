@@ -17,17 +17,27 @@ use cli::Parsed;
 const EXIT_FAILURE: i32 = 1;
 
 fn main() {
-    let args: Vec<String> = match std::env::args_os()
-        .skip(1)
-        .map(|a| a.into_string())
-        .collect()
-    {
-        Ok(args) => args,
-        Err(bad) => {
-            eprintln!("mqtt-forward: argument {bad:?} is not valid UTF-8");
+    let mut args = Vec::new();
+    for (position, arg) in std::env::args_os().skip(1).enumerate() {
+        match arg.into_string() {
+            Ok(arg) => args.push(arg),
+            // Not quoted: it could be a password.
+            Err(_) => {
+                eprintln!(
+                    "mqtt-forward: argument #{} is not valid UTF-8",
+                    position + 1
+                );
+                exit(cli::EXIT_USAGE);
+            }
+        }
+    }
+    // A variable that is set but not UTF-8 must not count as unset.
+    for name in cli::ENV_VARS {
+        if std::env::var_os(name).is_some_and(|v| v.to_str().is_none()) {
+            eprintln!("mqtt-forward: environment variable {name} is not valid UTF-8");
             exit(cli::EXIT_USAGE);
         }
-    };
+    }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let env = |name: &str| std::env::var(name).ok();
     let (config, warnings) = match cli::parse("mqtt-forward", &argv, &env) {

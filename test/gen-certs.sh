@@ -10,7 +10,8 @@
 #                                 PKCS#1 form ("RSA PRIVATE KEY")
 #   client-pkcs8.pem/.key         client certificate with an EC key in PKCS#8 form
 #   broker-wrong-name.pem/.key    broker certificate for another host name only
-#   broker-expired.pem/.key       broker certificate that expired a day before it began
+#   broker-expired.pem/.key       broker certificate whose validity ends a day
+#                                 before it begins (expired whenever checked)
 #   other-ca.pem                  an unrelated CA
 #   rogue.pem rogue.key           client certificate signed by the unrelated CA
 #
@@ -42,7 +43,7 @@ make_ca() {
 
 # sign NAME CA CN EXT [DAYS]: a certificate NAME.pem for the existing key
 # NAME.key, signed by CA.pem/CA.key, with the x509v3 extensions EXT, valid
-# for DAYS days (default $days; negative: already expired).
+# for DAYS days (default $days; -1, the least openssl takes: never valid).
 sign() {
   local name=$1 ca=$2 cn=$3 ext=$4 valid=${5:-$days}
   openssl req -new -key "$name.key" -subj "/CN=$cn" -out "$tmp/$name.csr" 2>/dev/null

@@ -34,6 +34,8 @@ struct Finished {
     success: bool,
     status: String,
     stdout: String,
+    /// The file that holds stdout byte for byte.
+    stdout_path: PathBuf,
     stderr: String,
     elapsed: Duration,
 }
@@ -59,12 +61,17 @@ fn read_lossy(path: &Path) -> String {
 /// Runs `cmd` with stdin closed and its output in files under `dir` (no
 /// pipe to fill up). Kills it and panics, with its output, if it has not
 /// exited within [`COMMAND_TIMEOUT`].
-fn run(dir: &TempDir, what: &str, mut cmd: Command) -> Finished {
+fn run(dir: &TempDir, what: &str, cmd: Command) -> Finished {
+    run_with_stdin(dir, what, cmd, Stdio::null())
+}
+
+/// [`run`] with `stdin` as the command's standard input.
+fn run_with_stdin(dir: &TempDir, what: &str, mut cmd: Command, stdin: Stdio) -> Finished {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, Ordering::Relaxed);
     let out_path = dir.file(&format!("cmd-{n}.stdout"));
     let err_path = dir.file(&format!("cmd-{n}.stderr"));
-    cmd.stdin(Stdio::null())
+    cmd.stdin(stdin)
         .stdout(File::create(&out_path).expect("create stdout file"))
         .stderr(File::create(&err_path).expect("create stderr file"));
     let started = Instant::now();
@@ -87,6 +94,7 @@ fn run(dir: &TempDir, what: &str, mut cmd: Command) -> Finished {
         success: status.success(),
         status: status.to_string(),
         stdout: read_lossy(&out_path),
+        stdout_path: out_path,
         stderr: read_lossy(&err_path),
         elapsed,
     }
@@ -293,13 +301,24 @@ fn ssh_options(sshd: &Sshd) -> Vec<String> {
 /// `ssh` to the sshd behind the client side listening on `port`, running
 /// `remote_command`.
 fn ssh(dir: &TempDir, sshd: &Sshd, port: u16, remote_command: &str) -> Finished {
+    ssh_with_stdin(dir, sshd, port, remote_command, Stdio::null())
+}
+
+/// [`ssh`] with `stdin` sent to the remote command.
+fn ssh_with_stdin(
+    dir: &TempDir,
+    sshd: &Sshd,
+    port: u16,
+    remote_command: &str,
+    stdin: Stdio,
+) -> Finished {
     let mut cmd = Command::new("ssh");
     cmd.arg("-p")
         .arg(port.to_string())
         .args(ssh_options(sshd))
         .arg(format!("{}@127.0.0.1", sshd.user))
         .arg(remote_command);
-    run(dir, &format!("ssh {remote_command:?}"), cmd)
+    run_with_stdin(dir, &format!("ssh {remote_command:?}"), cmd, stdin)
 }
 
 /// `scp -q` from `from` to `to` through the client side on `port`.
@@ -413,28 +432,40 @@ fn scp_of_32_mib_up_and_back_down_through_the_tunnel_keeps_the_file_intact() {
 }
 
 #[test]
-fn four_concurrent_ssh_sessions_through_the_tunnel_all_succeed() {
+fn four_concurrent_ssh_sessions_each_echo_1_mib_through_the_tunnel_intact() {
+    // Each session sends its own random MiB to a remote `cat` and gets it
+    // back, so every byte crosses the tunnel twice while the others run.
     const SESSIONS: usize = 4;
     let (fx, sshd, port) = ssh_tunnel("ssh-parallel");
-    let expected = format!("{}  -\n", hex(&sha256(&vec![0u8; MIB])));
-    let command = format!("head -c {MIB} /dev/zero | sha256sum");
+    let inputs: Vec<PathBuf> = (0..SESSIONS)
+        .map(|i| {
+            let path = fx.dir.file(&format!("echo-in-{i}.bin"));
+            std::fs::write(&path, random_bytes(MIB, 100 + i as u64)).expect("write input");
+            path
+        })
+        .collect();
     let started = Instant::now();
     let results: Vec<Result<(), String>> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..SESSIONS)
-            .map(|i| {
-                let (fx, sshd, command, expected) = (&fx, &sshd, &command, &expected);
+        let handles: Vec<_> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let (fx, sshd) = (&fx, &sshd);
                 scope.spawn(move || {
-                    let out = ssh(&fx.dir, sshd, port, command);
+                    let stdin = File::open(input).map_err(|e| e.to_string())?;
+                    let out = ssh_with_stdin(&fx.dir, sshd, port, "cat", Stdio::from(stdin));
                     if !out.success {
                         return Err(format!(
                             "session {i}: ssh failed ({}) after {:.2?}; stderr:\n{}",
                             out.status, out.elapsed, out.stderr
                         ));
                     }
-                    if out.stdout != *expected {
+                    let (sent, got) = (file_sha256(input), file_sha256(&out.stdout_path));
+                    if sent != got {
                         return Err(format!(
-                            "session {i}: printed {:?}, expected {expected:?}",
-                            out.stdout
+                            "session {i}: echoed data differs: sent sha256 {sent}, got {got} \
+                             ({} bytes)",
+                            std::fs::metadata(&out.stdout_path).map_or(0, |m| m.len())
                         ));
                     }
                     Ok(())
@@ -449,7 +480,7 @@ fn four_concurrent_ssh_sessions_through_the_tunnel_all_succeed() {
     let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     eprintln!(
-        "{SESSIONS} concurrent ssh sessions through the tunnel: {:.2?}",
+        "{SESSIONS} concurrent ssh sessions echoing 1 MiB each through the tunnel: {:.2?}",
         started.elapsed()
     );
 }

@@ -88,6 +88,57 @@ fn mutual_tls_with_every_key_form_carries_a_tunnel() {
 }
 
 #[test]
+fn mutual_tls_to_a_broker_on_an_ipv6_address_checks_the_ip_in_the_certificate() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: this machine has no IPv6 loopback");
+        return;
+    }
+    let echo = Target::echo();
+    let v6_port = free_port_v6();
+    let mut pki = None;
+    let mut fx = Fixture::with_broker("tls-ipv6", |dir| {
+        let generated = Pki::generate(dir);
+        let tls = generated.listener("broker", true);
+        pki = Some(generated);
+        // The first listener (127.0.0.1, for the server side) and a second
+        // one on ::1, both with TLS (listener settings follow their line).
+        format!("{tls}listener {v6_port} ::1\n{tls}")
+    });
+    let pki = pki.unwrap();
+    fx.mqtt_host = "localhost".to_owned();
+    fx.server_args = pki.client_cert_args("server-side");
+    fx.server("tls6", echo.port, &[]);
+    let mut args = vec![
+        "--mqtt-host".to_owned(),
+        "::1".to_owned(),
+        "--mqtt-port".to_owned(),
+        v6_port.to_string(),
+        "--server-side-id".to_owned(),
+        "tls6".to_owned(),
+    ];
+    let port = free_port();
+    args.extend(["-p".to_owned(), port.to_string()]);
+    args.extend(pki.client_cert_args("client-side"));
+    let id = fx.spawn_with_env("client-v6", &args, &[]);
+    if let Err(e) = fx.proc(id).wait_for_log(
+        &format!("connected to broker mqtts://[::1]:{v6_port}"),
+        READY_TIMEOUT,
+    ) {
+        panic!("{e}");
+    }
+    assert_tunnel_works(
+        port,
+        "echo with the client side on the broker's IPv6 address",
+    );
+}
+
+/// A port nothing listens on at `[::1]` right now.
+fn free_port_v6() -> u16 {
+    let listener = std::net::TcpListener::bind("[::1]:0").expect("bind [::1]:0");
+    listener.local_addr().expect("local_addr").port()
+}
+
+#[test]
 fn the_tls_flag_is_implied_by_the_environment_variables() {
     let echo = Target::echo();
     let (mut fx, pki) = Fixture::mutual_tls("tls-env");
@@ -205,10 +256,17 @@ fn password_fixture(tag: &str) -> Fixture {
 fn a_correct_user_name_and_password_are_accepted() {
     let echo = Target::echo();
     let mut fx = password_fixture("auth-ok");
+    // -d: not even the per-frame debug log may show the password.
     fx.server(
         "auth",
         echo.port,
-        &["--mqtt-username", "alice", "--mqtt-password", "wonderland"],
+        &[
+            "-d",
+            "--mqtt-username",
+            "alice",
+            "--mqtt-password",
+            "wonderland",
+        ],
     );
     let mut args = fx.broker_args("auth");
     let port = free_port();

@@ -50,6 +50,20 @@ pub const ENV_REMOTE_PORT: &str = "MQTT_FORWARD_REMOTE_PORT";
 /// Environment variable for `--server-side-id`.
 pub const ENV_SERVER_ID: &str = "MQTT_FORWARD_SERVER_ID";
 
+/// Every environment variable the program reads.
+pub const ENV_VARS: &[&str] = &[
+    ENV_MQTT_HOST,
+    ENV_ROOT_CA,
+    ENV_CERTIFICATE,
+    ENV_PRIVATE_KEY,
+    ENV_USERNAME,
+    ENV_PASSWORD,
+    ENV_TOPIC_PREFIX,
+    ENV_REMOTE_IP,
+    ENV_REMOTE_PORT,
+    ENV_SERVER_ID,
+];
+
 /// Exit status for every command-line or environment error.
 pub const EXIT_USAGE: i32 = 2;
 
@@ -301,7 +315,7 @@ fn parse_to_outcome(
                 Ok(()) => Ok(Outcome::Print(early.output)),
                 Err(()) => Err(CliError::new(format!(
                     "{}; try --help",
-                    one_line(&early.output)
+                    redact_passwords(&one_line(&early.output), args)
                 ))),
             }
         }
@@ -639,6 +653,12 @@ fn build_config(
                 given.source
             )));
         }
+        if given.value.is_empty() {
+            return Err(CliError::new(format!(
+                "invalid {}: must not be empty (leave it unset for no password)",
+                given.source
+            )));
+        }
         if given.value.len() > MAX_MQTT_STRING_LEN {
             // Never echo the value itself.
             return Err(CliError::new(format!(
@@ -940,6 +960,33 @@ fn one_line(text: &str) -> String {
         } else {
             out.push(c);
         }
+    }
+    out
+}
+
+/// What replaces a password quoted in an error message.
+const REDACTED: &str = "<redacted>";
+
+/// `message` with every password given in `args` replaced by
+/// [`REDACTED`]: the value after `--mqtt-password`, and whatever follows the
+/// `=` of an argument that starts like it (`--mqtt-pass=…`, a typo such as
+/// `--mqtt-passwrd=…`), so that a parse error never echoes a secret.
+fn redact_passwords(message: &str, args: &[&str]) -> String {
+    let mut secrets: Vec<&str> = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        if *arg == "--mqtt-password" {
+            secrets.extend(args.get(i + 1));
+        } else if let Some((name, value)) = arg.split_once('=') {
+            if name.starts_with("--mqtt-pass") {
+                secrets.push(value);
+            }
+        }
+    }
+    // Longest first, so that a secret containing another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = message.to_owned();
+    for secret in secrets.into_iter().filter(|s| !s.is_empty()) {
+        out = out.replace(secret, REDACTED);
     }
     out
 }

@@ -1219,3 +1219,40 @@ fn the_password_never_appears_in_debug_output() {
     assert!(!debug.contains("s3cret"), "{debug}");
     assert!(debug.contains("<redacted>"), "{debug}");
 }
+
+#[test]
+fn parse_errors_never_echo_a_password() {
+    for args in [
+        &["--mqtt-password", "first", "--mqtt-password", "S3CRET"][..],
+        &["--mqtt-passwrd=S3CRET"],
+        &["--mqtt-password=S3CRET", "--bogus"],
+    ] {
+        let mut all = client(&["--mqtt-username", "alice"]);
+        all.extend_from_slice(args);
+        let e = error(&all);
+        assert!(!e.contains("S3CRET"), "{e}");
+    }
+}
+
+#[test]
+fn an_empty_password_is_refused() {
+    let e = error(&client(&[
+        "--mqtt-username",
+        "alice",
+        "--mqtt-password",
+        "",
+    ]));
+    assert!(e.contains("must not be empty"), "{e}");
+}
+
+#[test]
+fn every_environment_variable_is_listed_in_env_vars() {
+    let text = match parse_to_outcome("mqtt-forward", &["--help"], &no_env) {
+        Ok(Outcome::Print(text)) => text,
+        other => panic!("{other:?}"),
+    };
+    for var in ENV_VARS {
+        assert!(text.contains(var), "{var} missing from the help text");
+    }
+    assert_eq!(ENV_VARS.len(), 10);
+}

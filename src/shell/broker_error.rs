@@ -8,14 +8,32 @@ use std::io;
 use rumqttc::{ConnectReturnCode, ConnectionError};
 use rustls::{AlertDescription, CertificateError};
 
+/// What [`describe`] needs to know about the configuration.
+pub struct Context<'a> {
+    /// The configured broker host name.
+    pub host: &'a str,
+    /// Whether a client certificate is configured.
+    pub client_cert: bool,
+    /// How long a connection attempt (TCP, TLS, CONNACK) may take.
+    pub connect_timeout: std::time::Duration,
+}
+
 /// Describes `e` for the log: the root cause, with a hint where the cause
-/// points at a setting. `host` is the configured broker host name.
-pub fn describe(e: &ConnectionError, host: &str) -> String {
-    if let ConnectionError::ConnectionRefused(code) = e {
-        return refused(*code);
+/// points at a setting.
+pub fn describe(e: &ConnectionError, cx: &Context<'_>) -> String {
+    match e {
+        ConnectionError::ConnectionRefused(code) => return refused(*code),
+        ConnectionError::NetworkTimeout => {
+            return format!(
+                "no answer within {:?} (is --mqtt-port right, and plain or TLS as the \
+                 broker's listener expects? a firewall dropping packets?)",
+                cx.connect_timeout
+            )
+        }
+        _ => {}
     }
     match find_tls_error(e) {
-        Some(tls) => tls_hint(tls, host),
+        Some(tls) => tls_hint(tls, cx),
         None => innermost(e),
     }
 }
@@ -68,8 +86,9 @@ fn innermost(e: &(dyn StdError + 'static)) -> String {
     deepest.to_string()
 }
 
-fn tls_hint(e: &rustls::Error, host: &str) -> String {
+fn tls_hint(e: &rustls::Error, cx: &Context<'_>) -> String {
     use rustls::Error as E;
+    let host = cx.host;
     match e {
         E::InvalidCertificate(CertificateError::UnknownIssuer) => {
             "TLS: the broker's certificate is not signed by a trusted CA (check --mqtt-root-ca)"
@@ -87,10 +106,17 @@ fn tls_hint(e: &rustls::Error, host: &str) -> String {
         | E::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => {
             "TLS: the broker's certificate is not valid yet (check this machine's clock)".to_owned()
         }
-        E::AlertReceived(AlertDescription::CertificateRequired)
-        | E::AlertReceived(AlertDescription::HandshakeFailure) => format!(
+        E::AlertReceived(AlertDescription::CertificateRequired) => format!(
             "TLS: the broker requires a client certificate (--mqtt-certificate, \
              --mqtt-private-key) ({e})"
+        ),
+        E::AlertReceived(AlertDescription::HandshakeFailure) if !cx.client_cert => format!(
+            "TLS: the broker refused the handshake; it may require a client certificate \
+             (--mqtt-certificate, --mqtt-private-key) or a TLS version or cipher we lack ({e})"
+        ),
+        E::AlertReceived(AlertDescription::HandshakeFailure) => format!(
+            "TLS: the broker refused the handshake (our client certificate, or no common \
+             TLS version or cipher) ({e})"
         ),
         E::AlertReceived(
             AlertDescription::UnknownCA
@@ -106,6 +132,13 @@ fn tls_hint(e: &rustls::Error, host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    const CX: Context<'static> = Context {
+        host: "broker.example",
+        client_cert: false,
+        connect_timeout: Duration::from_secs(10),
+    };
 
     fn tls_io(e: rustls::Error) -> ConnectionError {
         ConnectionError::Io(io::Error::new(io::ErrorKind::InvalidData, e))
@@ -116,7 +149,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer,
         ));
-        let text = describe(&e, "broker.example");
+        let text = describe(&e, &CX);
         assert!(text.contains("not signed by a trusted CA"), "{text}");
         assert!(text.contains("--mqtt-root-ca"), "{text}");
     }
@@ -126,7 +159,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName,
         ));
-        let text = describe(&e, "broker.example");
+        let text = describe(&e, &CX);
         assert!(
             text.contains("not valid for the host name 'broker.example'"),
             "{text}"
@@ -138,21 +171,43 @@ mod tests {
         let e = tls_io(rustls::Error::AlertReceived(
             AlertDescription::CertificateRequired,
         ));
-        assert!(describe(&e, "h").contains("--mqtt-certificate"));
+        assert!(describe(&e, &CX).contains("--mqtt-certificate"));
     }
 
     #[test]
     fn refused_credentials_name_the_credential_flags_only() {
         let e = ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword);
-        let text = describe(&e, "h");
+        let text = describe(&e, &CX);
         assert!(text.contains("user name or password"), "{text}");
+    }
+
+    #[test]
+    fn a_handshake_failure_hints_at_the_certificate_only_when_none_is_configured() {
+        let e = tls_io(rustls::Error::AlertReceived(
+            AlertDescription::HandshakeFailure,
+        ));
+        assert!(describe(&e, &CX).contains("may require a client certificate"));
+        let with_cert = Context {
+            client_cert: true,
+            ..CX
+        };
+        let text = describe(&e, &with_cert);
+        assert!(text.contains("our client certificate"), "{text}");
+        assert!(!text.contains("may require"), "{text}");
+    }
+
+    #[test]
+    fn a_timeout_names_the_limit_and_what_to_check() {
+        let text = describe(&ConnectionError::NetworkTimeout, &CX);
+        assert!(text.contains("no answer within 10s"), "{text}");
+        assert!(text.contains("--mqtt-port"), "{text}");
     }
 
     #[test]
     fn plain_io_errors_keep_their_message() {
         let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
         assert_eq!(
-            describe(&e, "h"),
+            describe(&e, &CX),
             io::Error::from(io::ErrorKind::ConnectionRefused).to_string()
         );
     }

@@ -25,6 +25,11 @@ use crate::protocol::frame::MAX_PAYLOAD;
 /// Keep-alive interval: the C original's value. A dead broker connection is
 /// noticed within 1.5× this at worst; a closed one at once.
 const KEEP_ALIVE: Duration = Duration::from_secs(20);
+/// How long one connection attempt (name lookup, TCP, TLS handshake,
+/// CONNACK) may take before it is abandoned and retried. rumqttc's default
+/// is 5 s; a TLS handshake over a slow mobile link to a cloud broker can
+/// take longer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// First delay before reconnecting; doubled per failure up to the maximum.
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 /// Longest delay between reconnection attempts.
@@ -121,6 +126,9 @@ impl Broker {
             });
         let (client, mut eventloop) = AsyncClient::new(options, REQUEST_QUEUE);
         eventloop.network_options.set_tcp_nodelay(true);
+        eventloop
+            .network_options
+            .set_connection_timeout(CONNECT_TIMEOUT.as_secs());
         let (in_tx, in_rx) = smol::channel::bounded(INCOMING_QUEUE);
         let (change_tx, change_rx) = smol::channel::unbounded();
         let qos = qos(config.qos);
@@ -136,14 +144,23 @@ impl Broker {
             format!("{scheme}://{}:{}", config.host, config.port)
         };
         let host = config.host.clone();
+        let client_cert = config
+            .tls
+            .as_ref()
+            .is_some_and(|tls| tls.certificate.is_some());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         std::thread::Builder::new()
             .name("mqtt".into())
             .spawn(move || {
+                let cx = super::broker_error::Context {
+                    host: &host,
+                    client_cert,
+                    connect_timeout: CONNECT_TIMEOUT,
+                };
                 runtime.block_on(drive(
-                    eventloop, host, endpoint, qos, permanent, change_rx, in_tx,
+                    eventloop, &cx, endpoint, qos, permanent, change_rx, in_tx,
                 ));
             })?;
         Ok((
@@ -192,7 +209,7 @@ impl Broker {
 /// subscriptions on every connect, forwards incoming publishes.
 async fn drive(
     mut eventloop: rumqttc::EventLoop,
-    host: String,
+    cx: &super::broker_error::Context<'_>,
     endpoint: String,
     qos: QoS,
     permanent: Vec<String>,
@@ -237,7 +254,13 @@ async fn drive(
             }
             Ok(_) => {}
             Err(e) => {
-                let why = super::broker_error::describe(&e, &host);
+                // rumqttc keeps a publish stashed after a packet-id collision
+                // across reconnects, while a clean session drops the publish
+                // whose ack would release it: every later publish would then
+                // wait forever (rumqttc issue #1056). The reliability layer
+                // retransmits whatever that drops.
+                eventloop.state.collision = None;
+                let why = super::broker_error::describe(&e, cx);
                 if up {
                     log::warn!("broker connection {endpoint} lost: {why}");
                     up = false;

@@ -132,3 +132,26 @@ fn an_unreadable_certificate_file_is_named() {
         "{e}"
     );
 }
+
+#[test]
+fn a_truncated_pem_section_is_explained_in_words() {
+    let f = TempFile::new(
+        "truncated-ca.pem",
+        b"-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQoLDA0ODw==\n",
+    );
+    let e = error_of(&files(Some(&f.0), None, None));
+    assert!(e.contains("has no '-----END CERTIFICATE-----' line"), "{e}");
+    assert!(!e.contains('['), "raw bytes in {e}");
+}
+
+#[test]
+fn an_encrypted_key_is_refused_with_how_to_decrypt_it() {
+    let cert = TempFile::new("cert4.pem", GARBAGE_CERT_PEM.as_bytes());
+    let key = TempFile::new(
+        "key4.pem",
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAECAwQFBgcICQoLDA0ODw==\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    );
+    let e = error_of(&files(None, Some(&cert.0), Some(&key.0)));
+    assert!(e.contains("is encrypted"), "{e}");
+    assert!(e.contains("openssl pkey -in"), "{e}");
+}
