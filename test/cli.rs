@@ -347,3 +347,55 @@ fn server_side_id_environment_variable_is_honoured_and_checked() {
     );
     assert_mentions(&line, &["MQTT_FORWARD_SERVER_ID", "'a/b'"]);
 }
+
+/// Runs the program with raw (possibly non-UTF-8) arguments and one raw
+/// environment variable; returns (exit code, stderr).
+fn run_raw(
+    args: &[std::ffi::OsString],
+    env: Option<(&str, std::ffi::OsString)>,
+) -> (Option<i32>, String) {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(args).stdin(std::process::Stdio::null());
+    for var in PROGRAM_ENV_VARS {
+        cmd.env_remove(var);
+    }
+    if let Some((name, value)) = env {
+        cmd.env(name, value);
+    }
+    let out = cmd.output().expect("run the program");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn non_utf8_arguments_and_variables_are_usage_errors_that_do_not_echo_them() {
+    use std::os::unix::ffi::OsStringExt;
+    let s = Sentinel::new();
+    let secret = || std::ffi::OsString::from_vec(b"S3CRET\xff".to_vec());
+    let mut args: Vec<std::ffi::OsString> = with_broker(&s, &["--server-side-id", "abc"])
+        .iter()
+        .map(Into::into)
+        .collect();
+    args.extend([
+        "--mqtt-username".into(),
+        "alice".into(),
+        "--mqtt-password".into(),
+    ]);
+    args.push(secret());
+    let (code, stderr) = run_raw(&args, None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("argument #"), "{stderr}");
+    assert!(!stderr.contains("S3CRET"), "{stderr}");
+
+    args.truncate(args.len() - 2);
+    let (code, stderr) = run_raw(&args, Some(("MQTT_FORWARD_MQTT_PASSWORD", secret())));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("MQTT_FORWARD_MQTT_PASSWORD is not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("S3CRET"), "{stderr}");
+    s.assert_untouched("non-UTF-8 input");
+}
