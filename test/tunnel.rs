@@ -307,10 +307,20 @@ fn list_mode_sees_a_server_side_that_publishes_beacons() {
 
 #[test]
 fn a_session_survives_a_broker_restart() {
+    survives_a_broker_restart(Fixture::new("broker-restart"));
+}
+
+#[test]
+fn a_session_survives_a_broker_restart_over_mutual_tls() {
+    survives_a_broker_restart(Fixture::mutual_tls("broker-restart-tls").0);
+}
+
+/// Echoes 1 MiB, kills the broker, writes 2 MiB more, restarts the broker
+/// and checks that all of it comes back intact within a bound.
+fn survives_a_broker_restart(mut fx: Fixture) {
     const BEFORE: usize = MIB;
     const ACROSS: usize = 2 * MIB;
     let echo = Target::echo();
-    let mut fx = Fixture::new("broker-restart");
     let port = tunnel(&mut fx, "broker-restart", echo.port, &[]);
     let mut stream = connect(port);
 
