@@ -11,7 +11,7 @@ use smol::future::or;
 use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
-use super::session_task::{self, SessionIo, ToSession};
+use super::session_task::{self, InboxSender, SessionIo, ToSession};
 use super::{inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
@@ -23,7 +23,7 @@ use crate::reliable::session::{Role, Session, SessionConfig};
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 enum Control {
-    Open(SessionId, Sender<ToSession>),
+    Open(SessionId, InboxSender),
     Done(SessionId),
 }
 
@@ -82,7 +82,7 @@ pub async fn run(
     };
     ex.spawn(acceptor.run(listener)).detach();
 
-    let mut sessions: HashMap<SessionId, Sender<ToSession>> = HashMap::new();
+    let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
     let mut was_up = false;
     loop {
         let wake = or(async { Wake::Inbound(inbound.recv().await.ok()) }, async {
@@ -150,7 +150,7 @@ impl Acceptor {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let (tx, rx) = channel::bounded(inbox_capacity(&self.config));
+            let (tx, rx) = session_task::inbox(inbox_capacity(&self.config));
             if self.control.send(Control::Open(id, tx)).await.is_err() {
                 return;
             }

@@ -12,7 +12,7 @@ use smol::future::{or, pending};
 use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
-use super::session_task::{self, SessionIo, ToSession};
+use super::session_task::{self, InboxSender, SessionIo, ToSession};
 use super::tombstones::Tombstones;
 use super::{inbox_capacity, session_config};
 use crate::config::{Config, BEACON_PERIOD};
@@ -62,7 +62,7 @@ pub async fn run(
     let beacon_topic = topics.beacon();
     let session_config = session_config(config);
     let (done_tx, done_rx) = channel::unbounded::<SessionId>();
-    let mut sessions: HashMap<SessionId, Sender<ToSession>> = HashMap::new();
+    let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
     let mut tombstones = Tombstones::default();
     let mut link_up = false;
     let mut was_up = false;
@@ -140,7 +140,7 @@ pub async fn run(
                     log::warn!("session {id}: refused, {MAX_SESSIONS} sessions already open");
                     continue;
                 }
-                let (tx, rx) = channel::bounded(inbox_capacity(&session_config));
+                let (tx, rx) = session_task::inbox(inbox_capacity(&session_config));
                 sessions.insert(id, tx);
                 let task = serve(
                     id,

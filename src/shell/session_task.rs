@@ -19,6 +19,31 @@ use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
 /// so a burst from the broker cannot starve the TCP side.
 const INBOX_BATCH: usize = 32;
 
+/// The router's end of a session's inbox. The queue is unbounded underneath,
+/// so that it allocates only for what it holds (a bounded channel would
+/// preallocate all its slots for every session, idle or lingering); the
+/// bound is kept here instead. The router is the only sender, so the length
+/// check cannot race.
+#[derive(Debug, Clone)]
+pub struct InboxSender {
+    tx: smol::channel::Sender<ToSession>,
+    capacity: usize,
+}
+
+impl InboxSender {
+    /// Queues `msg` unless the inbox is full or closed; never waits (a full
+    /// inbox drops the frame like a lossy link would).
+    pub fn try_send(&self, msg: ToSession) -> bool {
+        self.tx.len() < self.capacity && self.tx.try_send(msg).is_ok()
+    }
+}
+
+/// A session inbox holding at most `capacity` messages.
+pub fn inbox(capacity: usize) -> (InboxSender, smol::channel::Receiver<ToSession>) {
+    let (tx, rx) = smol::channel::unbounded();
+    (InboxSender { tx, capacity }, rx)
+}
+
 /// What the router hands a session task.
 #[derive(Debug)]
 pub enum ToSession {
@@ -148,6 +173,9 @@ pub async fn run(mut core: Session, io: SessionIo) {
                         let _ = socket2::SockRef::from(&writer).set_linger(Some(Duration::ZERO));
                     }
                     tcp_done = true;
+                    // The session may linger a while to answer stray
+                    // frames: it needs no read buffer for that.
+                    read_buf = Vec::new();
                     log_closed(
                         &id,
                         &Outcome {
@@ -167,10 +195,10 @@ pub async fn run(mut core: Session, io: SessionIo) {
         }
         let deadline = core.poll_timeout();
         let chunk = core.max_chunk();
-        if read_buf.len() < chunk {
+        let wants_read = core.wants_data() && !tcp_done;
+        if wants_read && read_buf.len() < chunk {
             read_buf.resize(chunk, 0);
         }
-        let wants_read = core.wants_data() && !tcp_done;
         let wake = {
             let to_write = if tcp_done || write_closed {
                 &[][..]
