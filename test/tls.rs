@@ -375,3 +375,16 @@ fn bad_tls_files_are_start_up_errors_with_exit_code_2() {
         assert!(line.starts_with("mqtt-forward: "), "{line:?}");
     }
 }
+
+#[test]
+fn a_plain_client_on_a_tls_port_is_told_to_add_tls() {
+    let (mut fx, _pki) = Fixture::tls("tls-plain-client", "broker", false);
+    let args = client_args(&fx, &[]);
+    assert_refused(
+        &mut fx,
+        "plain-on-tls",
+        args,
+        &[],
+        "the port of a TLS listener? (add --tls)",
+    );
+}

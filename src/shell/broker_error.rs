@@ -16,11 +16,16 @@ pub struct Context<'a> {
     pub client_cert: bool,
     /// How long a connection attempt (TCP, TLS, CONNACK) may take.
     pub connect_timeout: std::time::Duration,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// The broker port.
+    pub connect_port: u16,
 }
 
 /// Describes `e` for the log: the root cause, with a hint where the cause
-/// points at a setting.
-pub fn describe(e: &ConnectionError, cx: &Context<'_>) -> String {
+/// points at a setting. `connecting`: the error ended a connection attempt
+/// (rather than an established connection).
+pub fn describe(e: &ConnectionError, cx: &Context<'_>, connecting: bool) -> String {
     match e {
         ConnectionError::ConnectionRefused(code) => return refused(*code),
         ConnectionError::NetworkTimeout => {
@@ -34,8 +39,41 @@ pub fn describe(e: &ConnectionError, cx: &Context<'_>) -> String {
     }
     match find_tls_error(e) {
         Some(tls) => tls_hint(tls, cx),
+        None if connecting && closed_by_peer(e) => {
+            let expected = if cx.tls {
+                "a plain MQTT listener? (--tls is on)"
+            } else {
+                "a TLS listener? (add --tls)"
+            };
+            format!(
+                "{} (the broker closed the connection during the handshake: is {} the \
+                 port of {expected})",
+                innermost(e),
+                cx.connect_port
+            )
+        }
         None => innermost(e),
     }
+}
+
+/// True if the deepest cause is the peer closing or resetting the connection.
+fn closed_by_peer(e: &(dyn StdError + 'static)) -> bool {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(e);
+    let mut kind = None;
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            kind = Some(io.kind());
+        }
+        current = err.source();
+    }
+    matches!(
+        kind,
+        Some(
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::UnexpectedEof
+        )
+    )
 }
 
 fn refused(code: ConnectReturnCode) -> String {
@@ -138,6 +176,8 @@ mod tests {
         host: "broker.example",
         client_cert: false,
         connect_timeout: Duration::from_secs(10),
+        tls: false,
+        connect_port: 8883,
     };
 
     fn tls_io(e: rustls::Error) -> ConnectionError {
@@ -149,7 +189,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer,
         ));
-        let text = describe(&e, &CX);
+        let text = describe(&e, &CX, true);
         assert!(text.contains("not signed by a trusted CA"), "{text}");
         assert!(text.contains("--mqtt-root-ca"), "{text}");
     }
@@ -159,7 +199,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName,
         ));
-        let text = describe(&e, &CX);
+        let text = describe(&e, &CX, true);
         assert!(
             text.contains("not valid for the host name 'broker.example'"),
             "{text}"
@@ -171,13 +211,13 @@ mod tests {
         let e = tls_io(rustls::Error::AlertReceived(
             AlertDescription::CertificateRequired,
         ));
-        assert!(describe(&e, &CX).contains("--mqtt-certificate"));
+        assert!(describe(&e, &CX, true).contains("--mqtt-certificate"));
     }
 
     #[test]
     fn refused_credentials_name_the_credential_flags_only() {
         let e = ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword);
-        let text = describe(&e, &CX);
+        let text = describe(&e, &CX, true);
         assert!(text.contains("user name or password"), "{text}");
     }
 
@@ -186,28 +226,42 @@ mod tests {
         let e = tls_io(rustls::Error::AlertReceived(
             AlertDescription::HandshakeFailure,
         ));
-        assert!(describe(&e, &CX).contains("may require a client certificate"));
+        assert!(describe(&e, &CX, true).contains("may require a client certificate"));
         let with_cert = Context {
             client_cert: true,
             ..CX
         };
-        let text = describe(&e, &with_cert);
+        let text = describe(&e, &with_cert, true);
         assert!(text.contains("our client certificate"), "{text}");
         assert!(!text.contains("may require"), "{text}");
     }
 
     #[test]
     fn a_timeout_names_the_limit_and_what_to_check() {
-        let text = describe(&ConnectionError::NetworkTimeout, &CX);
+        let text = describe(&ConnectionError::NetworkTimeout, &CX, true);
         assert!(text.contains("no answer within 10s"), "{text}");
         assert!(text.contains("--mqtt-port"), "{text}");
+    }
+
+    #[test]
+    fn a_reset_while_connecting_asks_whether_the_listener_is_tls_or_plain() {
+        let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        let text = describe(&e, &CX, true);
+        assert!(
+            text.contains("is 8883 the port of a TLS listener? (add --tls)"),
+            "{text}"
+        );
+        let tls = Context { tls: true, ..CX };
+        assert!(describe(&e, &tls, true).contains("a plain MQTT listener? (--tls is on)"));
+        // A connection that was up and then reset is just a dropped link.
+        assert!(!describe(&e, &CX, false).contains("listener"));
     }
 
     #[test]
     fn plain_io_errors_keep_their_message() {
         let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
         assert_eq!(
-            describe(&e, &CX),
+            describe(&e, &CX, true),
             io::Error::from(io::ErrorKind::ConnectionRefused).to_string()
         );
     }

@@ -144,6 +144,7 @@ impl Broker {
             format!("{scheme}://{}:{}", config.host, config.port)
         };
         let host = config.host.clone();
+        let (is_tls, port) = (config.tls.is_some(), config.port);
         let client_cert = config
             .tls
             .as_ref()
@@ -158,6 +159,8 @@ impl Broker {
                     host: &host,
                     client_cert,
                     connect_timeout: CONNECT_TIMEOUT,
+                    tls: is_tls,
+                    connect_port: port,
                 };
                 runtime.block_on(drive(
                     eventloop, &cx, endpoint, qos, permanent, change_rx, in_tx,
@@ -260,7 +263,7 @@ async fn drive(
                 // wait forever (rumqttc issue #1056). The reliability layer
                 // retransmits whatever that drops.
                 eventloop.state.collision = None;
-                let why = super::broker_error::describe(&e, cx);
+                let why = super::broker_error::describe(&e, cx, !up);
                 if up {
                     log::warn!("broker connection {endpoint} lost: {why}");
                     up = false;
