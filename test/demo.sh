@@ -46,6 +46,8 @@ trap 'exit 130' INT TERM
 cat >"$work/mosquitto.conf" <<CONF
 listener $broker_port 127.0.0.1
 allow_anonymous true
+# Without it mosquitto holds back small packets: 44 ms per round trip.
+set_tcp_nodelay true
 CONF
 "$mosquitto_bin" -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
 pids+=($!)
