@@ -171,7 +171,8 @@ CLK_TCK=$(getconf CLK_TCK)
 listening() {
     local hex
     hex=$(printf '%04X' "$1")
-    grep -qE "^ *[0-9]+: 0100007F:$hex 00000000:0000 0A " /proc/net/tcp
+    # 127.0.0.1 (this program's default) or any address (the C original).
+    grep -qE "^ *[0-9]+: (0100007F|00000000):$hex 00000000:0000 0A " /proc/net/tcp
 }
 
 wait_listening() { # port what pid
