@@ -8,6 +8,33 @@ use std::net::Ipv4Addr;
 
 use super::limits::HEADER_LEN;
 
+/// A growable byte buffer frames are encoded into: a `Vec<u8>`, or the
+/// `BytesMut` buffers the shell recycles between publishes.
+pub trait FrameBuf {
+    /// Empties the buffer, keeping its allocation.
+    fn clear(&mut self);
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl FrameBuf for Vec<u8> {
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl FrameBuf for bytes::BytesMut {
+    fn clear(&mut self) {
+        bytes::BytesMut::clear(self);
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
 /// Header flag bits.
 pub mod flags {
     /// End of stream (sequenced) or, with [`NO_DATA`], abort of the session.
@@ -98,17 +125,17 @@ impl RemoteConfig {
     }
 
     /// Appends the encoded block to `out`.
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub fn write(&self, out: &mut impl FrameBuf) {
         let items = u32::from(self.ip.is_some()) + u32::from(self.port.is_some());
-        out.extend_from_slice(&(self.encoded_len() as u32).to_le_bytes());
-        out.extend_from_slice(&items.to_le_bytes());
+        out.put(&(self.encoded_len() as u32).to_le_bytes());
+        out.put(&items.to_le_bytes());
         if let Some(ip) = self.ip {
-            out.extend_from_slice(&ITEM_IPV4.to_le_bytes());
-            out.extend_from_slice(&ip.octets());
+            out.put(&ITEM_IPV4.to_le_bytes());
+            out.put(&ip.octets());
         }
         if let Some(port) = self.port {
-            out.extend_from_slice(&ITEM_PORT.to_le_bytes());
-            out.extend_from_slice(&port.to_le_bytes());
+            out.put(&ITEM_PORT.to_le_bytes());
+            out.put(&port.to_le_bytes());
         }
     }
 
@@ -228,7 +255,12 @@ pub fn decode(payload: &[u8]) -> Result<Frame<'_>, DecodeError> {
 }
 
 /// Encodes a frame into `out` (cleared first), reusing its allocation.
-pub fn encode_into(out: &mut Vec<u8>, header: &Header, config: Option<&RemoteConfig>, data: &[u8]) {
+pub fn encode_into(
+    out: &mut impl FrameBuf,
+    header: &Header,
+    config: Option<&RemoteConfig>,
+    data: &[u8],
+) {
     out.clear();
     let mut flags = header.flags & !flags::REMOTE_CONFIG;
     if config.is_some() {
@@ -236,11 +268,11 @@ pub fn encode_into(out: &mut Vec<u8>, header: &Header, config: Option<&RemoteCon
     }
     let mut head = [0u8; HEADER_LEN];
     Header { flags, ..*header }.write(&mut head);
-    out.extend_from_slice(&head);
+    out.put(&head);
     if let Some(config) = config {
         config.write(out);
     }
-    out.extend_from_slice(data);
+    out.put(data);
 }
 
 /// Encodes a frame into a new buffer.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::recv_window::{Insert, RecvWindow};
 use super::send_window::{AckOutcome, SendWindow};
 use crate::protocol::frame::{
-    close_header, encode_into, flags, is_close, Frame, Header, RemoteConfig,
+    close_header, encode_into, flags, is_close, Frame, FrameBuf, Header, RemoteConfig,
 };
 use crate::protocol::limits::{HEARTBEAT_INTERVAL, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
 
@@ -463,7 +463,7 @@ impl Session {
 
     /// Writes the next frame to publish into `out` and returns true, or
     /// returns false when there is nothing to send now. Call until false.
-    pub fn poll_transmit(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+    pub fn poll_transmit(&mut self, now: Instant, out: &mut impl FrameBuf) -> bool {
         let sent = self.next_frame(now, out);
         if sent {
             self.last_sent = now;
@@ -471,7 +471,7 @@ impl Session {
         sent
     }
 
-    fn next_frame(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+    fn next_frame(&mut self, now: Instant, out: &mut impl FrameBuf) -> bool {
         match self.state {
             State::Closed(_) => return false,
             State::Closing(reason) => {

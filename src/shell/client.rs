@@ -11,7 +11,7 @@ use smol::future::or;
 use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
-use super::session_task::{self, InboxSender, SessionIo, ToSession};
+use super::session_task::{self, InboxSender, Outbox, SessionIo, ToSession};
 use super::{inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
@@ -161,8 +161,11 @@ impl Acceptor {
                     id,
                     stream,
                     inbox: rx,
-                    broker: self.broker.clone(),
-                    topic: self.topics.session(&id, Direction::ToServer),
+                    out: Outbox::new(
+                        self.broker.clone(),
+                        self.topics.session(&id, Direction::ToServer),
+                        self.config.frame_data,
+                    ),
                 },
                 self.topics.session(&id, Direction::ToClient),
                 Role::Client {
@@ -186,7 +189,7 @@ async fn open_session(
     control: Sender<Control>,
 ) {
     log::info!("session {id}: opened for {peer}");
-    let broker = io.broker.clone();
+    let broker = io.out.broker().clone();
     // Subscribed before the opening frame is published: the broker handles
     // one connection's packets in order, so no reply can miss it.
     broker.subscribe(&reply_topic).await;

@@ -6,6 +6,7 @@ mod broker_error;
 mod client;
 mod list;
 mod mqtt;
+mod payload_pool;
 mod server;
 mod session_task;
 mod tombstones;

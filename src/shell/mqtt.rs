@@ -176,10 +176,11 @@ impl Broker {
         ))
     }
 
-    /// Publishes `payload` on `topic`, waiting while the request queue is full.
-    pub async fn publish(&self, topic: &str, payload: Vec<u8>) -> bool {
+    /// Publishes `payload` on `topic`, waiting while the request queue is
+    /// full. The payload is shared, not copied.
+    pub async fn publish(&self, topic: &str, payload: bytes::Bytes) -> bool {
         self.client
-            .publish(topic, self.qos, false, payload)
+            .publish_bytes(topic, self.qos, false, payload)
             .await
             .is_ok()
     }

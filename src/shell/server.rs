@@ -12,7 +12,7 @@ use smol::future::{or, pending};
 use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
-use super::session_task::{self, InboxSender, SessionIo, ToSession};
+use super::session_task::{self, InboxSender, Outbox, SessionIo, ToSession};
 use super::tombstones::Tombstones;
 use super::{inbox_capacity, session_config};
 use crate::config::{Config, BEACON_PERIOD};
@@ -149,8 +149,11 @@ pub async fn run(
                     session_config,
                     SessionTaskLinks {
                         inbox: rx,
-                        broker: broker.clone(),
-                        topic: topics.session(&id, Direction::ToClient),
+                        out: Outbox::new(
+                            broker.clone(),
+                            topics.session(&id, Direction::ToClient),
+                            session_config.frame_data,
+                        ),
                         done: done_tx.clone(),
                     },
                 );
@@ -162,8 +165,7 @@ pub async fn run(
 
 struct SessionTaskLinks {
     inbox: Receiver<ToSession>,
-    broker: Broker,
-    topic: String,
+    out: Outbox,
     done: Sender<SessionId>,
 }
 
@@ -190,7 +192,8 @@ async fn serve(
     };
     // The first answer tells the client what kind of peer this is before
     // the (possibly slow) dial completes.
-    session_task::flush(&mut core, &id, &links.broker, &links.topic).await;
+    let mut links = links;
+    links.out.flush(&mut core, &id).await;
     let dial = async {
         match async_net::TcpStream::connect((host.as_str(), port)).await {
             Ok(s) => Ok(s),
@@ -209,15 +212,14 @@ async fn serve(
                 id,
                 stream,
                 inbox: links.inbox,
-                broker: links.broker,
-                topic: links.topic,
+                out: links.out,
             };
             session_task::run(core, io).await;
         }
         Err(e) => {
             log::warn!("session {id}: cannot connect to {host}:{port}: {e}");
             core.abort();
-            session_task::flush(&mut core, &id, &links.broker, &links.topic).await;
+            links.out.flush(&mut core, &id).await;
         }
     }
     let _ = links.done.send(id).await;

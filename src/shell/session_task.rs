@@ -11,7 +11,9 @@ use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::Timer;
 
 use super::mqtt::Broker;
-use crate::protocol::frame::{decode, Frame};
+use super::payload_pool::PayloadPool;
+use crate::protocol::frame::{decode, Frame, MAX_CONFIG_LEN};
+use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::SessionId;
 use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
 
@@ -61,10 +63,58 @@ pub struct SessionIo {
     pub stream: async_net::TcpStream,
     /// Frames from the router.
     pub inbox: smol::channel::Receiver<ToSession>,
-    /// Where to publish.
-    pub broker: Broker,
-    /// The topic this side publishes the session's frames on.
-    pub topic: String,
+    /// Where and how this side publishes the session's frames.
+    pub out: Outbox,
+}
+
+/// The publishing end of a session: the broker connection, the session's
+/// outgoing topic, and the recycled payload buffers.
+pub struct Outbox {
+    broker: Broker,
+    topic: String,
+    pool: PayloadPool,
+}
+
+impl Outbox {
+    /// Publishes on `topic`, frames carrying at most `frame_data` stream bytes.
+    pub fn new(broker: Broker, topic: String, frame_data: usize) -> Outbox {
+        Outbox {
+            broker,
+            topic,
+            pool: PayloadPool::new(HEADER_LEN + MAX_CONFIG_LEN + frame_data),
+        }
+    }
+
+    /// The broker connection.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// Frees the payload buffers kept for reuse (the session is over).
+    pub fn release_buffers(&mut self) {
+        self.pool.release();
+    }
+
+    /// Publishes every frame the core has ready. False if the broker handle
+    /// is gone (the program is shutting down).
+    pub async fn flush(&mut self, core: &mut Session, id: &SessionId) -> bool {
+        loop {
+            let mut buf = self.pool.take();
+            if !core.poll_transmit(Instant::now(), &mut buf) {
+                self.pool.give_back(buf);
+                return true;
+            }
+            if log::log_enabled!(log::Level::Debug) {
+                if let Ok(frame) = decode(&buf) {
+                    log_frame(id, "tx", &frame);
+                }
+            }
+            let payload = self.pool.lend(buf);
+            if !self.broker.publish(&self.topic, payload).await {
+                return false;
+            }
+        }
+    }
 }
 
 /// How a session ended, for the closing log line.
@@ -102,23 +152,6 @@ fn log_frame(id: &SessionId, dir: &str, frame: &Frame<'_>) {
     );
 }
 
-/// Publishes every frame the core has ready. False if the broker handle is
-/// gone (the program is shutting down).
-pub async fn flush(core: &mut Session, id: &SessionId, broker: &Broker, topic: &str) -> bool {
-    let mut out = Vec::new();
-    while core.poll_transmit(Instant::now(), &mut out) {
-        if log::log_enabled!(log::Level::Debug) {
-            if let Ok(frame) = decode(&out) {
-                log_frame(id, "tx", &frame);
-            }
-        }
-        if !broker.publish(topic, std::mem::take(&mut out)).await {
-            return false;
-        }
-    }
-    true
-}
-
 /// Feeds one inbox message to the core.
 fn deliver(core: &mut Session, id: &SessionId, msg: ToSession) {
     let now = Instant::now();
@@ -142,8 +175,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
         id,
         stream,
         inbox,
-        broker,
-        topic,
+        mut out,
     } = io;
     let mut reader = stream.clone();
     let mut writer = stream;
@@ -153,7 +185,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
     let mut timer = Timer::never();
     let mut armed: Option<Instant> = None;
     loop {
-        if !flush(&mut core, &id, &broker, &topic).await {
+        if !out.flush(&mut core, &id).await {
             core.abort();
         }
         while let Some(event) = core.poll_event() {
@@ -176,6 +208,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
                     // The session may linger a while to answer stray
                     // frames: it needs no read buffer for that.
                     read_buf = Vec::new();
+                    out.release_buffers();
                     log_closed(
                         &id,
                         &Outcome {
