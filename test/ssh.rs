@@ -11,7 +11,7 @@ mod common;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -50,12 +50,6 @@ impl Finished {
         );
         self
     }
-}
-
-fn read_lossy(path: &Path) -> String {
-    fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
 }
 
 /// Runs `cmd` with stdin closed and its output in files under `dir` (no
@@ -140,8 +134,7 @@ struct Sshd {
     port: u16,
     client_key: PathBuf,
     user: String,
-    child: Child,
-    log: PathBuf,
+    proc: Proc,
 }
 
 impl Sshd {
@@ -191,67 +184,31 @@ impl Sshd {
             )
             .expect("write sshd_config");
             let log = base.join(format!("sshd-{attempt}.log"));
-            let file = File::create(&log).expect("create the sshd log");
-            let child = Command::new(SSHD)
-                .arg("-D")
-                .arg("-e")
-                .arg("-f")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(Stdio::from(file.try_clone().expect("clone the sshd log")))
-                .stderr(Stdio::from(file))
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {SSHD}: {e}"));
-            let mut sshd = Sshd {
-                port,
-                client_key: client_key.clone(),
-                user: user.clone(),
-                child,
-                log,
-            };
-            match sshd.wait_ready() {
-                Ok(()) => return sshd,
+            let mut cmd = Command::new(SSHD);
+            cmd.arg("-D").arg("-e").arg("-f").arg(&config);
+            let mut proc = Proc::spawn(&format!("sshd (port {port})"), cmd, log);
+            match proc.wait_until_listening(port, READY_TIMEOUT) {
+                Ok(()) => {
+                    return Sshd {
+                        port,
+                        client_key: client_key.clone(),
+                        user: user.clone(),
+                        proc,
+                    }
+                }
                 // Most likely someone took the port in between: try another.
                 Err(e) => last_error = e,
             }
         }
         panic!("sshd did not start: {last_error}");
     }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("sshd exited ({status}); log:\n{}", self.log()));
-            }
-            if wait_for_port(self.port, Duration::from_millis(250)) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "sshd did not accept connections on port {} within {READY_TIMEOUT:?}; log:\n{}",
-                    self.port,
-                    self.log()
-                ));
-            }
-        }
-    }
-
-    fn log(&self) -> String {
-        read_lossy(&self.log)
-    }
 }
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.proc.kill();
         if thread::panicking() {
-            eprintln!(
-                "----- sshd (port {}) -----\n{}",
-                self.port,
-                read_lossy(&self.log)
-            );
+            eprintln!("----- {} -----\n{}", self.proc.name, self.proc.log());
         }
     }
 }
@@ -370,7 +327,7 @@ fn ssh_command_through_the_tunnel_over_mutual_tls_prints_its_output_and_exits_0(
         out.stdout, out.stderr
     );
     eprintln!("ssh 'echo ok' through the tunnel: {:.2?}", out.elapsed);
-    let log = sshd.log();
+    let log = sshd.proc.log();
     assert!(
         log.contains(&format!("Accepted publickey for {}", sshd.user)),
         "sshd did not log the login; its log:\n{log}"

@@ -134,7 +134,8 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
     }
 }
 
-fn read_lossy(path: &Path) -> String {
+/// A file's contents as text (lossy), or "" if it cannot be read.
+pub fn read_lossy(path: &Path) -> String {
     fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
@@ -206,7 +207,8 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Proc {
+    /// Starts `cmd` (stdin closed) with stdout and stderr in `log`.
+    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Proc {
         let file = File::create(&log).expect("create log file");
         let file2 = file.try_clone().expect("clone log file");
         cmd.stdin(Stdio::null())
@@ -249,6 +251,33 @@ impl Proc {
             if Instant::now() >= deadline {
                 return Err(format!(
                     "{} did not log {needle:?} within {timeout:?}; log:\n{}",
+                    self.name,
+                    self.log()
+                ));
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until something accepts TCP connections on `127.0.0.1:port`.
+    /// Err(log) if the process exits or the time is up first.
+    pub fn wait_until_listening(&mut self, port: u16, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        loop {
+            if let Some(status) = self.exited() {
+                return Err(format!(
+                    "{} exited ({status}); log:\n{}",
+                    self.name,
+                    self.log()
+                ));
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{} did not accept connections on port {port} within {timeout:?}; log:\n{}",
                     self.name,
                     self.log()
                 ));
@@ -340,25 +369,9 @@ impl Broker {
         let mut cmd = Command::new(MOSQUITTO);
         cmd.arg("-c").arg(&self.config);
         let mut proc = Proc::spawn(&format!("mosquitto #{}", self.starts), cmd, log);
-        let deadline = Instant::now() + READY_TIMEOUT;
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        loop {
-            if let Some(status) = proc.exited() {
-                return Err(format!("mosquitto exited ({status}); log:\n{}", proc.log()));
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                self.proc = Some(proc);
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "mosquitto did not accept connections on port {} within {READY_TIMEOUT:?}; log:\n{}",
-                    self.port,
-                    proc.log()
-                ));
-            }
-            thread::sleep(POLL);
-        }
+        proc.wait_until_listening(self.port, READY_TIMEOUT)?;
+        self.proc = Some(proc);
+        Ok(())
     }
 
     /// Kills the broker (SIGKILL: every client connection breaks at once).
