@@ -8,31 +8,20 @@ use std::io;
 use rumqttc::{ConnectReturnCode, ConnectionError};
 use rustls::{AlertDescription, CertificateError};
 
-/// What [`describe`] needs to know about the configuration.
-pub struct Context<'a> {
-    /// The configured broker host name.
-    pub host: &'a str,
-    /// Whether a client certificate is configured.
-    pub client_cert: bool,
-    /// How long a connection attempt (TCP, TLS, CONNACK) may take.
-    pub connect_timeout: std::time::Duration,
-    /// Whether the connection is TLS.
-    pub tls: bool,
-    /// The broker port.
-    pub connect_port: u16,
-}
+use super::mqtt::CONNECT_TIMEOUT;
+use crate::config::BrokerConfig;
 
 /// Describes `e` for the log: the root cause, with a hint where the cause
-/// points at a setting. `connecting`: the error ended a connection attempt
-/// (rather than an established connection).
-pub fn describe(e: &ConnectionError, cx: &Context<'_>, connecting: bool) -> String {
+/// points at a setting of `cx`. `connecting`: the error ended a connection
+/// attempt (rather than an established connection).
+pub fn describe(e: &ConnectionError, cx: &BrokerConfig, connecting: bool) -> String {
     match e {
         ConnectionError::ConnectionRefused(code) => return refused(*code),
         ConnectionError::NetworkTimeout => {
             return format!(
                 "no answer within {:?} (is --mqtt-port right, and plain or TLS as the \
                  broker's listener expects? a firewall dropping packets?)",
-                cx.connect_timeout
+                CONNECT_TIMEOUT
             )
         }
         _ => {}
@@ -40,7 +29,7 @@ pub fn describe(e: &ConnectionError, cx: &Context<'_>, connecting: bool) -> Stri
     match find_tls_error(e) {
         Some(tls) => tls_hint(tls, cx),
         None if connecting && closed_by_peer(e) => {
-            let expected = if cx.tls {
+            let expected = if cx.tls.is_some() {
                 "a plain MQTT listener? (--tls is on)"
             } else {
                 "a TLS listener? (add --tls)"
@@ -49,11 +38,16 @@ pub fn describe(e: &ConnectionError, cx: &Context<'_>, connecting: bool) -> Stri
                 "{} (the broker closed the connection during the handshake: is {} the \
                  port of {expected})",
                 innermost(e),
-                cx.connect_port
+                cx.port
             )
         }
         None => innermost(e),
     }
+}
+
+/// Whether a client certificate is configured.
+fn has_client_cert(cx: &BrokerConfig) -> bool {
+    cx.tls.as_ref().is_some_and(|tls| tls.certificate.is_some())
 }
 
 /// True if the deepest cause is the peer closing or resetting the connection.
@@ -124,9 +118,9 @@ fn innermost(e: &(dyn StdError + 'static)) -> String {
     deepest.to_string()
 }
 
-fn tls_hint(e: &rustls::Error, cx: &Context<'_>) -> String {
+fn tls_hint(e: &rustls::Error, cx: &BrokerConfig) -> String {
     use rustls::Error as E;
-    let host = cx.host;
+    let host = &cx.host;
     match e {
         E::InvalidCertificate(CertificateError::UnknownIssuer) => {
             "TLS: the broker's certificate is not signed by a trusted CA (check --mqtt-root-ca)"
@@ -148,7 +142,7 @@ fn tls_hint(e: &rustls::Error, cx: &Context<'_>) -> String {
             "TLS: the broker requires a client certificate (--mqtt-certificate, \
              --mqtt-private-key) ({e})"
         ),
-        E::AlertReceived(AlertDescription::HandshakeFailure) if !cx.client_cert => format!(
+        E::AlertReceived(AlertDescription::HandshakeFailure) if !has_client_cert(cx) => format!(
             "TLS: the broker refused the handshake; it may require a client certificate \
              (--mqtt-certificate, --mqtt-private-key) or a TLS version or cipher we lack ({e})"
         ),
@@ -170,15 +164,25 @@ fn tls_hint(e: &rustls::Error, cx: &Context<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use crate::config::TlsFiles;
 
-    const CX: Context<'static> = Context {
-        host: "broker.example",
-        client_cert: false,
-        connect_timeout: Duration::from_secs(10),
-        tls: false,
-        connect_port: 8883,
-    };
+    /// A plain broker config; `tls` and `cert` switch TLS and a client
+    /// certificate on.
+    fn config(tls: bool, cert: bool) -> BrokerConfig {
+        BrokerConfig {
+            host: "broker.example".to_owned(),
+            port: 8883,
+            client_id: "id".to_owned(),
+            qos: 1,
+            tls: tls.then(|| TlsFiles {
+                root_ca: None,
+                certificate: cert.then(|| "cert.pem".into()),
+                private_key: cert.then(|| "key.pem".into()),
+            }),
+            username: None,
+            password: None,
+        }
+    }
 
     fn tls_io(e: rustls::Error) -> ConnectionError {
         ConnectionError::Io(io::Error::new(io::ErrorKind::InvalidData, e))
@@ -189,7 +193,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer,
         ));
-        let text = describe(&e, &CX, true);
+        let text = describe(&e, &config(false, false), true);
         assert!(text.contains("not signed by a trusted CA"), "{text}");
         assert!(text.contains("--mqtt-root-ca"), "{text}");
     }
@@ -199,7 +203,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName,
         ));
-        let text = describe(&e, &CX, true);
+        let text = describe(&e, &config(false, false), true);
         assert!(
             text.contains("not valid for the host name 'broker.example'"),
             "{text}"
@@ -211,13 +215,13 @@ mod tests {
         let e = tls_io(rustls::Error::AlertReceived(
             AlertDescription::CertificateRequired,
         ));
-        assert!(describe(&e, &CX, true).contains("--mqtt-certificate"));
+        assert!(describe(&e, &config(false, false), true).contains("--mqtt-certificate"));
     }
 
     #[test]
     fn refused_credentials_name_the_credential_flags_only() {
         let e = ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword);
-        let text = describe(&e, &CX, true);
+        let text = describe(&e, &config(false, false), true);
         assert!(text.contains("user name or password"), "{text}");
     }
 
@@ -226,19 +230,21 @@ mod tests {
         let e = tls_io(rustls::Error::AlertReceived(
             AlertDescription::HandshakeFailure,
         ));
-        assert!(describe(&e, &CX, true).contains("may require a client certificate"));
-        let with_cert = Context {
-            client_cert: true,
-            ..CX
-        };
-        let text = describe(&e, &with_cert, true);
+        assert!(
+            describe(&e, &config(false, false), true).contains("may require a client certificate")
+        );
+        let text = describe(&e, &config(true, true), true);
         assert!(text.contains("our client certificate"), "{text}");
         assert!(!text.contains("may require"), "{text}");
     }
 
     #[test]
     fn a_timeout_names_the_limit_and_what_to_check() {
-        let text = describe(&ConnectionError::NetworkTimeout, &CX, true);
+        let text = describe(
+            &ConnectionError::NetworkTimeout,
+            &config(false, false),
+            true,
+        );
         assert!(text.contains("no answer within 10s"), "{text}");
         assert!(text.contains("--mqtt-port"), "{text}");
     }
@@ -246,22 +252,22 @@ mod tests {
     #[test]
     fn a_reset_while_connecting_asks_whether_the_listener_is_tls_or_plain() {
         let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionReset));
-        let text = describe(&e, &CX, true);
+        let text = describe(&e, &config(false, false), true);
         assert!(
             text.contains("is 8883 the port of a TLS listener? (add --tls)"),
             "{text}"
         );
-        let tls = Context { tls: true, ..CX };
-        assert!(describe(&e, &tls, true).contains("a plain MQTT listener? (--tls is on)"));
+        assert!(describe(&e, &config(true, false), true)
+            .contains("a plain MQTT listener? (--tls is on)"));
         // A connection that was up and then reset is just a dropped link.
-        assert!(!describe(&e, &CX, false).contains("listener"));
+        assert!(!describe(&e, &config(false, false), false).contains("listener"));
     }
 
     #[test]
     fn plain_io_errors_keep_their_message() {
         let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
         assert_eq!(
-            describe(&e, &CX, true),
+            describe(&e, &config(false, false), true),
             io::Error::from(io::ErrorKind::ConnectionRefused).to_string()
         );
     }

@@ -143,27 +143,16 @@ impl Broker {
         } else {
             format!("{scheme}://{}:{}", config.host, config.port)
         };
-        let host = config.host.clone();
-        let (is_tls, port) = (config.tls.is_some(), config.port);
-        let client_cert = config
-            .tls
-            .as_ref()
-            .is_some_and(|tls| tls.certificate.is_some());
+        // For the explanations of connection failures.
+        let config = config.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         std::thread::Builder::new()
             .name("mqtt".into())
             .spawn(move || {
-                let cx = super::broker_error::Context {
-                    host: &host,
-                    client_cert,
-                    connect_timeout: CONNECT_TIMEOUT,
-                    tls: is_tls,
-                    connect_port: port,
-                };
                 runtime.block_on(drive(
-                    eventloop, &cx, endpoint, qos, permanent, change_rx, in_tx,
+                    eventloop, &config, endpoint, qos, permanent, change_rx, in_tx,
                 ));
             })?;
         Ok((
@@ -213,7 +202,7 @@ impl Broker {
 /// subscriptions on every connect, forwards incoming publishes.
 async fn drive(
     mut eventloop: rumqttc::EventLoop,
-    cx: &super::broker_error::Context<'_>,
+    config: &BrokerConfig,
     endpoint: String,
     qos: QoS,
     permanent: Vec<String>,
@@ -264,7 +253,7 @@ async fn drive(
                 // wait forever (rumqttc issue #1056). The reliability layer
                 // retransmits whatever that drops.
                 eventloop.state.collision = None;
-                let why = super::broker_error::describe(&e, cx, !up);
+                let why = super::broker_error::describe(&e, config, !up);
                 if up {
                     log::warn!("broker connection {endpoint} lost: {why}");
                     up = false;
