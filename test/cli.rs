@@ -70,6 +70,20 @@ fn with_broker<'a>(sentinel: &'a Sentinel, rest: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
+/// Each of `bad` given to `flag` (with a broker and a server side id) is a
+/// usage error that quotes the flag and the value.
+fn assert_bad_values_rejected(flag: &str, bad: &[&str]) {
+    let s = Sentinel::new();
+    for value in bad {
+        let line = usage_error(
+            &s,
+            &with_broker(&s, &["--server-side-id", "abc", flag, value]),
+            &[],
+        );
+        assert_mentions(&line, &[flag, &format!("'{value}'")]);
+    }
+}
+
 fn assert_mentions(line: &str, words: &[&str]) {
     for word in words {
         assert!(line.contains(word), "{word:?} missing from: {line}");
@@ -129,41 +143,20 @@ fn bad_mqtt_ports_are_usage_errors() {
 
 #[test]
 fn bad_remote_port_is_a_usage_error() {
-    let s = Sentinel::new();
-    for bad in ["0", "70000", "abc"] {
-        let line = usage_error(
-            &s,
-            &with_broker(&s, &["--server-side-id", "abc", "--remote-port", bad]),
-            &[],
-        );
-        assert_mentions(&line, &["--remote-port", &format!("'{bad}'")]);
-    }
+    assert_bad_values_rejected("--remote-port", &["0", "70000", "abc"]);
 }
 
 #[test]
 fn qos_3_is_a_usage_error() {
-    let s = Sentinel::new();
-    for bad in ["3", "-1", "one"] {
-        let line = usage_error(
-            &s,
-            &with_broker(&s, &["--server-side-id", "abc", "--mqtt-qos", bad]),
-            &[],
-        );
-        assert_mentions(&line, &["--mqtt-qos", &format!("'{bad}'")]);
-    }
+    assert_bad_values_rejected("--mqtt-qos", &["3", "-1", "one"]);
 }
 
 #[test]
 fn remote_ip_that_is_not_an_ipv4_address_is_a_usage_error() {
-    let s = Sentinel::new();
-    for bad in ["not-an-ip", "256.1.1.1", "::1", "example.com"] {
-        let line = usage_error(
-            &s,
-            &with_broker(&s, &["--server-side-id", "abc", "--remote-ip", bad]),
-            &[],
-        );
-        assert_mentions(&line, &["--remote-ip", &format!("'{bad}'")]);
-    }
+    assert_bad_values_rejected(
+        "--remote-ip",
+        &["not-an-ip", "256.1.1.1", "::1", "example.com"],
+    );
 }
 
 #[test]
@@ -181,15 +174,7 @@ fn server_side_id_with_topic_special_characters_is_a_usage_error() {
 
 #[test]
 fn topic_prefix_with_topic_special_characters_is_a_usage_error() {
-    let s = Sentinel::new();
-    for bad in ["a/b", "/", "a+", "#"] {
-        let line = usage_error(
-            &s,
-            &with_broker(&s, &["--server-side-id", "abc", "--mqtt-topic-prefix", bad]),
-            &[],
-        );
-        assert_mentions(&line, &["--mqtt-topic-prefix", &format!("'{bad}'")]);
-    }
+    assert_bad_values_rejected("--mqtt-topic-prefix", &["a/b", "/", "a+", "#"]);
 }
 
 /// A root CA file that holds no certificate: the TLS set-up refuses it at

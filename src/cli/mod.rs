@@ -852,37 +852,43 @@ fn check_host(given: &Given) -> Result<String, CliError> {
 
 /// A single MQTT topic level: the topic prefix or the server-side-id.
 fn check_topic_level(given: &Given) -> Result<(), CliError> {
-    let value = given.value.as_str();
-    if value.is_empty() {
-        return Err(invalid(given, "must not be empty"));
-    }
-    if value.len() > MAX_TOPIC_LEVEL_LEN {
-        return Err(invalid(
-            given,
-            format_args!("must be at most {MAX_TOPIC_LEVEL_LEN} bytes"),
-        ));
-    }
-    if value.contains(['/', '+', '#', '\0']) {
-        return Err(invalid(given, "must not contain '/', '+', '#' or NUL"));
-    }
-    Ok(())
+    check_text(
+        given,
+        MAX_TOPIC_LEVEL_LEN,
+        &['/', '+', '#', '\0'],
+        "'/', '+', '#' or NUL",
+    )
 }
 
 /// An MQTT UTF-8 string field (client id, user name): non-empty, short
 /// enough, no NUL.
 fn check_mqtt_string(given: &Given) -> Result<(), CliError> {
+    check_text(given, MAX_MQTT_STRING_LEN, &['\0'], "NUL")
+}
+
+/// A non-empty value of at most `max_len` bytes containing none of
+/// `forbidden` (named `forbidden_names` in the error).
+fn check_text(
+    given: &Given,
+    max_len: usize,
+    forbidden: &[char],
+    forbidden_names: &str,
+) -> Result<(), CliError> {
     let value = given.value.as_str();
     if value.is_empty() {
         return Err(invalid(given, "must not be empty"));
     }
-    if value.len() > MAX_MQTT_STRING_LEN {
+    if value.len() > max_len {
         return Err(invalid(
             given,
-            format_args!("must be at most {MAX_MQTT_STRING_LEN} bytes"),
+            format_args!("must be at most {max_len} bytes"),
         ));
     }
-    if value.contains('\0') {
-        return Err(invalid(given, "must not contain NUL"));
+    if value.contains(forbidden) {
+        return Err(invalid(
+            given,
+            format_args!("must not contain {forbidden_names}"),
+        ));
     }
     Ok(())
 }
