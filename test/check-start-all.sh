@@ -26,15 +26,9 @@ fail() {
 ok() { echo "  ok: $*"; }
 indent() { sed 's/^/    | /'; }
 
-# listening PORT: something listens on TCP PORT (ss, else a connection).
-listening() {
-  if command -v ss >/dev/null 2>&1; then
-    [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-  else
-    # shellcheck disable=SC2016 # expanded by the inner bash
-    timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
-  fi
-}
+# listening PORT (and connects), shared with start-all and teardown.
+# shellcheck source=test/start-all-lib.sh
+source "$repo/test/start-all-lib.sh"
 
 # free_port PREFERRED: PREFERRED if free, else a free port in 20000-60999.
 free_port() {
