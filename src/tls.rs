@@ -12,7 +12,8 @@
 //! KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`); the first key in the file is used.
 //! Without `--mqtt-root-ca` the broker is checked against the public web
 //! roots of webpki-roots (the Mozilla list compiled in), so cloud brokers
-//! work with no files at all.
+//! work with no files at all; a build without the `web-roots` feature (the
+//! router preset) needs `--mqtt-root-ca` and says so at start-up.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,10 @@ pub enum TlsError {
     /// of an unsupported type, the certificate does not parse, or the key
     /// does not match the certificate).
     ClientAuth(PathBuf, PathBuf, rustls::Error),
+    /// No `--mqtt-root-ca` in a build without the compiled-in public CAs
+    /// (the `web-roots` feature is off, as in the router preset).
+    #[cfg(not(feature = "web-roots"))]
+    NoRoots,
     /// The TLS library refused the protocol versions (never expected).
     Setup(rustls::Error),
 }
@@ -121,6 +126,11 @@ impl fmt::Display for TlsError {
                     key.display()
                 )
             }
+            #[cfg(not(feature = "web-roots"))]
+            TlsError::NoRoots => f.write_str(
+                "this build has no compiled-in public CAs (built without the web-roots \
+                 feature): give the broker's CA with --mqtt-root-ca",
+            ),
             TlsError::Setup(e) => write!(f, "cannot set up TLS: {e}"),
         }
     }
@@ -198,7 +208,10 @@ fn roots(root_ca: Option<&Path>) -> Result<RootCertStore, TlsError> {
                     .map_err(|e| TlsError::BadCa(path.to_owned(), index, e))?;
             }
         }
+        #[cfg(feature = "web-roots")]
         None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        #[cfg(not(feature = "web-roots"))]
+        None => return Err(TlsError::NoRoots),
     }
     Ok(store)
 }
@@ -208,21 +221,28 @@ fn roots(root_ca: Option<&Path>) -> Result<RootCertStore, TlsError> {
 /// both certificate and key are given (the command line guarantees that
 /// they come together).
 pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, TlsError> {
+    // The client files first: a problem with them is named even in a build
+    // that also lacks the roots.
+    let client_auth = match (&files.certificate, &files.private_key) {
+        (Some(cert_path), Some(key_path)) => Some((
+            certificates(FileRole::Certificate, cert_path)?,
+            private_key(key_path)?,
+            cert_path,
+            key_path,
+        )),
+        _ => None,
+    };
     let roots = roots(files.root_ca.as_deref())?;
     let builder =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .map_err(TlsError::Setup)?
             .with_root_certificates(roots);
-    let config = match (&files.certificate, &files.private_key) {
-        (Some(cert_path), Some(key_path)) => {
-            let chain = certificates(FileRole::Certificate, cert_path)?;
-            let key = private_key(key_path)?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| TlsError::ClientAuth(cert_path.clone(), key_path.clone(), e))?
-        }
-        _ => builder.with_no_client_auth(),
+    let config = match client_auth {
+        Some((chain, key, cert_path, key_path)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| TlsError::ClientAuth(cert_path.clone(), key_path.clone(), e))?,
+        None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
 }

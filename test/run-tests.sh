@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what it needs when missing
-# (mosquitto, shellcheck, openssl, OpenSSH and musl-tools with apt-get;
-# rustfmt, clippy and the musl target with rustup), then: formatting, lints,
-# unit + simulator + integration tests (TLS, real ssh/scp), the
-# start-all/teardown scripts in both modes, a simulator soak, the static
-# musl release build with its size, and a quick benchmark run (figures only;
+# (mosquitto, shellcheck, openssl, OpenSSH, musl-tools, qemu-user-static and
+# MIPS binutils with apt-get; rustfmt, clippy, the musl target, the pinned
+# nightly and rust-src with rustup; zig with pip; cargo-zigbuild with cargo),
+# then: formatting, lints (both feature sets), unit + simulator + integration
+# tests (TLS, real ssh/scp), the router feature set's unit tests, the
+# start-all/teardown scripts in both modes, the service files, a simulator
+# soak, the static musl release build with its size, the cross builds with
+# their size budgets (x86_64, mips full and router, armv7), the emulated
+# end-to-end tests under qemu-user, and a quick benchmark run (figures only;
 # targets are judged from them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,6 +22,9 @@ command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 command -v ssh >/dev/null 2>&1 || apt_missing+=(openssh-client)
 # A musl C compiler for ring (TLS) in the static build.
 command -v musl-gcc >/dev/null 2>&1 || apt_missing+=(musl-tools)
+# The emulated tests and the MIPS builds (objcopy removes the .pdr section).
+command -v qemu-mips-static >/dev/null 2>&1 || apt_missing+=(qemu-user-static)
+command -v mips-linux-gnu-objcopy >/dev/null 2>&1 || apt_missing+=(binutils-mips-linux-gnu)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "== installing ${apt_missing[*]}"
   as_root apt-get update -qq
@@ -27,11 +34,29 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
   rustup target add x86_64-unknown-linux-musl >/dev/null
 fi
+# Cross builds: zig as the C compiler and linker, cargo-zigbuild to use it.
+# cross/build.sh installs the pinned nightly and rust-src itself.
+if ! command -v zig >/dev/null 2>&1 && ! python3 -c 'import ziglang' 2>/dev/null; then
+  echo "== installing ziglang (pip)"
+  python3 -m pip install -q ziglang
+fi
+if ! command -v cargo-zigbuild >/dev/null 2>&1; then
+  echo "== installing cargo-zigbuild"
+  cargo install -q --locked cargo-zigbuild
+fi
+# The cross builds' target directory outlives the checkout (CI clones anew
+# each time): the pinned nightly's std and the dependencies are built once
+# per machine.
+export CROSS_TARGET_DIR=${CROSS_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mqtt-forward/cross-target}
 
 echo "== format";      cargo fmt --check
 echo "== lints";       cargo clippy --all-targets -- -D warnings
-echo "== shellcheck";  shellcheck -x test/*.sh .ci/run
+echo "== lints (router feature set)"
+cargo clippy --all-targets --no-default-features --features router -- -D warnings
+echo "== shellcheck";  shellcheck -x test/*.sh .ci/run cross/*.sh
 echo "== tests";       cargo test
+echo "== unit tests (router feature set)"
+cargo test --no-default-features --features router --bin mqtt-forward
 echo "== start-all/teardown scripts"; bash test/check-start-all.sh
 echo "== simulator soak (20x seeds, release)"
 SIM_SCALE=20 cargo test --release --bin mqtt-forward reliable::
@@ -46,6 +71,11 @@ if ldd "$bin" 2>&1 | grep -q "=>"; then
   exit 1
 fi
 "$bin" --version
+
+echo "== cross builds and size budgets"
+bash cross/build.sh x86_64-unknown-linux-musl mips-unknown-linux-musl armv7-unknown-linux-musleabihf
+echo "== emulated end-to-end tests (qemu-user)"
+bash cross/test-emulated.sh
 
 echo "== quick benchmark"
 bash test/bench.sh --quick

@@ -47,6 +47,7 @@ fn error_of(files: &TlsFiles) -> String {
 const GARBAGE_CERT_PEM: &str =
     "-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQoLDA0ODw==\n-----END CERTIFICATE-----\n";
 
+#[cfg(feature = "web-roots")]
 #[test]
 fn no_files_means_the_public_web_roots_are_trusted() {
     let config = client_config(&files(None, None, None)).expect("web roots");
@@ -55,6 +56,15 @@ fn no_files_means_the_public_web_roots_are_trusted() {
         roots(None).unwrap().len() > 100,
         "webpki-roots has 100+ roots"
     );
+}
+
+#[cfg(not(feature = "web-roots"))]
+#[test]
+fn without_web_roots_a_missing_root_ca_is_a_one_line_start_up_error() {
+    let e = error_of(&files(None, None, None));
+    assert!(e.contains("--mqtt-root-ca"), "{e}");
+    assert!(e.contains("web-roots"), "{e}");
+    assert!(!e.contains('\n'));
 }
 
 #[test]
@@ -107,6 +117,9 @@ fn a_key_file_without_a_key_is_refused_naming_the_accepted_forms() {
     );
 }
 
+// The pairing is checked once the roots are in place; without web-roots that
+// needs a CA file (test/tls.rs covers real certificates in every build).
+#[cfg(feature = "web-roots")]
 #[test]
 fn a_garbage_key_is_refused_with_both_file_names() {
     let cert = TempFile::new("cert2.pem", GARBAGE_CERT_PEM.as_bytes());

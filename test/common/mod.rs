@@ -21,6 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
+pub mod fault_proxy;
+
 /// The binary under test, built by cargo for the integration tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mqtt-forward");
 
@@ -286,6 +288,18 @@ impl Proc {
         }
     }
 
+    /// The process id (of qemu, for an emulated binary).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory now, in KiB (VmRSS), if the process is alive.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// How many times `needle` occurs in the log.
     pub fn log_count(&self, needle: &str) -> usize {
         self.log().matches(needle).count()
@@ -483,6 +497,14 @@ pub struct Fixture {
     pub server_args: Vec<String>,
     /// Extra flags for every client side.
     pub client_args: Vec<String>,
+    /// The command that runs a server side (default: the native binary
+    /// under test; an emulated test puts qemu and a cross-built binary here).
+    pub server_program: Vec<String>,
+    /// The command that runs a client side.
+    pub client_program: Vec<String>,
+    /// Broker port given to server sides (default the broker's; a fault
+    /// proxy's port puts the proxy between the server side and the broker).
+    pub server_mqtt_port: Option<u16>,
     procs: Vec<Proc>,
     // Last, so that the processes are gone before the directory is removed.
     pub dir: TempDir,
@@ -508,6 +530,9 @@ impl Fixture {
             mqtt_host: "127.0.0.1".to_owned(),
             server_args: Vec::new(),
             client_args: Vec::new(),
+            server_program: vec![BIN.to_owned()],
+            client_program: vec![BIN.to_owned()],
+            server_mqtt_port: None,
             procs: Vec::new(),
             dir,
         }
@@ -547,8 +572,20 @@ impl Fixture {
     /// Starts `mqtt-forward args` in the background without waiting for
     /// anything (the `MQTT_FORWARD_*` variables removed, then `env` set).
     pub fn spawn_with_env(&mut self, name: &str, args: &[String], env: &[(&str, &str)]) -> ProcId {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args);
+        self.spawn_program(name, &[BIN.to_owned()], args, env)
+    }
+
+    /// Like [`Fixture::spawn_with_env`], running `program` (a command and
+    /// its first arguments, e.g. qemu and a cross-built binary).
+    pub fn spawn_program(
+        &mut self,
+        name: &str,
+        program: &[String],
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> ProcId {
+        let mut cmd = Command::new(&program[0]);
+        cmd.args(&program[1..]).args(args);
         for var in PROGRAM_ENV_VARS {
             cmd.env_remove(var);
         }
@@ -561,21 +598,22 @@ impl Fixture {
         ProcId(n)
     }
 
-    fn spawn(&mut self, name: &str, args: &[String]) -> ProcId {
-        self.spawn_with_env(name, args, &[])
-    }
-
     pub fn proc(&mut self, id: ProcId) -> &mut Proc {
         &mut self.procs[id.0]
     }
 
     /// The broker flags (host, port, server-side id) for a forwarder.
     pub fn broker_args(&self, server_side_id: &str) -> Vec<String> {
+        self.broker_args_on(self.broker.port, server_side_id)
+    }
+
+    /// The broker flags, with `port` as the broker's port.
+    pub fn broker_args_on(&self, port: u16, server_side_id: &str) -> Vec<String> {
         vec![
             "--mqtt-host".into(),
             self.mqtt_host.clone(),
             "--mqtt-port".into(),
-            self.broker.port.to_string(),
+            port.to_string(),
             "--server-side-id".into(),
             server_side_id.into(),
         ]
@@ -585,11 +623,13 @@ impl Fixture {
     /// `extra` says otherwise) and waits until it is connected to the broker.
     pub fn server(&mut self, server_side_id: &str, target_port: u16, extra: &[&str]) -> ProcId {
         let mut args = vec!["-s".to_owned()];
-        args.extend(self.broker_args(server_side_id));
+        let port = self.server_mqtt_port.unwrap_or(self.broker.port);
+        args.extend(self.broker_args_on(port, server_side_id));
         args.extend(["-p".to_owned(), target_port.to_string()]);
         args.extend(self.server_args.iter().cloned());
         args.extend(extra.iter().map(|s| s.to_string()));
-        let id = self.spawn(&format!("server-{server_side_id}"), &args);
+        let program = self.server_program.clone();
+        let id = self.spawn_program(&format!("server-{server_side_id}"), &program, &args, &[]);
         if let Err(e) = self
             .proc(id)
             .wait_for_log("connected to broker", READY_TIMEOUT)
@@ -612,7 +652,9 @@ impl Fixture {
             args.extend(["-p".to_owned(), port.to_string()]);
             args.extend(self.client_args.iter().cloned());
             args.extend(extra.iter().map(|s| s.to_string()));
-            let id = self.spawn(&format!("client-{server_side_id}-{port}"), &args);
+            let program = self.client_program.clone();
+            let name = format!("client-{server_side_id}-{port}");
+            let id = self.spawn_program(&name, &program, &args, &[]);
             let proc = self.proc(id);
             let ready = proc
                 .wait_for_log("client side listening on", READY_TIMEOUT)
@@ -652,18 +694,31 @@ impl Drop for Fixture {
 // ---------------------------------------------------------------------------
 // Data
 
+/// splitmix64: a small seeded generator, reproducible across runs.
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// True with probability `percent` / 100.
+    pub fn percent(&mut self, percent: u32) -> bool {
+        percent > 0 && self.next() % 100 < u64::from(percent)
+    }
+}
+
 /// `len` pseudo-random bytes from `seed` (splitmix64): reproducible, and
 /// without runs that would hide a shifted or repeated block.
 pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
+    let mut rng = SplitMix(seed);
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        out.extend_from_slice(&z.to_le_bytes());
+        out.extend_from_slice(&rng.next().to_le_bytes());
     }
     out.truncate(len);
     out

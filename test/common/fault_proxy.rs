@@ -1,0 +1,265 @@
+//! An MQTT-aware fault proxy for the integration tests: it sits between a
+//! forwarder and the broker (the forwarder's `--mqtt-port` is the proxy's),
+//! parses the MQTT packets going each way, and impairs the QoS 0 PUBLISH
+//! packets only: dropped, duplicated or swapped with the next one, each with
+//! its own probability drawn from a seeded generator. Every other packet
+//! (CONNECT, SUBSCRIBE, acknowledgements, QoS 1/2 publishes whose loss the
+//! MQTT session itself would have to repair) passes untouched, so what the
+//! forwarder sees is exactly a lossy QoS 0 link, which only its own
+//! reliability layer (and its timers) can recover from.
+//!
+//! `cut()` breaks every open connection at once (both sockets shut down),
+//! as a broker crash or a NAT timeout would.
+
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use super::SplitMix;
+
+/// MQTT control packet type of PUBLISH (high nibble of the first byte).
+const PUBLISH: u8 = 3;
+/// Largest MQTT packet the proxy forwards (the protocol's own limit).
+const MAX_REMAINING_LENGTH: usize = 268_435_455;
+
+/// What happens to the QoS 0 PUBLISH packets, per direction, in percent.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    pub drop_percent: u32,
+    pub duplicate_percent: u32,
+    pub reorder_percent: u32,
+    /// Seed of the generators (each connection and direction derives its own).
+    pub seed: u64,
+    /// Drop the first `n` QoS 0 publishes whose packet contains these
+    /// bytes (a marker in the stream), over all connections: a loss at a
+    /// chosen place, e.g. a banner that nothing else follows, which only
+    /// the sender's own retransmission timer can repair.
+    pub drop_first_containing: Option<(Vec<u8>, usize)>,
+}
+
+impl Faults {
+    /// Only drops, `percent` of the QoS 0 publishes in each direction.
+    pub fn drop(percent: u32, seed: u64) -> Faults {
+        Faults {
+            drop_percent: percent,
+            seed,
+            ..Faults::default()
+        }
+    }
+}
+
+/// Counts of what the proxy did, over all connections and both directions.
+#[derive(Debug, Default)]
+pub struct FaultCounts {
+    pub forwarded: AtomicUsize,
+    pub qos0_publishes: AtomicUsize,
+    pub dropped: AtomicUsize,
+    pub duplicated: AtomicUsize,
+    pub reordered: AtomicUsize,
+    /// Publishes dropped for containing the marker of
+    /// [`Faults::drop_first_containing`].
+    pub marker_dropped: AtomicUsize,
+}
+
+/// The running proxy; stops accepting and cuts every connection when dropped.
+pub struct FaultProxy {
+    pub port: u16,
+    pub counts: Arc<FaultCounts>,
+    stop: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+    accept_thread: Option<thread::JoinHandle<()>>,
+}
+
+impl FaultProxy {
+    /// Listens on a free loopback port and forwards every connection to
+    /// `127.0.0.1:broker_port` with `faults` applied.
+    pub fn start(broker_port: u16, faults: Faults) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
+        let port = listener.local_addr().expect("local_addr").port();
+        let counts = Arc::new(FaultCounts::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let accept_thread = {
+            let (counts, stop, open) = (counts.clone(), stop.clone(), open.clone());
+            thread::spawn(move || {
+                for (n, client) in listener.incoming().enumerate() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(client) = client else { continue };
+                    let broker =
+                        match TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], broker_port))) {
+                            Ok(broker) => broker,
+                            // The broker is down: the forwarder sees a refused
+                            // connection, as it would without the proxy.
+                            Err(_) => continue,
+                        };
+                    let _ = client.set_nodelay(true);
+                    let _ = broker.set_nodelay(true);
+                    if let (Ok(c), Ok(b)) = (client.try_clone(), broker.try_clone()) {
+                        open.lock().unwrap().extend([c, b]);
+                    }
+                    let base = faults.seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    let other = base ^ 0xD1B5_4A32_D192_ED03;
+                    spawn_pump(&client, &broker, faults.clone(), base, counts.clone());
+                    spawn_pump(&broker, &client, faults.clone(), other, counts.clone());
+                }
+            })
+        };
+        FaultProxy {
+            port,
+            counts,
+            stop,
+            open,
+            accept_thread: Some(accept_thread),
+        }
+    }
+
+    /// Breaks every connection open now (new ones are still accepted).
+    pub fn cut(&self) {
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    pub fn dropped(&self) -> usize {
+        self.counts.dropped.load(Ordering::SeqCst)
+    }
+
+    pub fn qos0_publishes(&self) -> usize {
+        self.counts.qos0_publishes.load(Ordering::SeqCst)
+    }
+
+    pub fn marker_dropped(&self) -> usize {
+        self.counts.marker_dropped.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], self.port)),
+            Duration::from_secs(1),
+        );
+        if let Some(thread) = self.accept_thread.take() {
+            let _ = thread.join();
+        }
+        self.cut();
+    }
+}
+
+fn spawn_pump(
+    from: &TcpStream,
+    to: &TcpStream,
+    faults: Faults,
+    seed: u64,
+    counts: Arc<FaultCounts>,
+) {
+    let (Ok(from), Ok(to)) = (from.try_clone(), to.try_clone()) else {
+        return;
+    };
+    thread::spawn(move || {
+        let _ = pump(&from, &to, faults, seed, &counts);
+        let _ = from.shutdown(Shutdown::Both);
+        let _ = to.shutdown(Shutdown::Both);
+    });
+}
+
+/// One MQTT packet: its first byte, the encoded remaining length and the body.
+struct Packet {
+    bytes: Vec<u8>,
+}
+
+impl Packet {
+    fn is_qos0_publish(&self) -> bool {
+        self.bytes[0] >> 4 == PUBLISH && (self.bytes[0] >> 1) & 3 == 0
+    }
+}
+
+fn read_packet(reader: &mut impl Read) -> io::Result<Packet> {
+    let mut bytes = vec![0u8; 1];
+    reader.read_exact(&mut bytes)?;
+    let mut remaining = 0usize;
+    for shift in (0..4).map(|i| 7 * i) {
+        let mut b = [0u8; 1];
+        reader.read_exact(&mut b)?;
+        bytes.push(b[0]);
+        remaining |= usize::from(b[0] & 0x7f) << shift;
+        if b[0] & 0x80 == 0 {
+            break;
+        }
+    }
+    if remaining > MAX_REMAINING_LENGTH || bytes.last().is_some_and(|b| b & 0x80 != 0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bad remaining length",
+        ));
+    }
+    let header = bytes.len();
+    bytes.resize(header + remaining, 0);
+    reader.read_exact(&mut bytes[header..])?;
+    Ok(Packet { bytes })
+}
+
+/// Copies packets from `from` to `to` until either side closes.
+fn pump(
+    from: &TcpStream,
+    to: &TcpStream,
+    faults: Faults,
+    seed: u64,
+    counts: &FaultCounts,
+) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(64 * 1024, from);
+    let mut writer = BufWriter::with_capacity(64 * 1024, to);
+    let mut rng = SplitMix(seed);
+    let mut held: Option<Packet> = None;
+    loop {
+        // Flush only when no more input is buffered, so that a burst goes
+        // out in few writes but nothing waits for more input.
+        if reader.buffer().is_empty() {
+            writer.flush()?;
+        }
+        let packet = read_packet(&mut reader)?;
+        if !packet.is_qos0_publish() {
+            writer.write_all(&packet.bytes)?;
+            counts.forwarded.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        counts.qos0_publishes.fetch_add(1, Ordering::Relaxed);
+        if let Some((marker, n)) = &faults.drop_first_containing {
+            if packet.bytes.windows(marker.len()).any(|w| w == marker)
+                && counts
+                    .marker_dropped
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| {
+                        (d < *n).then_some(d + 1)
+                    })
+                    .is_ok()
+            {
+                continue;
+            }
+        }
+        if rng.percent(faults.drop_percent) {
+            counts.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        if held.is_none() && rng.percent(faults.reorder_percent) {
+            // Sent after the next QoS 0 publish.
+            counts.reordered.fetch_add(1, Ordering::Relaxed);
+            held = Some(packet);
+            continue;
+        }
+        writer.write_all(&packet.bytes)?;
+        if rng.percent(faults.duplicate_percent) {
+            counts.duplicated.fetch_add(1, Ordering::Relaxed);
+            writer.write_all(&packet.bytes)?;
+        }
+        if let Some(earlier) = held.take() {
+            writer.write_all(&earlier.bytes)?;
+        }
+        counts.forwarded.fetch_add(1, Ordering::Relaxed);
+    }
+}
