@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod logging;
 mod protocol;
 mod reliable;
 mod shell;
@@ -53,11 +54,7 @@ fn main() {
     } else {
         log::LevelFilter::Info
     };
-    // rumqttc's own messages duplicate ours; keep only its warnings.
-    let _ = simple_logger::SimpleLogger::new()
-        .with_level(level)
-        .with_module_level("rumqttc", log::LevelFilter::Warn)
-        .init();
+    logging::init(level);
     for warning in &warnings {
         log::warn!("{warning}");
     }

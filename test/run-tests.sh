@@ -25,6 +25,10 @@ command -v musl-gcc >/dev/null 2>&1 || apt_missing+=(musl-tools)
 # The emulated tests and the MIPS builds (objcopy removes the .pdr section).
 command -v qemu-mips-static >/dev/null 2>&1 || apt_missing+=(qemu-user-static)
 command -v mips-linux-gnu-objcopy >/dev/null 2>&1 || apt_missing+=(binutils-mips-linux-gnu)
+# The service files: busybox ash runs the OpenWrt init script, systemd-analyze
+# checks the unit.
+command -v busybox >/dev/null 2>&1 || apt_missing+=(busybox)
+command -v systemd-analyze >/dev/null 2>&1 || apt_missing+=(systemd)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "== installing ${apt_missing[*]}"
   as_root apt-get update -qq
@@ -53,11 +57,12 @@ echo "== format";      cargo fmt --check
 echo "== lints";       cargo clippy --all-targets -- -D warnings
 echo "== lints (router feature set)"
 cargo clippy --all-targets --no-default-features --features router -- -D warnings
-echo "== shellcheck";  shellcheck -x test/*.sh .ci/run cross/*.sh
+echo "== shellcheck";  shellcheck -x test/*.sh .ci/run cross/*.sh cross/openwrt/mqtt-forward.init
 echo "== tests";       cargo test
 echo "== unit tests (router feature set)"
 cargo test --no-default-features --features router --bin mqtt-forward
 echo "== start-all/teardown scripts"; bash test/check-start-all.sh
+echo "== service files (OpenWrt init script, systemd unit)"; bash test/check-service-files.sh
 echo "== simulator soak (20x seeds, release)"
 SIM_SCALE=20 cargo test --release --bin mqtt-forward reliable::
 

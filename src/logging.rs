@@ -1,0 +1,51 @@
+//! The log: simple_logger's line format (timestamp when built with the
+//! `timestamps` feature, level, `[source]`, message) on stderr, with this
+//! program's lines tagged `[mqtt-forward]` instead of a Rust module path
+//! (`[mqtt_forward::shell::server]` means nothing to a user or to syslog).
+//! Other crates' lines keep their own name (only rumqttc's warnings pass).
+
+use log::{LevelFilter, Log, Metadata, Record};
+use simple_logger::SimpleLogger;
+
+/// What this program's lines show as their source.
+const PROGRAM: &str = "mqtt-forward";
+/// The module-path prefix of this program's own log records.
+const OWN_TARGET_PREFIX: &str = "mqtt_forward";
+
+/// simple_logger, with this program's record targets replaced.
+struct ProgramLogger(SimpleLogger);
+
+impl Log for ProgramLogger {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &Record) {
+        if !record.target().starts_with(OWN_TARGET_PREFIX) {
+            return self.0.log(record);
+        }
+        self.0.log(
+            &Record::builder()
+                .args(*record.args())
+                .level(record.level())
+                .target(PROGRAM)
+                .build(),
+        );
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
+}
+
+/// Installs the logger at `level` (once; a second call changes nothing).
+pub fn init(level: LevelFilter) {
+    // rumqttc's own messages duplicate ours; keep only its warnings.
+    let inner = SimpleLogger::new()
+        .with_level(level)
+        .with_module_level("rumqttc", LevelFilter::Warn);
+    let max = inner.max_level();
+    if log::set_boxed_logger(Box::new(ProgramLogger(inner))).is_ok() {
+        log::set_max_level(max);
+    }
+}
