@@ -25,7 +25,10 @@
 # Needs: rustup, `pip install ziglang`, `cargo install --locked
 # cargo-zigbuild`, and for MIPS an objcopy that knows MIPS
 # (binutils-mips-linux-gnu on Debian, or llvm-objcopy). Missing rustup
-# pieces (the pinned nightly, rust-src) are installed.
+# pieces (the pinned nightly, rust-src) are installed. With
+# CROSS_BUILDER=cross, `cross build` (docker images with gcc cross
+# toolchains, see Cross.toml) replaces `cargo zigbuild`, with the same
+# flags: the release workflow (.github/workflows/release.yml) builds so.
 #
 # Writes dist/mqtt-forward-TARGET (full set) and
 # dist/mqtt-forward-router-TARGET, dist/SHA256SUMS and dist/SIZES (target,
@@ -44,6 +47,7 @@ DIST=${DIST:-$ROOT/dist}
 # otherwise evict the stable ones of the test build.
 TARGET_DIR=${CROSS_TARGET_DIR:-$ROOT/target/cross}
 
+BUILDER=${CROSS_BUILDER:-zigbuild}
 SET=default
 BUDGET=1
 targets=()
@@ -72,10 +76,20 @@ esac
 # --- tools -------------------------------------------------------------------
 need() { echo "cross/build.sh: $1 is missing: $2" >&2; exit 1; }
 command -v rustup >/dev/null || need rustup "install it from rustup.rs"
-command -v cargo-zigbuild >/dev/null || need cargo-zigbuild "cargo install --locked cargo-zigbuild"
-if ! command -v zig >/dev/null && ! python3 -c 'import ziglang' 2>/dev/null; then
-    need zig "pip install ziglang"
-fi
+case $BUILDER in
+zigbuild)
+    command -v cargo-zigbuild >/dev/null || need cargo-zigbuild "cargo install --locked cargo-zigbuild"
+    if ! command -v zig >/dev/null && ! python3 -c 'import ziglang' 2>/dev/null; then
+        need zig "pip install ziglang"
+    fi
+    build_cmd=(cargo "+$NIGHTLY" zigbuild)
+    ;;
+cross)
+    command -v cross >/dev/null || need cross "cargo install --locked cross"
+    build_cmd=(cross "+$NIGHTLY" build)
+    ;;
+*) echo "cross/build.sh: CROSS_BUILDER must be zigbuild or cross, not $BUILDER" >&2; exit 2 ;;
+esac
 if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1; then
     rustup toolchain install "$NIGHTLY" --profile minimal
 fi
@@ -95,9 +109,9 @@ objcopy_for_mips() {
 # build-std 1,840,944; + optimize_for_size 1,646,032; + immediate-abort
 # 1,437,104; + static non-PIE, no unwind tables 1,235,824).
 SIZE_FLAGS='"-Zunstable-options", "-Cpanic=immediate-abort", "-Cforce-unwind-tables=no", "-Crelocation-model=static"'
-# zig links its own musl and C runtime objects; rustc's self-contained copies
-# exist only where rustup ships a prebuilt std (without this, armv7 fails to
-# link: "failed to open object crt1.o").
+# zig (or cross's gcc) links its own musl and C runtime objects; rustc's
+# self-contained copies exist only where rustup ships a prebuilt std (without
+# this, armv7 fails to link: "failed to open object crt1.o").
 LINK_FLAGS='"-Clink-self-contained=no"'
 
 # budget TARGET SET: the byte budget from cross/budgets, or "-".
@@ -116,7 +130,7 @@ build() { # build TARGET SET
     fi
     echo "== $target ($set)"
     # The --config array is merged with .cargo/config.toml's flags for the target.
-    if ! cargo "+$NIGHTLY" zigbuild --release --locked --target "$target" \
+    if ! "${build_cmd[@]}" --release --locked --target "$target" \
         --target-dir "$TARGET_DIR/$set" "${features[@]}" \
         -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
         --config "target.$target.rustflags = [$SIZE_FLAGS, $LINK_FLAGS]"; then

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what it needs when missing
-# (mosquitto, shellcheck, openssl, OpenSSH, musl-tools, qemu-user-static and
-# MIPS binutils with apt-get; rustfmt, clippy, the musl target, the pinned
-# nightly and rust-src with rustup; zig with pip; cargo-zigbuild with cargo),
-# then: formatting, lints (both feature sets), unit + simulator + integration
-# tests (TLS, real ssh/scp), the router feature set's unit tests, the
-# start-all/teardown scripts in both modes, the service files, a simulator
-# soak, the static musl release build with its size, the cross builds with
-# their size budgets (x86_64, mips full and router, armv7), the emulated
-# end-to-end tests under qemu-user, and a quick benchmark run (figures only;
-# targets are judged from them).
+# (mosquitto, shellcheck, openssl, OpenSSH, musl-tools, qemu-user-static,
+# MIPS binutils, busybox and systemd with apt-get; rustfmt, clippy and the
+# musl target with rustup, the pinned nightly and rust-src through
+# cross/build.sh; zig and docutils with pip; cargo-zigbuild with cargo),
+# then: formatting, lints (both feature sets, shell scripts, README.rst),
+# unit + simulator + integration tests (TLS, real ssh/scp), the router
+# feature set's unit tests, the start-all/teardown scripts in both modes, the
+# service files, a simulator soak, the static musl release build with its
+# size, the cross builds with their size budgets (x86_64, mips full and
+# router, armv7), the emulated end-to-end tests under qemu-user, and a quick
+# benchmark run (figures only; targets are judged from them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -44,6 +45,10 @@ if ! command -v zig >/dev/null 2>&1 && ! python3 -c 'import ziglang' 2>/dev/null
   echo "== installing ziglang (pip)"
   python3 -m pip install -q ziglang
 fi
+if ! python3 -c 'import docutils' 2>/dev/null; then
+  echo "== installing docutils (pip)"
+  python3 -m pip install -q docutils
+fi
 if ! command -v cargo-zigbuild >/dev/null 2>&1; then
   echo "== installing cargo-zigbuild"
   cargo install -q --locked cargo-zigbuild
@@ -58,6 +63,7 @@ echo "== lints";       cargo clippy --all-targets -- -D warnings
 echo "== lints (router feature set)"
 cargo clippy --all-targets --no-default-features --features router -- -D warnings
 echo "== shellcheck";  shellcheck -x test/*.sh .ci/run cross/*.sh cross/openwrt/mqtt-forward.init
+echo "== README.rst";  python3 -m docutils --halt=warning README.rst /dev/null
 echo "== tests";       cargo test
 echo "== unit tests (router feature set)"
 cargo test --no-default-features --features router --bin mqtt-forward

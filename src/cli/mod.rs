@@ -321,13 +321,30 @@ fn parse_to_outcome(
         }
     };
     if parsed.version {
-        return Ok(Outcome::Print(format!(
-            "mqtt-forward {}\n",
-            env!("CARGO_PKG_VERSION")
-        )));
+        return Ok(Outcome::Print(version_line()));
     }
     let (config, warnings) = build_config(parsed, env)?;
     Ok(Outcome::Run(config, warnings))
+}
+
+/// The `--version` line: the version, and the optional parts this build
+/// leaves out (the router feature set), so that a bug report says which
+/// binary it is about.
+fn version_line() -> String {
+    let left_out: Vec<&str> = [
+        ("web-roots", cfg!(feature = "web-roots")),
+        ("tls12", cfg!(feature = "tls12")),
+        ("timestamps", cfg!(feature = "timestamps")),
+    ]
+    .into_iter()
+    .filter_map(|(name, built)| (!built).then_some(name))
+    .collect();
+    let mut line = format!("mqtt-forward {}", env!("CARGO_PKG_VERSION"));
+    if !left_out.is_empty() {
+        line.push_str(&format!(" (built without {})", left_out.join(", ")));
+    }
+    line.push('\n');
+    line
 }
 
 /// Writes help or version text; a closed or full stdout is not worth a panic.
