@@ -8,9 +8,10 @@
 //! `TARGET=PATH` pairs (whitespace-separated); run by hand, set it and pass
 //! `--ignored`. Each test runs for every listed target.
 //!
-//! The lossy-link test needs working timers (retransmission); the beacon
-//! and `-l` tests need periodic and one-shot timers. They are the tests
-//! that caught the MIPS timer bug (see .cargo/config.toml).
+//! The banner test needs the emulated side's retransmission timer, the
+//! beacon and `-l` tests its periodic and one-shot timers: they fail with
+//! the MIPS timer bug (see .cargo/config.toml), which the echo tests alone
+//! did not catch (fast retransmission and the native peer's timers mask it).
 
 mod common;
 
@@ -136,7 +137,8 @@ fn emulated_server_side_echoes_1_mib_intact_at_qos_0_through_5_percent_frame_los
         let echo = Target::echo();
         let mut fx = fixture_with_emulated_server("emu-lossy", &emu);
         // Both directions of the server side's broker link lose 5 % of the
-        // publishes: only the forwarders' retransmission timers recover them.
+        // publishes: the reliability layer (fast retransmission on gaps, and
+        // timers for a lost tail) must recover them.
         let proxy = FaultProxy::start(fx.broker.port, Faults::drop(5, 0x5eed));
         fx.server_mqtt_port = Some(proxy.port);
         let server = fx.server("emu-lossy", echo.port, &["--mqtt-qos", "0"]);

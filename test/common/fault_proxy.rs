@@ -16,9 +16,8 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
-use super::SplitMix;
+use super::{stop_accept_loop, SplitMix};
 
 /// MQTT control packet type of PUBLISH (high nibble of the first byte).
 const PUBLISH: u8 = 3;
@@ -140,14 +139,7 @@ impl FaultProxy {
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], self.port)),
-            Duration::from_secs(1),
-        );
-        if let Some(thread) = self.accept_thread.take() {
-            let _ = thread.join();
-        }
+        stop_accept_loop(&self.stop, self.port, self.accept_thread.take());
         self.cut();
     }
 }

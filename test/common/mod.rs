@@ -848,6 +848,19 @@ pub fn echo_through_with_progress(
 // ---------------------------------------------------------------------------
 // In-process TCP targets
 
+/// Stops a thread accepting on `127.0.0.1:port` that checks `stop` after
+/// each connection: sets the flag, connects once to wake it, joins it.
+pub fn stop_accept_loop(stop: &AtomicBool, port: u16, thread: Option<JoinHandle<()>>) {
+    stop.store(true, Ordering::SeqCst);
+    let _ = TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(1),
+    );
+    if let Some(thread) = thread {
+        let _ = thread.join();
+    }
+}
+
 /// A TCP server on `127.0.0.1:<free port>` that runs `handler` on its own
 /// thread for every connection. Stops accepting when dropped.
 pub struct Target {
@@ -968,14 +981,6 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so that it sees the flag.
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], self.port)),
-            Duration::from_secs(1),
-        );
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        stop_accept_loop(&self.stop, self.port, self.thread.take());
     }
 }
