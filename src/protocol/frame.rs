@@ -52,6 +52,28 @@ pub mod flags {
     /// other and may use the extensions (close propagation, larger frames and
     /// windows). The C original ignores unknown flags.
     pub const CAPABLE: u32 = 0x20;
+    /// Ours: set by a client session on every frame until it has heard from
+    /// the server side. Only such a frame may create a server session; any
+    /// other frame for an unknown session is from a session the server side
+    /// no longer has (it restarted), and is answered with an abort.
+    pub const OPENING: u32 = 0x80;
+}
+
+/// True if `header` (for a session id the server side does not know) may
+/// create a session. From this program: [`flags::OPENING`]. From the C
+/// original, which creates sessions from any first frame and sends nothing
+/// of ours: a frame of a client that has received nothing yet (no
+/// ACK_VALID) and has sent no data before it: a heartbeat, or data frame 1.
+/// A restarted server side therefore never dials for a session it lost
+/// (a C client that never received a byte and only heartbeats excepted).
+pub fn opens_session(header: &Header) -> bool {
+    if header.has(flags::BEACON) || is_close(header) || header.has(flags::DISCONNECT) {
+        return false;
+    }
+    if header.has(flags::CAPABLE) {
+        return header.has(flags::OPENING);
+    }
+    header.ack.is_none() && (header.seq == 1 || (header.seq == 0 && header.has(flags::NO_DATA)))
 }
 
 /// Remote-config item type: IPv4 address, 4 bytes in network order.

@@ -324,7 +324,7 @@ impl Sim {
         let stream = &self.setup.our_stream;
         while s.wants_data() && end.sent < stream.len() {
             let n = s.max_chunk().min(stream.len() - end.sent);
-            s.push_data(&stream[end.sent..end.sent + n]);
+            s.push_data(&stream[end.sent..end.sent + n], now);
             end.sent += n;
         }
         let reader = self.setup.reader_chunk;

@@ -13,6 +13,8 @@ mod legacy_model;
 #[cfg(test)]
 mod legacy_sim;
 #[cfg(test)]
+mod session_rules;
+#[cfg(test)]
 mod sim;
 #[cfg(test)]
 mod sim_support;

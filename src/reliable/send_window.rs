@@ -153,6 +153,11 @@ impl SendWindow {
 
     /// Processes a cumulative acknowledgement of every frame up to `ack`.
     /// `gap` is the peer's hint that it saw a hole or a duplicate.
+    /// True if `ack` names a frame that was sent (or nothing: 0).
+    pub fn is_valid_ack(&self, ack: u64) -> bool {
+        ack < self.next_unsent
+    }
+
     pub fn on_ack(&mut self, ack: u64, gap: bool, now: Instant) -> AckOutcome {
         if ack >= self.next_unsent {
             return AckOutcome::Invalid;

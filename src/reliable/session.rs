@@ -43,6 +43,10 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// to re-acknowledge frames whose acknowledgement was lost. Twice the
 /// largest retransmission timeout, so a peer still retransmitting is heard.
 const LINGER: Duration = Duration::from_secs(10);
+/// The longest a session may linger in all, however often the peer's
+/// retransmissions extend [`LINGER`]: a peer that keeps sending to a closed
+/// session (a bug, or a forger) cannot keep it, and its memory, for ever.
+const MAX_LINGER: Duration = Duration::from_secs(60);
 
 /// Which side of the tunnel this session is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +96,13 @@ pub enum CloseReason {
     /// A C peer went silent: the only way it ends a session (it stops
     /// sending when its TCP connection closes), so this is a normal end.
     LegacyPeerSilent,
+    /// Our oldest unacknowledged frame was not acknowledged for the whole
+    /// peer timeout, although the peer may still be heard (heartbeats from a
+    /// peer that lost the session, or that stopped reading).
+    NoProgress,
+    /// The peer acknowledged a frame that was never sent: it is not the
+    /// peer of this session (a restarted process, or a forged frame).
+    ProtocolViolation,
 }
 
 impl CloseReason {
@@ -150,6 +161,12 @@ pub struct Session {
     gap_seen: bool,
     last_sent: Instant,
     last_heard: Option<Instant>,
+    /// Since when the oldest unacknowledged frame has waited (the last
+    /// acknowledgement that made progress, or the first frame queued after
+    /// everything was acknowledged).
+    progress_at: Instant,
+    /// The absolute end of lingering, set when lingering starts.
+    linger_limit: Option<Instant>,
     created: Instant,
     bytes_sent: u64,
 }
@@ -184,6 +201,8 @@ impl Session {
                 Role::Server => Some(now),
                 Role::Client { .. } => None,
             },
+            progress_at: now,
+            linger_limit: None,
             created: now,
             bytes_sent: 0,
         }
@@ -222,10 +241,13 @@ impl Session {
 
     /// Queues stream bytes read from the local TCP socket (at most
     /// [`Self::max_chunk`], only while [`Self::wants_data`]).
-    pub fn push_data(&mut self, data: &[u8]) {
+    pub fn push_data(&mut self, data: &[u8], now: Instant) {
         debug_assert!(self.wants_data() && !data.is_empty() && data.len() <= self.max_chunk());
         if !self.wants_data() || data.is_empty() {
             return;
+        }
+        if self.send.all_acked() {
+            self.progress_at = now;
         }
         self.bytes_sent += data.len() as u64;
         self.send.push(data, false);
@@ -308,7 +330,7 @@ impl Session {
             State::CloseLingering(_, reason) => {
                 if !is_close(&h) && !h.has(flags::BEACON) {
                     self.close_due = true;
-                    self.state = State::CloseLingering(now + LINGER, reason);
+                    self.state = State::CloseLingering(self.linger_until(now), reason);
                 }
                 return;
             }
@@ -318,6 +340,17 @@ impl Session {
             return;
         }
         let capable = h.has(flags::CAPABLE);
+        // An acknowledgement of a frame never sent cannot come from the
+        // peer of this session: not "heard", and the session is over.
+        if h.ack
+            .is_some_and(|ack| !is_close(&h) && !self.send.is_valid_ack(ack))
+        {
+            if self.state == State::Open {
+                log::debug!("aborting: the peer acknowledged unsent frame {:?}", h.ack);
+                self.state = State::Closing(CloseReason::ProtocolViolation);
+            }
+            return;
+        }
         if self.peer == PeerKind::Unknown {
             self.peer = if capable {
                 PeerKind::Capable
@@ -335,7 +368,7 @@ impl Session {
             // answer retransmitted frames, whose acknowledgement it missed.
             // Pure acks and heartbeats are not answered: two lingering
             // sessions would otherwise ping-pong forever.
-            self.state = State::Lingering(now + LINGER);
+            self.state = State::Lingering(self.linger_until(now));
             if !h.has(flags::NO_DATA) {
                 self.ack_now = true;
             }
@@ -346,9 +379,8 @@ impl Session {
             return;
         }
         if let Some(ack) = h.ack {
-            if self.send.on_ack(ack, capable && h.has(GAP_FLAG), now) == AckOutcome::Invalid {
-                log::debug!("dropping frame acknowledging unsent frame {ack}");
-                return;
+            if self.send.on_ack(ack, capable && h.has(GAP_FLAG), now) == AckOutcome::Progress {
+                self.progress_at = now;
             }
         }
         if h.has(flags::NO_DATA) {
@@ -396,6 +428,10 @@ impl Session {
             });
             return;
         }
+        if self.progress_deadline().is_some_and(|d| d <= now) {
+            self.state = State::Closing(CloseReason::NoProgress);
+            return;
+        }
         self.send.on_timeout(now);
         if self.hello_deadline.is_some_and(|d| d <= now) {
             self.send.rtt_mut().back_off();
@@ -424,6 +460,19 @@ impl Session {
         }
     }
 
+    /// When the session gives up on a peer that acknowledges nothing: the
+    /// peer timeout after the oldest unacknowledged frame started waiting.
+    fn progress_deadline(&self) -> Option<Instant> {
+        (!self.send.all_acked()).then(|| self.progress_at + self.config.peer_timeout)
+    }
+
+    /// The end of a linger period that starts (or is extended) at `now`,
+    /// within [`MAX_LINGER`] of when lingering began.
+    fn linger_until(&mut self, now: Instant) -> Instant {
+        let limit = *self.linger_limit.get_or_insert(now + MAX_LINGER);
+        (now + LINGER).min(limit)
+    }
+
     /// The earliest time [`Self::handle_timeout`] or [`Self::poll_transmit`]
     /// has something to do; `None` once closed.
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -440,6 +489,7 @@ impl Session {
             self.ack_deadline,
             Some(self.last_sent + self.heartbeat_interval()),
             self.silence_deadline(),
+            self.progress_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -448,6 +498,9 @@ impl Session {
 
     fn header(&mut self, seq: u64, extra: u32) -> Header {
         let mut f = flags::CAPABLE | extra;
+        if matches!(self.role, Role::Client { .. }) && self.peer == PeerKind::Unknown {
+            f |= flags::OPENING;
+        }
         if std::mem::take(&mut self.gap_seen) {
             f |= GAP_FLAG;
         }
@@ -476,7 +529,7 @@ impl Session {
             State::Closed(_) => return false,
             State::Closing(reason) => {
                 encode_into(out, &close_header(), None, &[]);
-                self.state = State::CloseLingering(now + LINGER, reason);
+                self.state = State::CloseLingering(self.linger_until(now), reason);
                 self.release_buffers();
                 return true;
             }
@@ -581,7 +634,7 @@ impl Session {
             && self.recv.fin_delivered()
             && !self.ack_now
         {
-            self.state = State::Lingering(now + LINGER);
+            self.state = State::Lingering(self.linger_until(now));
             self.release_buffers();
         }
     }

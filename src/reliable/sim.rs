@@ -42,7 +42,7 @@ impl End {
         };
         while s.wants_data() && self.sent < self.to_send.len() {
             let n = s.max_chunk().min(self.to_send.len() - self.sent);
-            s.push_data(&self.to_send[self.sent..self.sent + n]);
+            s.push_data(&self.to_send[self.sent..self.sent + n], now);
             self.sent += n;
         }
         if close_when_done && self.sent == self.to_send.len() && !self.eof_sent {

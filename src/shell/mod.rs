@@ -7,6 +7,7 @@ mod client;
 mod list;
 mod mqtt;
 mod payload_pool;
+mod refusals;
 mod server;
 mod session_task;
 mod tombstones;

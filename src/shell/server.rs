@@ -12,6 +12,7 @@ use smol::future::{or, pending};
 use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
+use super::refusals::{Refusal, Refusals};
 use super::session_task::{self, InboxSender, Outbox, SessionIo, ToSession};
 use super::tombstones::Tombstones;
 use super::{inbox_capacity, session_config};
@@ -37,6 +38,7 @@ enum Wake {
     Inbound(Option<Inbound>),
     Done(Option<SessionId>),
     Beacon,
+    Report,
 }
 
 /// Runs the server side until the broker handle goes away.
@@ -64,6 +66,7 @@ pub async fn run(
     let (done_tx, done_rx) = channel::unbounded::<SessionId>();
     let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
     let mut tombstones = Tombstones::default();
+    let mut refusals = Refusals::new(Instant::now());
     let mut link_up = false;
     let mut was_up = false;
     let mut next_beacon = Instant::now();
@@ -76,16 +79,31 @@ pub async fn run(
     );
     loop {
         let beacon_due = *beacon && link_up;
+        let report_at = refusals.next_report();
         let wake = or(
             async { Wake::Inbound(inbound.recv().await.ok()) },
-            or(async { Wake::Done(done_rx.recv().await.ok()) }, async {
-                if beacon_due {
-                    Timer::at(next_beacon).await;
-                    Wake::Beacon
-                } else {
-                    pending().await
-                }
-            }),
+            or(
+                async { Wake::Done(done_rx.recv().await.ok()) },
+                or(
+                    async {
+                        if beacon_due {
+                            Timer::at(next_beacon).await;
+                            Wake::Beacon
+                        } else {
+                            pending().await
+                        }
+                    },
+                    async {
+                        match report_at {
+                            Some(at) => {
+                                Timer::at(at).await;
+                                Wake::Report
+                            }
+                            None => pending().await,
+                        }
+                    },
+                ),
+            ),
         )
         .await;
         match wake {
@@ -98,6 +116,7 @@ pub async fn run(
                 broker.try_publish(&beacon_topic, frame::beacon());
                 next_beacon = Instant::now() + BEACON_PERIOD;
             }
+            Wake::Report => refusals.report(Instant::now()),
             Wake::Inbound(Some(Inbound::Up)) => {
                 link_up = true;
                 next_beacon = Instant::now();
@@ -121,23 +140,35 @@ pub async fn run(
                     let _ = tx.try_send(ToSession::Frame(p));
                     continue;
                 }
+                let now = Instant::now();
                 let Ok(frame) = decode(&p.payload) else {
                     log::debug!("session {id}: dropping undecodable frame");
+                    refusals.note(Refusal::Undecodable, now);
                     continue;
                 };
                 if frame.header.has(flags::BEACON) || frame::is_close(&frame.header) {
                     continue;
                 }
-                if tombstones.contains(&id) {
-                    // The peer still thinks the session is alive.
-                    broker.try_publish(
-                        &topics.session(&id, Direction::ToClient),
-                        frame::encode(&frame::close_header(), None, &[]),
-                    );
+                let ended = tombstones.contains(&id);
+                if ended || !frame::opens_session(&frame.header) {
+                    // The peer still thinks the session is alive: it ended
+                    // here (a straggler: expected, not counted), or this
+                    // process restarted since. Never dial.
+                    log::debug!("session {id}: unknown or ended, answering with an abort");
+                    if !ended {
+                        refusals.note(Refusal::UnknownSession, now);
+                    }
+                    if refusals.may_answer(now) {
+                        broker.try_publish(
+                            &topics.session(&id, Direction::ToClient),
+                            frame::encode(&frame::close_header(), None, &[]),
+                        );
+                    }
                     continue;
                 }
                 if sessions.len() >= MAX_SESSIONS {
-                    log::warn!("session {id}: refused, {MAX_SESSIONS} sessions already open");
+                    log::debug!("session {id}: refused, {MAX_SESSIONS} sessions already open");
+                    refusals.note(Refusal::SessionLimit, now);
                     continue;
                 }
                 let (tx, rx) = session_task::inbox(inbox_capacity(&session_config));

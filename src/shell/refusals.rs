@@ -1,0 +1,169 @@
+//! Frames the router refuses (undecodable, for sessions it does not know,
+//! beyond the session limit), counted and summarised in at most one log
+//! line per [`REPORT_PERIOD`], whatever arrives: a flood of bad frames from
+//! the broker cannot flood the log. Also bounds how many refusals are
+//! answered (with an abort frame) per second, so that forged frames cannot
+//! make this side publish without limit.
+
+use std::time::{Duration, Instant};
+
+/// At most one summary line this often.
+pub const REPORT_PERIOD: Duration = Duration::from_secs(10);
+/// Abort frames sent in answer to frames for unknown sessions, per second at
+/// most. A restarted server side answers each client session once or twice
+/// (every retransmission is answered until the client gives up), so even a
+/// hundred live sessions get their answer within a second or two.
+pub const MAX_ANSWERS_PER_SEC: u32 = 100;
+
+/// Why a frame was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The payload is not a frame.
+    Undecodable,
+    /// A frame for a session this side does not know, that may not create
+    /// one (the session was lost in a restart, or the frame is forged).
+    UnknownSession,
+    /// A frame that would open a session beyond the session limit.
+    SessionLimit,
+}
+
+const KINDS: usize = 3;
+
+impl Refusal {
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Refusal::Undecodable => "undecodable",
+            Refusal::UnknownSession => {
+                "for sessions this side does not have (answered with an abort)"
+            }
+            Refusal::SessionLimit => "opening sessions beyond the limit",
+        }
+    }
+}
+
+/// Counters since the last summary, and the answer budget of this second.
+#[derive(Debug)]
+pub struct Refusals {
+    counts: [u64; KINDS],
+    since: Instant,
+    second: Instant,
+    answers: u32,
+}
+
+impl Refusals {
+    pub fn new(now: Instant) -> Refusals {
+        Refusals {
+            counts: [0; KINDS],
+            since: now,
+            second: now,
+            answers: 0,
+        }
+    }
+
+    /// Counts one refused frame.
+    pub fn note(&mut self, why: Refusal, now: Instant) {
+        self.counts[why.index()] += 1;
+        self.report(now);
+    }
+
+    /// True if one more refusal may be answered now (and counts it).
+    pub fn may_answer(&mut self, now: Instant) -> bool {
+        if now.saturating_duration_since(self.second) >= Duration::from_secs(1) {
+            self.second = now;
+            self.answers = 0;
+        }
+        self.answers += 1;
+        self.answers <= MAX_ANSWERS_PER_SEC
+    }
+
+    /// When a summary of what was counted will be due (nothing counted: none).
+    pub fn next_report(&self) -> Option<Instant> {
+        self.counts
+            .iter()
+            .any(|&c| c > 0)
+            .then_some(self.since + REPORT_PERIOD)
+    }
+
+    /// Logs the summary if it is due.
+    pub fn report(&mut self, now: Instant) {
+        if let Some(line) = self.summary(now) {
+            log::warn!("{line}");
+        }
+    }
+
+    /// The summary line, if one is due and anything was refused.
+    pub fn summary(&mut self, now: Instant) -> Option<String> {
+        let elapsed = now.saturating_duration_since(self.since);
+        if elapsed < REPORT_PERIOD || self.counts.iter().all(|&c| c == 0) {
+            return None;
+        }
+        let parts: Vec<String> = [
+            Refusal::Undecodable,
+            Refusal::UnknownSession,
+            Refusal::SessionLimit,
+        ]
+        .into_iter()
+        .filter(|why| self.counts[why.index()] > 0)
+        .map(|why| format!("{} {}", self.counts[why.index()], why.words()))
+        .collect();
+        self.counts = [0; KINDS];
+        self.since = now;
+        Some(format!(
+            "refused frames from the broker in the last {} s: {}",
+            elapsed.as_secs(),
+            parts.join(", ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_refusals_gives_one_line_per_period() {
+        let t0 = Instant::now();
+        let mut r = Refusals::new(t0);
+        let mut lines = 0;
+        // 5,000 refusals over 25 s, one every 5 ms.
+        for i in 0..5_000u64 {
+            let now = t0 + Duration::from_millis(5 * i);
+            r.counts[Refusal::UnknownSession.index()] += 1;
+            if r.summary(now).is_some() {
+                lines += 1;
+            }
+        }
+        assert_eq!(lines, 2, "25 s of refusals: a line at 10 s and at 20 s");
+    }
+
+    #[test]
+    fn the_summary_counts_each_kind_in_words() {
+        let t0 = Instant::now();
+        let mut r = Refusals::new(t0);
+        for _ in 0..3 {
+            r.counts[Refusal::Undecodable.index()] += 1;
+        }
+        r.counts[Refusal::SessionLimit.index()] += 1;
+        let line = r.summary(t0 + REPORT_PERIOD).expect("due");
+        assert!(line.contains("3 undecodable"), "{line}");
+        assert!(
+            line.contains("1 opening sessions beyond the limit"),
+            "{line}"
+        );
+        assert!(!line.contains("abort"), "{line}");
+        assert_eq!(r.summary(t0 + REPORT_PERIOD * 3), None, "nothing new");
+    }
+
+    #[test]
+    fn answers_are_bounded_per_second() {
+        let t0 = Instant::now();
+        let mut r = Refusals::new(t0);
+        let answered = (0..1_000).filter(|_| r.may_answer(t0)).count();
+        assert_eq!(answered, MAX_ANSWERS_PER_SEC as usize);
+        assert!(r.may_answer(t0 + Duration::from_secs(1)));
+    }
+}
