@@ -13,10 +13,6 @@ use std::process::exit;
 
 use cli::Parsed;
 
-/// Exit code for a failure after start-up (broker unreachable in `-l`,
-/// listener cannot bind, …). Usage errors exit with [`cli::EXIT_USAGE`].
-const EXIT_FAILURE: i32 = 1;
-
 fn main() {
     let mut args = Vec::new();
     for (position, arg) in std::env::args_os().skip(1).enumerate() {
@@ -74,6 +70,6 @@ fn main() {
     };
     if let Err(e) = shell::run(config, tls) {
         eprintln!("mqtt-forward: {e}");
-        exit(EXIT_FAILURE);
+        exit(e.exit_code());
     }
 }

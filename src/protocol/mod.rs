@@ -2,5 +2,6 @@
 //! no I/O.
 
 pub mod frame;
+pub mod instance;
 pub mod limits;
 pub mod topic;

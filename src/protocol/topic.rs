@@ -112,6 +112,14 @@ impl Topics {
         format!("{}/{}/beacon/rx", self.prefix, self.server_id)
     }
 
+    /// Where a server side announces itself, retained (see
+    /// [`crate::protocol::instance`]): three levels, so that no session
+    /// filter (`P/S/+/tx`, `P/S/+/rx`) of this program or the C original
+    /// matches it.
+    pub fn instance(&self) -> String {
+        format!("{}/{}/instance", self.prefix, self.server_id)
+    }
+
     /// What `-l` subscribes to: every server's beacon under the prefix.
     pub fn beacon_filter(prefix: &str) -> String {
         format!("{prefix}/+/beacon/rx")

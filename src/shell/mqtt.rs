@@ -19,6 +19,7 @@ use rumqttc::{
     TlsConfiguration, Transport,
 };
 
+use super::reconnect::Reconnect;
 use crate::config::BrokerConfig;
 use crate::protocol::frame::MAX_PAYLOAD;
 
@@ -30,10 +31,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(20);
 /// is 5 s; a TLS handshake over a slow mobile link to a cloud broker can
 /// take longer.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// First delay before reconnecting; doubled per failure up to the maximum.
-const RECONNECT_MIN: Duration = Duration::from_millis(100);
-/// Longest delay between reconnection attempts.
-const RECONNECT_MAX: Duration = Duration::from_secs(10);
 /// Room in an MQTT PUBLISH packet beyond the payload: fixed header (≤ 5),
 /// topic length (2), packet id (2) and the longest topic we use
 /// (2 × MAX_TOPIC_LEVEL_LEN + 32-char session id + separators and suffix).
@@ -182,6 +179,14 @@ impl Broker {
             .is_ok()
     }
 
+    /// Publishes a retained message if the request queue has room (an empty
+    /// payload clears the topic's retained message).
+    pub fn try_publish_retained(&self, topic: &str, payload: Vec<u8>) -> bool {
+        self.client
+            .try_publish(topic, self.qos, true, payload)
+            .is_ok()
+    }
+
     /// Subscribes to `topic` now and after every reconnect. The SUBSCRIBE
     /// goes out before anything this task publishes afterwards, and the
     /// broker handles a connection's packets in order, so a reply to a
@@ -210,7 +215,7 @@ async fn drive(
     inbound: smol::channel::Sender<Inbound>,
 ) {
     let mut dynamic: HashSet<String> = HashSet::new();
-    let mut backoff = RECONNECT_MIN;
+    let mut reconnect = Reconnect::default();
     let mut up = false;
     loop {
         let event = eventloop.poll().await;
@@ -222,7 +227,7 @@ async fn drive(
         }
         match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = RECONNECT_MIN;
+                let worth_a_line = reconnect.connected(std::time::Instant::now());
                 up = true;
                 let filters: Vec<SubscribeFilter> = permanent
                     .iter()
@@ -235,7 +240,11 @@ async fn drive(
                         .pending
                         .push_front(Request::Subscribe(Subscribe::new_many(filters)));
                 }
-                log::info!("connected to broker {endpoint}");
+                if worth_a_line {
+                    log::info!("connected to broker {endpoint}");
+                } else {
+                    log::debug!("connected to broker {endpoint}");
+                }
                 if inbound.send(Inbound::Up).await.is_err() {
                     return;
                 }
@@ -254,19 +263,15 @@ async fn drive(
                 // retransmits whatever that drops.
                 eventloop.state.collision = None;
                 let why = super::broker_error::describe(&e, config, !up);
-                if up {
-                    log::warn!("broker connection {endpoint} lost: {why}");
-                    up = false;
-                } else {
-                    log::warn!(
-                        "cannot connect to broker {endpoint}: {why}; retrying in {backoff:?}"
-                    );
+                up = false;
+                let retry = reconnect.failed(std::time::Instant::now(), &why, &endpoint);
+                if let Some(line) = retry.line {
+                    log::warn!("{line}");
                 }
                 if inbound.send(Inbound::Down).await.is_err() {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(RECONNECT_MAX);
+                tokio::time::sleep(retry.delay).await;
             }
         }
     }

@@ -15,9 +15,12 @@ use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
 use super::session_task::{self, InboxSender, Outbox, SessionIo, ToSession};
 use super::tombstones::Tombstones;
+use super::twins::{Twins, Verdict};
+use super::RunError;
 use super::{inbox_capacity, session_config};
 use crate::config::{Config, BEACON_PERIOD};
 use crate::protocol::frame::{self, decode, flags};
+use crate::protocol::instance::Announcement;
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
 use crate::reliable::session::{Role, Session, SessionConfig};
 
@@ -47,14 +50,16 @@ pub async fn run(
     config: &Config,
     broker: Broker,
     inbound: Receiver<Inbound>,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let crate::config::Mode::Server {
         target_host,
         target_port,
         beacon,
     } = &config.mode
     else {
-        return Err("internal: server::run outside server mode".into());
+        return Err(RunError::Failed(
+            "internal: server::run outside server mode".into(),
+        ));
     };
     let target = Target {
         host: target_host.clone(),
@@ -62,6 +67,8 @@ pub async fn run(
     };
     let topics = Topics::new(&config.topic_prefix, &config.server_side_id);
     let beacon_topic = topics.beacon();
+    let instance_topic = topics.instance();
+    let mut twins = Twins::new(announcement());
     let session_config = session_config(config);
     let (done_tx, done_rx) = channel::unbounded::<SessionId>();
     let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
@@ -119,6 +126,7 @@ pub async fn run(
             Wake::Report => refusals.report(Instant::now()),
             Wake::Inbound(Some(Inbound::Up)) => {
                 link_up = true;
+                broker.try_publish_retained(&instance_topic, twins.connected());
                 next_beacon = Instant::now();
                 if was_up {
                     for tx in sessions.values() {
@@ -128,6 +136,27 @@ pub async fn run(
                 was_up = true;
             }
             Wake::Inbound(Some(Inbound::Down)) => link_up = false,
+            Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
+                match twins.received(&p.payload) {
+                    Verdict::Nothing => {}
+                    Verdict::KeepServing(other) => log::warn!(
+                        "another server side with id '{}' (started {}) connects to this broker \
+                         too, which hands the connection to each in turn; this one started \
+                         first and keeps serving, the other one stops",
+                        config.server_side_id,
+                        started_words(&other)
+                    ),
+                    Verdict::Stop(other) => {
+                        return Err(RunError::Twin(format!(
+                            "another server side with id '{}' (started {}, before this one) is \
+                             connected to the broker: stopping this one; run only one server \
+                             side per --server-side-id",
+                            config.server_side_id,
+                            started_words(&other)
+                        )))
+                    }
+                }
+            }
             Wake::Inbound(Some(Inbound::Message(p))) => {
                 let Some(Incoming::Session(id, Direction::ToServer)) = topics.parse(&p.topic)
                 else {
@@ -191,6 +220,30 @@ pub async fn run(
                 ex.spawn(task).detach();
             }
         }
+    }
+}
+
+/// This process's announcement: a random nonce and its start time.
+fn announcement() -> Announcement {
+    let mut nonce = [0u8; 16];
+    // Without randomness the nonce is all zeros: the start time still tells
+    // two processes apart almost always.
+    let _ = getrandom::fill(&mut nonce);
+    let started_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    Announcement { nonce, started_ns }
+}
+
+/// When the process of `a` started, as "N s ago" (or "later" for a clock
+/// ahead of ours).
+fn started_words(a: &Announcement) -> String {
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    match now_ns.checked_sub(a.started_ns) {
+        Some(ago) => format!("{} s ago", ago / 1_000_000_000),
+        None => "by a clock ahead of this one".to_owned(),
     }
 }
 

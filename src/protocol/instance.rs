@@ -1,0 +1,93 @@
+//! The instance announcement of a server side: who is serving a
+//! server-side-id. Published retained on `P/S/instance` at every connect, so
+//! that a second process with the same id (which the broker hands the
+//! connection to in turn, the id being the MQTT client id) is told apart
+//! from a stale message: see `src/shell/twins.rs`. Not part of the C
+//! original's protocol; it never subscribes to this topic.
+//!
+//! Payload: `MQFI`, version 1, 16 random bytes (this process), the process
+//! start as nanoseconds since the Unix epoch (u64, big-endian): 29 bytes.
+
+/// First bytes of every announcement.
+const MAGIC: &[u8; 4] = b"MQFI";
+/// Format version.
+const VERSION: u8 = 1;
+/// Encoded length.
+pub const LEN: usize = 4 + 1 + 16 + 8;
+
+/// One process serving a server-side-id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Announcement {
+    /// Random, per process.
+    pub nonce: [u8; 16],
+    /// When the process started (wall clock, ns since the Unix epoch).
+    pub started_ns: u64,
+}
+
+impl Announcement {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(LEN);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&self.nonce);
+        out.extend_from_slice(&self.started_ns.to_be_bytes());
+        out
+    }
+
+    /// `None` for anything that is not an announcement of this version
+    /// (including the empty payload that clears the retained message).
+    pub fn decode(payload: &[u8]) -> Option<Announcement> {
+        if payload.len() != LEN || &payload[..4] != MAGIC || payload[4] != VERSION {
+            return None;
+        }
+        Some(Announcement {
+            nonce: payload[5..21].try_into().ok()?,
+            started_ns: u64::from_be_bytes(payload[21..29].try_into().ok()?),
+        })
+    }
+
+    /// True if this process started before `other` (ties broken by nonce, so
+    /// that exactly one of two processes is the older).
+    pub fn is_older_than(&self, other: &Announcement) -> bool {
+        (self.started_ns, self.nonce) < (other.started_ns, other.nonce)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_announcement_round_trips_and_anything_else_is_rejected() {
+        let a = Announcement {
+            nonce: [7; 16],
+            started_ns: 1_700_000_000_123_456_789,
+        };
+        let bytes = a.encode();
+        assert_eq!(bytes.len(), LEN);
+        assert_eq!(Announcement::decode(&bytes), Some(a));
+        assert_eq!(Announcement::decode(&[]), None);
+        assert_eq!(Announcement::decode(&bytes[..LEN - 1]), None);
+        let mut other_version = bytes.clone();
+        other_version[4] = 2;
+        assert_eq!(Announcement::decode(&other_version), None);
+    }
+
+    #[test]
+    fn exactly_one_of_two_processes_is_the_older() {
+        let a = Announcement {
+            nonce: [1; 16],
+            started_ns: 5,
+        };
+        let b = Announcement {
+            nonce: [2; 16],
+            started_ns: 5,
+        };
+        assert!(a.is_older_than(&b) != b.is_older_than(&a));
+        let later = Announcement {
+            nonce: [0; 16],
+            started_ns: 6,
+        };
+        assert!(a.is_older_than(&later) && !later.is_older_than(&a));
+    }
+}
