@@ -163,3 +163,144 @@ fn a_server_side_restarted_after_a_crash_is_not_taken_for_its_own_twin() {
         fx.logs()
     );
 }
+
+/// Sends `signal` (e.g. "TERM") to `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// Waits at most `bound` for `proc` to exit; its exit code and when.
+fn wait_exit(proc: &mut Proc, bound: Duration) -> (Option<i32>, Duration) {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = proc.exited() {
+            return (status.code(), started.elapsed());
+        }
+        assert!(
+            started.elapsed() < bound,
+            "{} still runs after {bound:?}",
+            proc.name
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The graceful stop must reach the peer within this (the stop waits at
+/// most 1 s for its frames; the peer acts on them at once).
+const STOP_BOUND: Duration = Duration::from_secs(2);
+
+#[test]
+fn sigterm_on_the_server_side_resets_the_clients_connection_at_once_and_exits_0() {
+    let echo = Target::echo();
+    let mut fx = Fixture::new("sigterm-server");
+    let server = fx.server("stopping", echo.port, &[]);
+    let (_, port) = fx.client("stopping", &[]);
+    let mut stream = connect(port);
+    echo_once(&mut stream, b"before systemctl restart");
+    let pid = fx.proc(server).pid();
+    let sent = Instant::now();
+    signal(pid, "TERM");
+    stream.set_read_timeout(Some(STOP_BOUND)).unwrap();
+    let mut buf = [0u8; 16];
+    let outcome = stream.read(&mut buf);
+    let reset_after = sent.elapsed();
+    assert!(
+        matches!(&outcome, Err(e) if e.kind() == ErrorKind::ConnectionReset),
+        "{outcome:?} after {reset_after:?}\n{}",
+        fx.logs()
+    );
+    let (code, _) = wait_exit(fx.proc(server), STOP_BOUND);
+    let exited_after = sent.elapsed();
+    assert_eq!(code, Some(0), "{}", fx.logs());
+    assert!(
+        fx.proc(server).log().contains("1 sessions aborted"),
+        "{}",
+        fx.logs()
+    );
+    eprintln!("server side SIGTERM: client reset after {reset_after:.2?}, exit 0 after {exited_after:.2?}");
+}
+
+/// When and how a target's connection ended: EOF (`Ok(0)`) or an error.
+type ConnectionEnd = (Instant, Result<usize, ErrorKind>);
+
+#[test]
+fn sigterm_on_the_client_side_resets_the_targets_connection_at_once_and_exits_0() {
+    use std::sync::{Arc, Mutex};
+    // A target that records how and when its connection ended.
+    let ended: Arc<Mutex<Option<ConnectionEnd>>> = Arc::default();
+    let target = {
+        let ended = ended.clone();
+        Target::spawn(move |mut s| {
+            let mut buf = [0u8; 256];
+            let result = loop {
+                match s.read(&mut buf) {
+                    Ok(0) => break Ok(0),
+                    Ok(n) => {
+                        let _ = s.write_all(&buf[..n]);
+                    }
+                    Err(e) => break Err(e.kind()),
+                }
+            };
+            *ended.lock().unwrap() = Some((Instant::now(), result));
+        })
+    };
+    let mut fx = Fixture::new("sigterm-client");
+    fx.server("stopping-client", target.port, &[]);
+    let (client, port) = fx.client("stopping-client", &[]);
+    let mut stream = connect(port);
+    echo_once(&mut stream, b"before the desktop shuts down");
+    let sent = Instant::now();
+    signal(fx.proc(client).pid(), "TERM");
+    let (code, _) = wait_exit(fx.proc(client), STOP_BOUND);
+    assert_eq!(code, Some(0), "{}", fx.logs());
+    let deadline = sent + STOP_BOUND;
+    let (at, how) = loop {
+        if let Some(e) = *ended.lock().unwrap() {
+            break e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the target's connection is still open\n{}",
+            fx.logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(how, Err(ErrorKind::ConnectionReset), "{}", fx.logs());
+    // The local connection is reset too, not closed as if complete.
+    stream.set_read_timeout(Some(STOP_BOUND)).unwrap();
+    let mut buf = [0u8; 16];
+    let local = stream.read(&mut buf);
+    assert!(
+        matches!(&local, Err(e) if e.kind() == ErrorKind::ConnectionReset),
+        "{local:?}"
+    );
+    eprintln!("client side SIGTERM: target reset after {:.2?}", at - sent);
+}
+
+#[test]
+fn a_second_signal_during_the_graceful_stop_exits_at_once() {
+    let echo = Target::echo();
+    let mut fx = Fixture::new("second-signal");
+    fx.server("impatient", echo.port, &[]);
+    let (client, port) = fx.client("impatient", &[]);
+    let mut stream = connect(port);
+    echo_once(&mut stream, b"hello");
+    // With the broker gone, the stop waits its whole grace period.
+    fx.broker.kill();
+    let pid = fx.proc(client).pid();
+    signal(pid, "TERM");
+    std::thread::sleep(Duration::from_millis(100));
+    let second = Instant::now();
+    signal(pid, "INT");
+    let (code, _) = wait_exit(fx.proc(client), STOP_BOUND);
+    let took = second.elapsed();
+    assert_eq!(code, Some(130), "{}", fx.logs());
+    assert!(
+        took < Duration::from_millis(500),
+        "exited {took:?} after the second signal"
+    );
+}

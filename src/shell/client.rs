@@ -30,6 +30,7 @@ enum Control {
 enum Wake {
     Inbound(Option<Inbound>),
     Control(Option<Control>),
+    Stop,
 }
 
 /// A fresh session id from the OS random source. 128 random bits: ids are
@@ -46,6 +47,7 @@ pub async fn run(
     config: &Config,
     broker: Broker,
     inbound: Receiver<Inbound>,
+    stop: Receiver<()>,
 ) -> Result<(), String> {
     let Mode::Client {
         listen_host,
@@ -74,22 +76,33 @@ pub async fn run(
     let (ctl_tx, ctl_rx) = channel::unbounded::<Control>();
     let acceptor = Acceptor {
         ex: ex.clone(),
-        broker,
+        broker: broker.clone(),
         topics: topics.clone(),
         config: session_config(config),
         remote_config,
         control: ctl_tx,
     };
-    ex.spawn(acceptor.run(listener)).detach();
+    // Dropping this task (at a stop) closes the listener.
+    let _acceptor = ex.spawn(acceptor.run(listener));
 
     let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
     let mut was_up = false;
     loop {
-        let wake = or(async { Wake::Inbound(inbound.recv().await.ok()) }, async {
-            Wake::Control(ctl_rx.recv().await.ok())
-        })
+        let wake = or(
+            async { Wake::Inbound(inbound.recv().await.ok()) },
+            or(async { Wake::Control(ctl_rx.recv().await.ok()) }, async {
+                let _ = stop.recv().await;
+                Wake::Stop
+            }),
+        )
         .await;
         match wake {
+            Wake::Stop => {
+                drop(_acceptor);
+                super::stop_sessions(sessions.values(), &broker, &inbound).await;
+                return Ok(());
+            }
+            Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
             Wake::Inbound(None) => return Ok(()),
             Wake::Control(None) => return Err("listener stopped".into()),
             Wake::Control(Some(Control::Open(id, tx))) => {

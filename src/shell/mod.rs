@@ -16,13 +16,85 @@ mod twins;
 
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use smol::LocalExecutor;
+use smol::channel::{Receiver, Sender};
+use smol::future::or;
+use smol::stream::StreamExt;
+use smol::{LocalExecutor, Timer};
 
 use crate::config::{Config, Mode};
 use crate::protocol::limits::LEGACY_MAX_WINDOW;
 use crate::protocol::topic::Topics;
 use crate::reliable::session::SessionConfig;
+
+/// How long a stopping process waits for its sessions' abort frames to
+/// reach the broker: the peers then reset their TCP connections at once
+/// instead of after their peer timeout.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// Exit code of a process stopped by a second signal during its graceful
+/// stop (the first one exits 0).
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// Watches SIGTERM and SIGINT: the first one sends on the returned channel
+/// (the graceful stop), a second one exits at once.
+fn watch_signals(ex: &LocalExecutor<'static>) -> Result<Receiver<()>, RunError> {
+    use async_signal::{Signal, Signals};
+    let mut signals = Signals::new([Signal::Term, Signal::Int])
+        .map_err(|e| RunError::Failed(format!("cannot watch signals: {e}")))?;
+    let (tx, rx) = smol::channel::bounded(1);
+    ex.spawn(async move {
+        if let Some(Ok(signal)) = signals.next().await {
+            log::info!(
+                "stopping on {signal:?}: closing every session (a second signal exits at once)"
+            );
+            let _ = tx.try_send(());
+        }
+        if signals.next().await.is_some() {
+            log::warn!("second signal: exiting at once");
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    })
+    .detach();
+    Ok(rx)
+}
+
+/// The graceful stop of a router: every session aborts toward its peer,
+/// then the broker connection closes after those frames; at most
+/// [`STOP_GRACE`] in all.
+async fn stop_sessions<'a>(
+    sessions: impl Iterator<Item = &'a session_task::InboxSender>,
+    broker: &mqtt::Broker,
+    inbound: &Receiver<mqtt::Inbound>,
+) {
+    let deadline = Instant::now() + STOP_GRACE;
+    let until_deadline = || async {
+        Timer::at(deadline).await;
+    };
+    let (tx, rx): (Sender<()>, Receiver<()>) = smol::channel::unbounded();
+    let stopping = sessions.filter(|s| s.stop(tx.clone())).count();
+    drop(tx);
+    let flushed = async {
+        for _ in 0..stopping {
+            if rx.recv().await.is_err() {
+                break;
+            }
+        }
+    };
+    or(flushed, until_deadline()).await;
+    or(broker.disconnect(), until_deadline()).await;
+    let disconnected = async {
+        loop {
+            match inbound.recv().await {
+                Ok(mqtt::Inbound::Stopped) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    or(disconnected, until_deadline()).await;
+    log::info!("stopped: {stopping} sessions aborted");
+}
 
 /// The core's settings from the command line.
 fn session_config(config: &Config) -> SessionConfig {
@@ -86,12 +158,20 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
     let (broker, inbound) = mqtt::Broker::start(&config.broker, tls, permanent)
         .map_err(|e| format!("cannot start the MQTT client: {e}"))?;
     let ex = Rc::new(LocalExecutor::new());
+    let stop = watch_signals(&ex)?;
     smol::block_on(ex.run(async {
         match &config.mode {
-            Mode::Server { .. } => server::run(ex.clone(), &config, broker, inbound).await,
-            Mode::Client { .. } => Ok(client::run(ex.clone(), &config, broker, inbound).await?),
+            Mode::Server { .. } => server::run(ex.clone(), &config, broker, inbound, stop).await,
+            Mode::Client { .. } => {
+                Ok(client::run(ex.clone(), &config, broker, inbound, stop).await?)
+            }
             Mode::ListServers { watch } => {
-                Ok(list::run(&config.topic_prefix, *watch, inbound).await?)
+                let list = async { list::run(&config.topic_prefix, *watch, inbound).await };
+                let stopped = async {
+                    let _ = stop.recv().await;
+                    Ok(())
+                };
+                Ok(or(list, stopped).await?)
             }
         }
     }))

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, Event, MqttOptions, Packet, Publish, QoS, Request, Subscribe, SubscribeFilter,
-    TlsConfiguration, Transport,
+    AsyncClient, Event, MqttOptions, Outgoing, Packet, Publish, QoS, Request, Subscribe,
+    SubscribeFilter, TlsConfiguration, Transport,
 };
 
 use super::reconnect::Reconnect;
@@ -59,6 +59,9 @@ pub enum Inbound {
     Down,
     /// A message arrived on a subscribed topic.
     Message(Publish),
+    /// The DISCONNECT asked for by [`Broker::disconnect`] was written, after
+    /// everything published before it: the connection thread has ended.
+    Stopped,
 }
 
 /// Changes to the set of subscriptions restored after each reconnect.
@@ -196,6 +199,12 @@ impl Broker {
         self.client.subscribe(topic, self.qos).await.is_ok()
     }
 
+    /// Closes the broker connection cleanly once everything published so
+    /// far has been written (the graceful stop).
+    pub async fn disconnect(&self) {
+        let _ = self.client.disconnect().await;
+    }
+
     /// Undoes [`Self::subscribe`].
     pub async fn unsubscribe(&self, topic: &str) {
         let _ = self.changes.send(SubChange::Remove(topic.to_owned())).await;
@@ -253,6 +262,10 @@ async fn drive(
                 if inbound.send(Inbound::Message(p)).await.is_err() {
                     return;
                 }
+            }
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                let _ = inbound.send(Inbound::Stopped).await;
+                return;
             }
             Ok(_) => {}
             Err(e) => {

@@ -42,6 +42,7 @@ enum Wake {
     Done(Option<SessionId>),
     Beacon,
     Report,
+    Stop,
 }
 
 /// Runs the server side until the broker handle goes away.
@@ -50,6 +51,7 @@ pub async fn run(
     config: &Config,
     broker: Broker,
     inbound: Receiver<Inbound>,
+    stop: Receiver<()>,
 ) -> Result<(), RunError> {
     let crate::config::Mode::Server {
         target_host,
@@ -90,25 +92,31 @@ pub async fn run(
         let wake = or(
             async { Wake::Inbound(inbound.recv().await.ok()) },
             or(
-                async { Wake::Done(done_rx.recv().await.ok()) },
+                async {
+                    let _ = stop.recv().await;
+                    Wake::Stop
+                },
                 or(
-                    async {
-                        if beacon_due {
-                            Timer::at(next_beacon).await;
-                            Wake::Beacon
-                        } else {
-                            pending().await
-                        }
-                    },
-                    async {
-                        match report_at {
-                            Some(at) => {
-                                Timer::at(at).await;
-                                Wake::Report
+                    async { Wake::Done(done_rx.recv().await.ok()) },
+                    or(
+                        async {
+                            if beacon_due {
+                                Timer::at(next_beacon).await;
+                                Wake::Beacon
+                            } else {
+                                pending().await
                             }
-                            None => pending().await,
-                        }
-                    },
+                        },
+                        async {
+                            match report_at {
+                                Some(at) => {
+                                    Timer::at(at).await;
+                                    Wake::Report
+                                }
+                                None => pending().await,
+                            }
+                        },
+                    ),
                 ),
             ),
         )
@@ -124,6 +132,13 @@ pub async fn run(
                 next_beacon = Instant::now() + BEACON_PERIOD;
             }
             Wake::Report => refusals.report(Instant::now()),
+            Wake::Stop => {
+                // Nobody serves this id any more: a client's next start
+                // must not take a stale announcement for a live twin.
+                broker.try_publish_retained(&instance_topic, Vec::new());
+                super::stop_sessions(sessions.values(), &broker, &inbound).await;
+                return Ok(());
+            }
             Wake::Inbound(Some(Inbound::Up)) => {
                 link_up = true;
                 broker.try_publish_retained(&instance_topic, twins.connected());
@@ -136,6 +151,7 @@ pub async fn run(
                 was_up = true;
             }
             Wake::Inbound(Some(Inbound::Down)) => link_up = false,
+            Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
                 match twins.received(&p.payload) {
                     Verdict::Nothing => {}

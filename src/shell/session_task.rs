@@ -38,6 +38,13 @@ impl InboxSender {
     pub fn try_send(&self, msg: ToSession) -> bool {
         self.tx.len() < self.capacity && self.tx.try_send(msg).is_ok()
     }
+
+    /// Tells the session to abort because the program stops; it confirms on
+    /// `flushed` once its abort frame is queued for the broker. Beyond the
+    /// capacity: one message per session, sent once.
+    pub fn stop(&self, flushed: smol::channel::Sender<()>) -> bool {
+        self.tx.try_send(ToSession::Stop(flushed)).is_ok()
+    }
 }
 
 /// A session inbox holding at most `capacity` messages.
@@ -53,6 +60,8 @@ pub enum ToSession {
     Frame(Publish),
     /// The broker connection is back: resend what may have been lost.
     LinkRestored,
+    /// The program stops: abort, publish the abort, confirm on the channel.
+    Stop(smol::channel::Sender<()>),
 }
 
 /// Everything a session task talks to.
@@ -152,8 +161,13 @@ fn log_frame(id: &SessionId, dir: &str, frame: &Frame<'_>) {
     );
 }
 
-/// Feeds one inbox message to the core.
-fn deliver(core: &mut Session, id: &SessionId, msg: ToSession) {
+/// Feeds one inbox message to the core. Returns the confirmation channel of
+/// a [`ToSession::Stop`], to be answered once the abort frame is out.
+fn deliver(
+    core: &mut Session,
+    id: &SessionId,
+    msg: ToSession,
+) -> Option<smol::channel::Sender<()>> {
     let now = Instant::now();
     match msg {
         ToSession::Frame(p) => match decode(&p.payload) {
@@ -166,7 +180,12 @@ fn deliver(core: &mut Session, id: &SessionId, msg: ToSession) {
             Err(e) => log::debug!("session {id}: dropping frame: {e}"),
         },
         ToSession::LinkRestored => core.link_restored(now),
+        ToSession::Stop(flushed) => {
+            core.abort();
+            return Some(flushed);
+        }
     }
+    None
 }
 
 /// Runs the session until the core is done, logging when it closes.
@@ -184,9 +203,13 @@ pub async fn run(mut core: Session, io: SessionIo) {
     let mut tcp_done = false;
     let mut timer = Timer::never();
     let mut armed: Option<Instant> = None;
+    let mut stopping: Option<smol::channel::Sender<()>> = None;
     loop {
         if !out.flush(&mut core, &id).await {
             core.abort();
+        }
+        if let Some(flushed) = stopping.take() {
+            let _ = flushed.try_send(());
         }
         while let Some(event) = core.poll_event() {
             match event {
@@ -272,10 +295,10 @@ pub async fn run(mut core: Session, io: SessionIo) {
         match wake {
             Wake::Inbox(None) => core.abort(),
             Wake::Inbox(Some(msg)) => {
-                deliver(&mut core, &id, msg);
+                stopping = stopping.or(deliver(&mut core, &id, msg));
                 for _ in 1..INBOX_BATCH {
                     match inbox.try_recv() {
-                        Ok(msg) => deliver(&mut core, &id, msg),
+                        Ok(msg) => stopping = stopping.or(deliver(&mut core, &id, msg)),
                         Err(_) => break,
                     }
                 }
