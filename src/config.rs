@@ -84,6 +84,9 @@ pub struct Tuning {
     pub frame_data: usize,
     /// A session whose peer is silent this long is closed on both ends.
     pub peer_timeout: Duration,
+    /// Sessions served (server side) or connections accepted (client side)
+    /// at once.
+    pub max_sessions: usize,
 }
 
 /// Everything the program needs to run.

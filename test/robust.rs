@@ -304,3 +304,174 @@ fn a_second_signal_during_the_graceful_stop_exits_at_once() {
         "exited {took:?} after the second signal"
     );
 }
+
+/// A session id as the client side makes them (32 lowercase hex digits).
+fn session_id(n: u64) -> String {
+    format!("{n:032x}")
+}
+
+/// The session id the client side logged for its latest session.
+fn last_session_id(log: &str) -> String {
+    log.lines()
+        .rev()
+        .filter_map(|l| l.split("session ").nth(1))
+        .filter_map(|rest| rest.split(':').next())
+        .find(|id| id.len() == 32)
+        .expect("a session in the log")
+        .to_owned()
+}
+
+#[test]
+fn a_retained_opening_frame_on_a_server_topic_opens_nothing() {
+    use common::mqtt_raw::{flags, frame, RawClient};
+    let echo = Target::echo();
+    let mut fx = Fixture::new("retained-server");
+    // Published before the server side subscribes: delivered at subscribe.
+    let mut publisher = RawClient::connect(fx.broker.port, "stray-publisher");
+    let opening = frame(
+        0,
+        None,
+        flags::NO_DATA | flags::CAPABLE | flags::OPENING,
+        b"",
+    );
+    publisher.publish(
+        &format!("ssh/retained/{}/tx", session_id(7)),
+        &opening,
+        true,
+    );
+    fx.server("retained", echo.port, &[]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        echo.accepted(),
+        0,
+        "a retained frame opened a session\n{}",
+        fx.logs()
+    );
+    let (_, port) = fx.client("retained", &[]);
+    let mut stream = connect(port);
+    echo_once(&mut stream, b"still serving");
+}
+
+#[test]
+fn a_retained_close_frame_on_a_clients_topic_does_not_end_its_session() {
+    use common::fault_proxy::{FaultProxy, Faults};
+    use common::mqtt_raw::{flags, frame, RawClient};
+    let echo = Target::echo();
+    let mut fx = Fixture::new("retained-client");
+    fx.server("retained-c", echo.port, &[]);
+    // The client side reaches the broker through a proxy that can cut it.
+    let proxy = FaultProxy::start(fx.broker.port, Faults::default());
+    fx.client_mqtt_port = Some(proxy.port);
+    let (client, port) = fx.client("retained-c", &[]);
+    let mut stream = connect(port);
+    echo_once(&mut stream, b"before");
+    let id = last_session_id(&fx.proc(client).log());
+    // While the client is away, a close frame is left retained on its topic;
+    // it is delivered when the client resubscribes.
+    proxy.set_blocked(true);
+    proxy.cut();
+    let mut publisher = RawClient::connect(fx.broker.port, "stray-publisher");
+    let close = frame(
+        0,
+        Some(u64::MAX),
+        flags::CAPABLE | flags::DISCONNECT | flags::NO_DATA,
+        b"",
+    );
+    publisher.publish(&format!("ssh/retained-c/{id}/rx"), &close, true);
+    proxy.set_blocked(false);
+    // After the reconnect (backoff), the session still works.
+    echo_once(&mut stream, b"after the resubscribe");
+    assert!(
+        fx.proc(client).log_count("connected to broker") >= 2,
+        "the client never reconnected\n{}",
+        fx.logs()
+    );
+}
+
+#[test]
+fn a_flood_of_forged_opening_frames_holds_no_slot_and_writes_few_log_lines() {
+    use common::mqtt_raw::{flags, frame, RawClient};
+    const SLOTS: usize = 20;
+    const FORGED: u64 = 5_000;
+    let echo = Target::echo();
+    let mut fx = Fixture::new("flood");
+    // --peer-timeout 3 caps the unused-session timeout (default 30 s) at 3 s.
+    let slots = SLOTS.to_string();
+    let server = fx.server(
+        "flooded",
+        echo.port,
+        &["--max-sessions", &slots, "--peer-timeout", "3"],
+    );
+    let mut attacker = RawClient::connect(fx.broker.port, "attacker");
+    let opening = frame(
+        0,
+        None,
+        flags::NO_DATA | flags::CAPABLE | flags::OPENING,
+        b"",
+    );
+    for n in 0..FORGED {
+        attacker.publish(
+            &format!("ssh/flooded/{}/tx", session_id(n)),
+            &opening,
+            false,
+        );
+    }
+    // Heartbeats keep coming for the first ids, as the attacker did.
+    let heartbeat = frame(0, None, flags::NO_DATA | flags::CAPABLE, b"");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(6) {
+        for n in 0..SLOTS as u64 {
+            attacker.publish(
+                &format!("ssh/flooded/{}/tx", session_id(n)),
+                &heartbeat,
+                false,
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        echo.accepted() <= SLOTS,
+        "{} dials for {SLOTS} slots",
+        echo.accepted()
+    );
+    // The slots were freed (unused for 3 s): a real session gets through.
+    let (_, port) = fx.client("flooded", &[]);
+    let mut stream = connect(port);
+    echo_once(&mut stream, b"a real user");
+    let log = fx.proc(server).log();
+    let lines = log.lines().count();
+    assert!(
+        lines < 60,
+        "{lines} log lines for {FORGED} forged frames:\n{log}"
+    );
+    eprintln!(
+        "{FORGED} forged opening frames: {} dials, {lines} server log lines",
+        echo.accepted()
+    );
+}
+
+#[test]
+fn the_client_side_resets_connections_beyond_max_sessions() {
+    let echo = Target::echo();
+    let mut fx = Fixture::new("client-cap");
+    fx.server("capped", echo.port, &[]);
+    let (_, port) = fx.client("capped", &["--max-sessions", "3"]);
+    let mut kept: Vec<_> = (0..3).map(|_| connect(port)).collect();
+    for (i, s) in kept.iter_mut().enumerate() {
+        echo_once(s, format!("session {i}").as_bytes());
+    }
+    for _ in 0..2 {
+        let mut extra = connect(port);
+        extra
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 8];
+        let outcome = extra.read(&mut buf);
+        assert!(
+            matches!(&outcome, Err(e) if e.kind() == ErrorKind::ConnectionReset),
+            "{outcome:?}"
+        );
+    }
+    // The sessions within the cap are untouched.
+    echo_once(&mut kept[0], b"still here");
+}

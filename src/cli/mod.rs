@@ -24,8 +24,8 @@ use argh::FromArgs;
 
 use crate::config::{BrokerConfig, Config, Mode, Secret, TlsFiles, Tuning};
 use crate::protocol::limits::{
-    DEFAULT_FRAME_DATA, DEFAULT_PEER_TIMEOUT, DEFAULT_WINDOW, MAX_FRAME_DATA, MAX_TOPIC_LEVEL_LEN,
-    MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
+    DEFAULT_FRAME_DATA, DEFAULT_MAX_SESSIONS, DEFAULT_PEER_TIMEOUT, DEFAULT_WINDOW, MAX_FRAME_DATA,
+    MAX_MAX_SESSIONS, MAX_TOPIC_LEVEL_LEN, MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
 };
 
 /// Environment variable for `--mqtt-host`.
@@ -216,6 +216,11 @@ struct Args {
     #[argh(option, arg_name = "seconds")]
     peer_timeout: Option<String>,
 
+    /// most sessions served (server) or connections accepted (client) at
+    /// once (default 1024, 1..65536)
+    #[argh(option, arg_name = "count")]
+    max_sessions: Option<String>,
+
     /// print the version and exit
     #[argh(switch)]
     version: bool,
@@ -384,6 +389,7 @@ const LONG_VALUED: &[&str] = &[
     "--window",
     "--frame-size",
     "--peer-timeout",
+    "--max-sessions",
 ];
 /// Arguments that ask for the help text.
 const HELP_TRIGGERS: &[&str] = &["-h", "--help"];
@@ -578,6 +584,7 @@ fn build_config(
     let window = flag(args.window, "--window");
     let frame_size = flag(args.frame_size, "--frame-size");
     let peer_timeout = flag(args.peer_timeout, "--peer-timeout");
+    let max_sessions = flag(args.max_sessions, "--max-sessions");
 
     // Syntax of every value given, whatever the mode.
     let port_number = port.as_ref().map(parse_port).transpose()?;
@@ -591,6 +598,10 @@ fn build_config(
     let frame_data = match &frame_size {
         Some(given) => usize_in(given, MIN_FRAME_DATA, MAX_FRAME_DATA)?,
         None => DEFAULT_FRAME_DATA,
+    };
+    let max_sessions = match &max_sessions {
+        Some(given) => usize_in(given, 1, MAX_MAX_SESSIONS)?,
+        None => DEFAULT_MAX_SESSIONS,
     };
     let peer_timeout = match &peer_timeout {
         Some(given) => Duration::from_secs(integer_in(given, 1, MAX_PEER_TIMEOUT_SECS)?),
@@ -767,6 +778,7 @@ fn build_config(
             window_frames,
             frame_data,
             peer_timeout,
+            max_sessions,
         },
     };
     Ok((config, warnings))

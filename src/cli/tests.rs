@@ -111,6 +111,7 @@ fn default_tuning() -> Tuning {
         window_frames: DEFAULT_WINDOW,
         frame_data: DEFAULT_FRAME_DATA,
         peer_timeout: DEFAULT_PEER_TIMEOUT,
+        max_sessions: DEFAULT_MAX_SESSIONS,
     }
 }
 
@@ -269,6 +270,7 @@ fn long_flags_set_every_client_mode_setting() {
                 window_frames: 128,
                 frame_data: 4096,
                 peer_timeout: Duration::from_secs(60),
+                max_sessions: DEFAULT_MAX_SESSIONS,
             },
         }
     );
@@ -299,6 +301,7 @@ fn tuning_limits_are_inclusive() {
             window_frames: MIN_WINDOW,
             frame_data: MIN_FRAME_DATA,
             peer_timeout: Duration::from_secs(1),
+            max_sessions: DEFAULT_MAX_SESSIONS,
         }
     );
     let max_window = MAX_WINDOW.to_string();
@@ -317,6 +320,7 @@ fn tuning_limits_are_inclusive() {
             window_frames: MAX_WINDOW,
             frame_data: MAX_FRAME_DATA,
             peer_timeout: Duration::from_secs(86_400),
+            max_sessions: DEFAULT_MAX_SESSIONS,
         }
     );
 }

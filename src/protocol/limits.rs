@@ -43,6 +43,18 @@ pub const DEFAULT_WINDOW: usize = 32;
 /// peer always gets at most [`LEGACY_FRAME_DATA`]). See [`DEFAULT_WINDOW`].
 pub const DEFAULT_FRAME_DATA: usize = 32 * 1024;
 
+/// Default number of sessions served (server side) or connections accepted
+/// (client side) at once; `--max-sessions`. The C original allows 100.
+pub const DEFAULT_MAX_SESSIONS: usize = 1024;
+/// Largest `--max-sessions`: each session costs a task, a socket and its
+/// buffers, and file descriptors run out long before this.
+pub const MAX_MAX_SESSIONS: usize = 65_536;
+
+/// A server session that has carried no stream byte either way this long
+/// after it opened is closed: a forged or abandoned opening frame cannot
+/// hold a session slot for ever with heartbeats. Capped by `--peer-timeout`.
+pub const UNUSED_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Default time after which a session whose peer has been silent is closed.
 /// Peers send a heartbeat at least every [`HEARTBEAT_INTERVAL`], so only a
 /// vanished peer or a long broker outage reaches it.

@@ -13,7 +13,9 @@ use super::send_window::{AckOutcome, SendWindow};
 use crate::protocol::frame::{
     close_header, encode_into, flags, is_close, Frame, FrameBuf, Header, RemoteConfig,
 };
-use crate::protocol::limits::{HEARTBEAT_INTERVAL, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
+use crate::protocol::limits::{
+    HEARTBEAT_INTERVAL, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, UNUSED_SESSION_TIMEOUT,
+};
 
 /// Flag of ours: this acknowledgement was sent because a frame arrived out
 /// of order or twice, i.e. the sender may have lost one (fast retransmit).
@@ -103,6 +105,10 @@ pub enum CloseReason {
     /// The peer acknowledged a frame that was never sent: it is not the
     /// peer of this session (a restarted process, or a forged frame).
     ProtocolViolation,
+    /// A server session carried no stream byte either way for
+    /// [`UNUSED_SESSION_TIMEOUT`] after it opened (a forged or abandoned
+    /// opening frame holding a session slot).
+    Unused,
 }
 
 impl CloseReason {
@@ -432,6 +438,10 @@ impl Session {
             self.state = State::Closing(CloseReason::NoProgress);
             return;
         }
+        if self.unused_deadline().is_some_and(|d| d <= now) {
+            self.state = State::Closing(CloseReason::Unused);
+            return;
+        }
         self.send.on_timeout(now);
         if self.hello_deadline.is_some_and(|d| d <= now) {
             self.send.rtt_mut().back_off();
@@ -466,6 +476,13 @@ impl Session {
         (!self.send.all_acked()).then(|| self.progress_at + self.config.peer_timeout)
     }
 
+    /// When a server session that has carried nothing yet gives up.
+    fn unused_deadline(&self) -> Option<Instant> {
+        let unused = self.bytes_sent == 0 && self.recv.bytes_delivered() == 0 && !self.local_eof;
+        (matches!(self.role, Role::Server) && unused)
+            .then(|| self.created + UNUSED_SESSION_TIMEOUT.min(self.config.peer_timeout))
+    }
+
     /// The end of a linger period that starts (or is extended) at `now`,
     /// within [`MAX_LINGER`] of when lingering began.
     fn linger_until(&mut self, now: Instant) -> Instant {
@@ -490,6 +507,7 @@ impl Session {
             Some(self.last_sent + self.heartbeat_interval()),
             self.silence_deadline(),
             self.progress_deadline(),
+            self.unused_deadline(),
         ]
         .into_iter()
         .flatten()

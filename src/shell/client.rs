@@ -1,16 +1,18 @@
 //! Client side: accepts local TCP connections, opens a session for each,
 //! and routes frames from the broker to the session tasks.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use smol::channel::{self, Receiver, Sender};
-use smol::future::or;
+use smol::future::{or, pending};
 use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
+use super::refusals::{Refusal, Refusals};
 use super::session_task::{self, InboxSender, Outbox, SessionIo, ToSession};
 use super::{inbox_capacity, session_config};
 use crate::config::{Config, Mode};
@@ -25,12 +27,15 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 enum Control {
     Open(SessionId, InboxSender),
     Done(SessionId),
+    /// A connection beyond `--max-sessions` was reset.
+    Refused,
 }
 
 enum Wake {
     Inbound(Option<Inbound>),
     Control(Option<Control>),
     Stop,
+    Report,
 }
 
 /// A fresh session id from the OS random source. 128 random bits: ids are
@@ -81,19 +86,37 @@ pub async fn run(
         config: session_config(config),
         remote_config,
         control: ctl_tx,
+        open: Rc::new(Cell::new(0)),
+        max_sessions: config.tuning.max_sessions,
     };
     // Dropping this task (at a stop) closes the listener.
     let _acceptor = ex.spawn(acceptor.run(listener));
 
     let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
+    let mut refusals = Refusals::new(Instant::now());
     let mut was_up = false;
     loop {
+        let report_at = refusals.next_report();
         let wake = or(
             async { Wake::Inbound(inbound.recv().await.ok()) },
-            or(async { Wake::Control(ctl_rx.recv().await.ok()) }, async {
-                let _ = stop.recv().await;
-                Wake::Stop
-            }),
+            or(
+                async { Wake::Control(ctl_rx.recv().await.ok()) },
+                or(
+                    async {
+                        let _ = stop.recv().await;
+                        Wake::Stop
+                    },
+                    async {
+                        match report_at {
+                            Some(at) => {
+                                Timer::at(at).await;
+                                Wake::Report
+                            }
+                            None => pending().await,
+                        }
+                    },
+                ),
+            ),
         )
         .await;
         match wake {
@@ -103,6 +126,10 @@ pub async fn run(
                 return Ok(());
             }
             Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
+            Wake::Report => refusals.report(Instant::now()),
+            Wake::Control(Some(Control::Refused)) => {
+                refusals.note(Refusal::ConnectionLimit, Instant::now());
+            }
             Wake::Inbound(None) => return Ok(()),
             Wake::Control(None) => return Err("listener stopped".into()),
             Wake::Control(Some(Control::Open(id, tx))) => {
@@ -121,6 +148,10 @@ pub async fn run(
             }
             Wake::Inbound(Some(Inbound::Down)) => {}
             Wake::Inbound(Some(Inbound::Message(p))) => match topics.parse(&p.topic) {
+                Some(Incoming::Session(_, Direction::ToClient)) if p.retain => {
+                    // Delivered because we subscribed, not sent now.
+                    refusals.note(Refusal::Retained, Instant::now());
+                }
                 Some(Incoming::Session(id, Direction::ToClient)) => {
                     if let Some(tx) = sessions.get(&id) {
                         // Never wait on a session: a full inbox drops the
@@ -142,6 +173,9 @@ struct Acceptor {
     config: SessionConfig,
     remote_config: Option<RemoteConfig>,
     control: Sender<Control>,
+    /// Sessions open now (their tasks decrement it when they end).
+    open: Rc<Cell<usize>>,
+    max_sessions: usize,
 }
 
 impl Acceptor {
@@ -162,6 +196,15 @@ impl Acceptor {
                     continue;
                 }
             };
+            if self.open.get() >= self.max_sessions {
+                // Reset, not closed: the local peer must not take it for
+                // a connection that worked.
+                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                drop(stream);
+                let _ = self.control.send(Control::Refused).await;
+                continue;
+            }
+            self.open.set(self.open.get() + 1);
             let _ = stream.set_nodelay(true);
             let (tx, rx) = session_task::inbox(inbox_capacity(&self.config));
             if self.control.send(Control::Open(id, tx)).await.is_err() {
@@ -187,7 +230,13 @@ impl Acceptor {
                 self.config,
                 self.control.clone(),
             );
-            self.ex.spawn(task).detach();
+            let open = self.open.clone();
+            self.ex
+                .spawn(async move {
+                    task.await;
+                    open.set(open.get() - 1);
+                })
+                .detach();
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Frames the router refuses (undecodable, for sessions it does not know,
-//! beyond the session limit), counted and summarised in at most one log
-//! line per [`REPORT_PERIOD`], whatever arrives: a flood of bad frames from
-//! the broker cannot flood the log. Also bounds how many refusals are
+//! What a router refuses (undecodable frames, frames for sessions it does
+//! not know, retained messages, sessions or connections beyond the limit),
+//! counted and summarised in at most one log line per [`REPORT_PERIOD`],
+//! whatever arrives: a flood of bad frames from the broker, or of local
+//! connections, cannot flood the log. Also bounds how many refusals are
 //! answered (with an abort frame) per second, so that forged frames cannot
 //! make this side publish without limit.
 
@@ -25,9 +26,27 @@ pub enum Refusal {
     UnknownSession,
     /// A frame that would open a session beyond the session limit.
     SessionLimit,
+    /// A retained message on a session topic: delivered because we
+    /// subscribed, not because a peer sent it now; stale by definition.
+    Retained,
+    /// A publish beyond the MQTT client's packet limit, dropped while it
+    /// streamed in (counted by the patched MQTT client).
+    Oversized,
+    /// A local TCP connection beyond the session limit (client side).
+    ConnectionLimit,
 }
 
-const KINDS: usize = 3;
+const KINDS: usize = 6;
+
+/// Every kind, in the order of the summary.
+const ALL: [Refusal; KINDS] = [
+    Refusal::Undecodable,
+    Refusal::UnknownSession,
+    Refusal::SessionLimit,
+    Refusal::Retained,
+    Refusal::Oversized,
+    Refusal::ConnectionLimit,
+];
 
 impl Refusal {
     fn index(self) -> usize {
@@ -36,11 +55,14 @@ impl Refusal {
 
     fn words(self) -> &'static str {
         match self {
-            Refusal::Undecodable => "undecodable",
+            Refusal::Undecodable => "undecodable frames",
             Refusal::UnknownSession => {
-                "for sessions this side does not have (answered with an abort)"
+                "frames for sessions this side does not have (answered with an abort)"
             }
-            Refusal::SessionLimit => "opening sessions beyond the limit",
+            Refusal::SessionLimit => "frames opening sessions beyond --max-sessions",
+            Refusal::Retained => "retained messages on session topics (stale)",
+            Refusal::Oversized => "publishes over the packet limit",
+            Refusal::ConnectionLimit => "local connections beyond --max-sessions (reset)",
         }
     }
 }
@@ -64,9 +86,17 @@ impl Refusals {
         }
     }
 
-    /// Counts one refused frame.
+    /// Counts one refusal.
     pub fn note(&mut self, why: Refusal, now: Instant) {
-        self.counts[why.index()] += 1;
+        self.note_many(why, 1, now);
+    }
+
+    /// Counts `n` refusals.
+    pub fn note_many(&mut self, why: Refusal, n: u64, now: Instant) {
+        if n == 0 {
+            return;
+        }
+        self.counts[why.index()] += n;
         self.report(now);
     }
 
@@ -101,19 +131,15 @@ impl Refusals {
         if elapsed < REPORT_PERIOD || self.counts.iter().all(|&c| c == 0) {
             return None;
         }
-        let parts: Vec<String> = [
-            Refusal::Undecodable,
-            Refusal::UnknownSession,
-            Refusal::SessionLimit,
-        ]
-        .into_iter()
-        .filter(|why| self.counts[why.index()] > 0)
-        .map(|why| format!("{} {}", self.counts[why.index()], why.words()))
-        .collect();
+        let parts: Vec<String> = ALL
+            .into_iter()
+            .filter(|why| self.counts[why.index()] > 0)
+            .map(|why| format!("{} {}", self.counts[why.index()], why.words()))
+            .collect();
         self.counts = [0; KINDS];
         self.since = now;
         Some(format!(
-            "refused frames from the broker in the last {} s: {}",
+            "refused in the last {} s: {}",
             elapsed.as_secs(),
             parts.join(", ")
         ))
@@ -151,7 +177,7 @@ mod tests {
         let line = r.summary(t0 + REPORT_PERIOD).expect("due");
         assert!(line.contains("3 undecodable"), "{line}");
         assert!(
-            line.contains("1 opening sessions beyond the limit"),
+            line.contains("1 frames opening sessions beyond --max-sessions"),
             "{line}"
         );
         assert!(!line.contains("abort"), "{line}");

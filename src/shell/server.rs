@@ -24,9 +24,6 @@ use crate::protocol::instance::Announcement;
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
 use crate::reliable::session::{Role, Session, SessionConfig};
 
-/// Most sessions served at once; frames opening more are dropped (the
-/// client retries, then times out). The C original allows 100.
-const MAX_SESSIONS: usize = 1024;
 /// How long dialing the target may take before the session is refused.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -179,6 +176,11 @@ pub async fn run(
                     log::debug!("ignoring message on topic {}", p.topic);
                     continue;
                 };
+                if p.retain {
+                    // Delivered because we subscribed, not sent now.
+                    refusals.note(Refusal::Retained, Instant::now());
+                    continue;
+                }
                 if let Some(tx) = sessions.get(&id) {
                     // Never wait on a session: a full inbox drops the frame
                     // like a lossy link would, and retransmission recovers.
@@ -211,8 +213,9 @@ pub async fn run(
                     }
                     continue;
                 }
-                if sessions.len() >= MAX_SESSIONS {
-                    log::debug!("session {id}: refused, {MAX_SESSIONS} sessions already open");
+                if sessions.len() >= config.tuning.max_sessions {
+                    // Dropped: the client retries, then times out.
+                    log::debug!("session {id}: refused, {} sessions open", sessions.len());
                     refusals.note(Refusal::SessionLimit, now);
                     continue;
                 }

@@ -68,6 +68,7 @@ pub struct FaultProxy {
     pub port: u16,
     pub counts: Arc<FaultCounts>,
     stop: Arc<AtomicBool>,
+    blocked: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
     accept_thread: Option<thread::JoinHandle<()>>,
 }
@@ -80,15 +81,21 @@ impl FaultProxy {
         let port = listener.local_addr().expect("local_addr").port();
         let counts = Arc::new(FaultCounts::default());
         let stop = Arc::new(AtomicBool::new(false));
+        let blocked = Arc::new(AtomicBool::new(false));
         let open = Arc::new(Mutex::new(Vec::new()));
         let accept_thread = {
             let (counts, stop, open) = (counts.clone(), stop.clone(), open.clone());
+            let blocked = blocked.clone();
             thread::spawn(move || {
                 for (n, client) in listener.incoming().enumerate() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(client) = client else { continue };
+                    if blocked.load(Ordering::SeqCst) {
+                        // As a broker that is down: the connection ends at once.
+                        continue;
+                    }
                     let broker =
                         match TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], broker_port))) {
                             Ok(broker) => broker,
@@ -112,9 +119,16 @@ impl FaultProxy {
             port,
             counts,
             stop,
+            blocked,
             open,
             accept_thread: Some(accept_thread),
         }
+    }
+
+    /// While `blocked`, new connections are closed at once (an unreachable
+    /// broker, seen from the forwarder).
+    pub fn set_blocked(&self, blocked: bool) {
+        self.blocked.store(blocked, Ordering::SeqCst);
     }
 
     /// Breaks every connection open now (new ones are still accepted).

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 pub mod fault_proxy;
+pub mod mqtt_raw;
 
 /// The binary under test, built by cargo for the integration tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mqtt-forward");
@@ -505,6 +506,8 @@ pub struct Fixture {
     /// Broker port given to server sides (default the broker's; a fault
     /// proxy's port puts the proxy between the server side and the broker).
     pub server_mqtt_port: Option<u16>,
+    /// Broker port given to client sides (default the broker's).
+    pub client_mqtt_port: Option<u16>,
     procs: Vec<Proc>,
     // Last, so that the processes are gone before the directory is removed.
     pub dir: TempDir,
@@ -533,6 +536,7 @@ impl Fixture {
             server_program: vec![BIN.to_owned()],
             client_program: vec![BIN.to_owned()],
             server_mqtt_port: None,
+            client_mqtt_port: None,
             procs: Vec::new(),
             dir,
         }
@@ -648,7 +652,8 @@ impl Fixture {
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let mut args = self.broker_args(server_side_id);
+            let broker_port = self.client_mqtt_port.unwrap_or(self.broker.port);
+            let mut args = self.broker_args_on(broker_port, server_side_id);
             args.extend(["-p".to_owned(), port.to_string()]);
             args.extend(self.client_args.iter().cloned());
             args.extend(extra.iter().map(|s| s.to_string()));
