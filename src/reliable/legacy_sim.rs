@@ -60,6 +60,9 @@ struct Setup {
     /// Our side ends its stream once it has sent everything and received
     /// the whole C stream (the C original cannot half-close).
     our_eof: bool,
+    /// ... or as soon as it has sent everything (its local peer half-closes
+    /// and keeps reading).
+    our_eof_at_once: bool,
     our_remote_config: Option<RemoteConfig>,
     /// The C stream as its TCP peer writes it: one chunk per read, so one
     /// frame each.
@@ -347,7 +350,7 @@ impl Sim {
         if self.setup.our_eof
             && !end.eof_sent
             && end.sent == stream.len()
-            && end.received.len() >= self.c_len
+            && (self.setup.our_eof_at_once || end.received.len() >= self.c_len)
         {
             end.eof_sent = true;
             s.local_eof();
@@ -607,6 +610,7 @@ fn setup(seed: u64, ours: Ours, link: Link, max_bytes: u64) -> Setup {
         config,
         our_stream,
         our_eof: true,
+        our_eof_at_once: false,
         our_remote_config,
         c_chunks,
         c_gaps,
@@ -762,6 +766,28 @@ fn when_the_c_side_closes_ours_delivers_everything_then_closes_on_its_silence() 
     for seed in seeds(41_000, 12) {
         c_closes(seed, Ours::Client, LOSSY);
         c_closes(seed, Ours::Server, LOSSY);
+    }
+}
+
+#[test]
+fn an_early_local_eof_toward_a_c_peer_never_discards_what_it_sent() {
+    // Our local peer sends a request and half-closes at once; the C side
+    // answers with 5,000 bytes that our slow local reader takes 97 at a
+    // time. Everything it sent is acknowledged before the answer is written
+    // out: the close must wait until the answer has been.
+    for seed in seeds(43_000, 8) {
+        let mut s = setup(seed, Ours::Client, CLEAN, 1);
+        s.our_stream = vec![7; 100];
+        s.our_eof_at_once = true;
+        s.c_chunks = (0..5).map(|i| vec![i as u8; 1000]).collect();
+        s.c_gaps = vec![Duration::ZERO; 5];
+        s.c_eof = CEof::Never;
+        s.reader_chunk = 97;
+        let (sim, ctx) = run_checked(seed, s);
+        assert!(
+            matches!(sim.ours.closed, Some((CloseReason::Finished, _))),
+            "{ctx}"
+        );
     }
 }
 

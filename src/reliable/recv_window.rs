@@ -97,19 +97,26 @@ impl RecvWindow {
         }
     }
 
-    /// The next stream bytes to write out (empty when none is ready).
+    /// The next stream bytes to write out (empty when none is ready). Never
+    /// panics, whatever was called before (released buffers included).
     pub fn deliverable(&self) -> &[u8] {
         if self.base < self.next {
-            &self.slots[self.index(self.base)].data[self.offset..]
+            let data = &self.slots[self.index(self.base)].data;
+            data.get(self.offset..).unwrap_or_default()
         } else {
             &[]
         }
     }
 
+    /// True when everything received in order has been written out (frames
+    /// held beyond a hole excepted: they cannot be written before it fills).
+    pub fn all_delivered(&self) -> bool {
+        self.base == self.next
+    }
+
     /// Marks `n` bytes of [`Self::deliverable`] as written; returns how many
     /// frames were completed (and so became acknowledgeable).
     pub fn consume(&mut self, n: usize) -> u32 {
-        debug_assert!(n <= self.deliverable().len());
         let n = n.min(self.deliverable().len());
         self.offset += n;
         self.bytes_delivered += n as u64;
@@ -152,11 +159,14 @@ impl RecvWindow {
         self.fin_delivered
     }
 
-    /// Frees every slot's buffer (the session no longer carries data).
+    /// Frees every slot's buffer (the session no longer carries data) and
+    /// empties the window consistently: nothing is deliverable afterwards.
     pub fn release_buffers(&mut self) {
         for slot in &mut self.slots {
-            slot.data = Vec::new();
+            *slot = Slot::default();
         }
+        self.next = self.base;
+        self.offset = 0;
         self.pool.clear();
     }
 
@@ -231,5 +241,17 @@ mod tests {
         assert!(w.fin_delivered());
         assert_eq!(w.ack(), Some(2));
         assert_eq!(w.insert(3, b"late", false), Insert::Duplicate);
+    }
+
+    #[test]
+    fn nothing_is_deliverable_after_the_buffers_are_released_mid_frame() {
+        let mut w = RecvWindow::new(8);
+        assert_eq!(w.insert(1, b"hello world", false), Insert::InOrder);
+        assert_eq!(w.insert(3, b"beyond a hole", false), Insert::OutOfOrder);
+        w.consume(5);
+        w.release_buffers();
+        assert_eq!(w.deliverable(), b"");
+        assert_eq!(w.consume(100), 0);
+        assert!(w.all_delivered());
     }
 }

@@ -246,17 +246,20 @@ impl Session {
     }
 
     /// Queues stream bytes read from the local TCP socket (at most
-    /// [`Self::max_chunk`], only while [`Self::wants_data`]).
-    pub fn push_data(&mut self, data: &[u8], now: Instant) {
-        debug_assert!(self.wants_data() && !data.is_empty() && data.len() <= self.max_chunk());
+    /// [`Self::max_chunk`], only while [`Self::wants_data`]). Returns how
+    /// many bytes were taken: all of them when the caller keeps to that, the
+    /// first [`Self::max_chunk`] or none otherwise (never a panic).
+    pub fn push_data(&mut self, data: &[u8], now: Instant) -> usize {
         if !self.wants_data() || data.is_empty() {
-            return;
+            return 0;
         }
+        let data = &data[..data.len().min(self.max_chunk())];
         if self.send.all_acked() {
             self.progress_at = now;
         }
         self.bytes_sent += data.len() as u64;
         self.send.push(data, false);
+        data.len()
     }
 
     /// The local TCP peer ended its stream (read returned 0).
@@ -641,9 +644,14 @@ impl Session {
     }
 
     /// A C peer cannot half-close: once everything sent is acknowledged,
-    /// the only way to end is to close its whole session.
+    /// the only way to end is to close its whole session. Not before what it
+    /// sent us has been written out: the local peer may have half-closed and
+    /// still be reading its answer.
     fn legacy_close_ready(&self) -> bool {
-        self.local_eof && self.peer == PeerKind::Legacy && self.send.all_acked()
+        self.local_eof
+            && self.peer == PeerKind::Legacy
+            && self.send.all_acked()
+            && self.recv.all_delivered()
     }
 
     fn check_finished(&mut self, now: Instant) {

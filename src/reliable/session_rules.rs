@@ -296,3 +296,83 @@ fn lingering_ends_within_its_bound_however_often_the_peer_retransmits() {
     assert!(c.is_done(), "still lingering after 600 s");
     assert!(now - t0 <= Duration::from_secs(62), "{:?}", now - t0);
 }
+
+/// A frame from a small alphabet of interesting headers: valid-looking,
+/// duplicate, far ahead, acks beyond anything sent, closes, beacons.
+fn random_frame(rng: &mut super::sim_support::Rng) -> Vec<u8> {
+    let seq = [0, 1, 2, 3, 5, 100, 198, 199, 250, u64::MAX][rng.below(10) as usize];
+    let ack = match rng.below(5) {
+        0 => None,
+        1 => Some(0),
+        2 => Some(rng.below(8)),
+        3 => Some(u64::MAX),
+        _ => Some(rng.next()),
+    };
+    let bits = [
+        flags::CAPABLE,
+        flags::CAPABLE | flags::NO_DATA,
+        flags::CAPABLE | flags::DISCONNECT,
+        flags::CAPABLE | flags::DISCONNECT | flags::NO_DATA,
+        flags::NO_DATA,
+        0,
+        flags::BEACON,
+        flags::CAPABLE | flags::OPENING | super::session::GAP_FLAG,
+    ][rng.below(8) as usize];
+    let len = [0, 1, 97, 1000, 5000][rng.below(5) as usize];
+    let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+    encode(
+        &Header {
+            seq,
+            ack,
+            flags: bits,
+        },
+        None,
+        &data,
+    )
+}
+
+#[test]
+fn the_core_never_panics_whatever_its_caller_and_the_peer_do() {
+    use super::sim_support::{seeds, Rng};
+    for seed in seeds(90_000, 40) {
+        let mut rng = Rng::new(seed);
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut s = if rng.chance(50) {
+            client(t0)
+        } else {
+            Session::new(Role::Server, config(), t0)
+        };
+        let mut buf = Vec::new();
+        for _ in 0..5_000 {
+            match rng.below(12) {
+                0..=3 => {
+                    let f = random_frame(&mut rng);
+                    s.handle_frame(&decode(&f).unwrap(), now);
+                }
+                4 => {
+                    let len = [1, 500, 1000, 1001, 70_000][rng.below(5) as usize];
+                    let _ = s.push_data(&vec![1u8; len], now);
+                }
+                5 => {
+                    let n = rng.below(3_000) as usize;
+                    s.consume(n, now);
+                }
+                6 => s.local_eof(),
+                7 if rng.chance(10) => s.abort(),
+                8 => s.link_restored(now),
+                9 => {
+                    now += Duration::from_millis(rng.below(20_000));
+                    s.handle_timeout(now);
+                }
+                _ => {
+                    buf.clear();
+                    let _ = s.poll_transmit(now, &mut buf);
+                    let _ = s.poll_event();
+                    let _ = s.deliverable();
+                    let _ = s.poll_timeout();
+                }
+            }
+        }
+    }
+}

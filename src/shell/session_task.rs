@@ -304,7 +304,10 @@ pub async fn run(mut core: Session, io: SessionIo) {
                 }
             }
             Wake::Read(Ok(0)) => core.local_eof(),
-            Wake::Read(Ok(n)) => core.push_data(&read_buf[..n], now),
+            Wake::Read(Ok(n)) => {
+                // The read buffer holds at most max_chunk: all of it is taken.
+                let _ = core.push_data(&read_buf[..n], now);
+            }
             Wake::Read(Err(e)) => {
                 log::debug!("session {id}: local read failed: {e}");
                 core.abort();
