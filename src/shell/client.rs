@@ -13,7 +13,7 @@ use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
-use super::session_task::{self, InboxSender, Outbox, SessionIo, ToSession};
+use super::session_task::{self, InboxSender, Outbox, SessionIo, Slot, ToSession};
 use super::{inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
@@ -173,7 +173,7 @@ struct Acceptor {
     config: SessionConfig,
     remote_config: Option<RemoteConfig>,
     control: Sender<Control>,
-    /// Sessions open now (their tasks decrement it when they end).
+    /// Sessions carrying a connection now (see [`Slot`]).
     open: Rc<Cell<usize>>,
     max_sessions: usize,
 }
@@ -204,7 +204,7 @@ impl Acceptor {
                 let _ = self.control.send(Control::Refused).await;
                 continue;
             }
-            self.open.set(self.open.get() + 1);
+            let slot = Slot::take(&self.open);
             let _ = stream.set_nodelay(true);
             let (tx, rx) = session_task::inbox(inbox_capacity(&self.config));
             if self.control.send(Control::Open(id, tx)).await.is_err() {
@@ -222,6 +222,7 @@ impl Acceptor {
                         self.topics.session(&id, Direction::ToServer),
                         self.config.frame_data,
                     ),
+                    slot,
                 },
                 self.topics.session(&id, Direction::ToClient),
                 Role::Client {
@@ -230,13 +231,7 @@ impl Acceptor {
                 self.config,
                 self.control.clone(),
             );
-            let open = self.open.clone();
-            self.ex
-                .spawn(async move {
-                    task.await;
-                    open.set(open.get() - 1);
-                })
-                .detach();
+            self.ex.spawn(task).detach();
         }
     }
 }

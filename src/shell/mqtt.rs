@@ -182,8 +182,7 @@ impl Broker {
             .is_ok()
     }
 
-    /// Publishes a retained message if the request queue has room (an empty
-    /// payload clears the topic's retained message).
+    /// Publishes a retained message if the request queue has room.
     pub fn try_publish_retained(&self, topic: &str, payload: Vec<u8>) -> bool {
         self.client
             .try_publish(topic, self.qos, true, payload)

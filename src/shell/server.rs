@@ -13,7 +13,7 @@ use smol::{LocalExecutor, Timer};
 
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
-use super::session_task::{self, InboxSender, Outbox, SessionIo, ToSession};
+use super::session_task::{self, InboxSender, Outbox, SessionIo, Slot, ToSession};
 use super::tombstones::Tombstones;
 use super::twins::{Twins, Verdict};
 use super::RunError;
@@ -73,6 +73,8 @@ pub async fn run(
     let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
     let mut tombstones = Tombstones::default();
     let mut refusals = Refusals::new(Instant::now());
+    // Sessions carrying a connection (lingering ones excepted: see Slot).
+    let in_use = Rc::new(std::cell::Cell::new(0));
     let mut link_up = false;
     let mut was_up = false;
     let mut next_beacon = Instant::now();
@@ -130,9 +132,11 @@ pub async fn run(
             }
             Wake::Report => refusals.report(Instant::now()),
             Wake::Stop => {
-                // Nobody serves this id any more: a client's next start
-                // must not take a stale announcement for a live twin.
-                broker.try_publish_retained(&instance_topic, Vec::new());
+                // The announcement stays retained: the next process with
+                // this id ignores it at its first connect (see twins.rs).
+                // Clearing it with an empty retained message is what MQTT
+                // provides, but mosquitto 2.0.11 then drops the connection
+                // ("out of memory"), losing the abort frames queued behind.
                 super::stop_sessions(sessions.values(), &broker, &inbound).await;
                 return Ok(());
             }
@@ -213,9 +217,9 @@ pub async fn run(
                     }
                     continue;
                 }
-                if sessions.len() >= config.tuning.max_sessions {
+                if in_use.get() >= config.tuning.max_sessions {
                     // Dropped: the client retries, then times out.
-                    log::debug!("session {id}: refused, {} sessions open", sessions.len());
+                    log::debug!("session {id}: refused, {} sessions open", in_use.get());
                     refusals.note(Refusal::SessionLimit, now);
                     continue;
                 }
@@ -234,6 +238,7 @@ pub async fn run(
                             session_config.frame_data,
                         ),
                         done: done_tx.clone(),
+                        slot: Slot::take(&in_use),
                     },
                 );
                 ex.spawn(task).detach();
@@ -270,6 +275,7 @@ struct SessionTaskLinks {
     inbox: Receiver<ToSession>,
     out: Outbox,
     done: Sender<SessionId>,
+    slot: Slot,
 }
 
 /// One server session: answer at once, dial the target, then forward.
@@ -316,6 +322,7 @@ async fn serve(
                 stream,
                 inbox: links.inbox,
                 out: links.out,
+                slot: links.slot,
             };
             session_task::run(core, io).await;
         }

@@ -2,7 +2,9 @@
 //! the TCP socket and the session's inbox, and moves bytes between them.
 //! All decisions are the core's; this only performs I/O and reads the clock.
 
+use std::cell::Cell;
 use std::net::Shutdown;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rumqttc::Publish;
@@ -64,6 +66,26 @@ pub enum ToSession {
     Stop(smol::channel::Sender<()>),
 }
 
+/// One of `--max-sessions` slots, held while the session carries a TCP
+/// connection: given back when the session closes (a lingering session,
+/// which only answers stray frames, holds none) or when its task ends.
+#[derive(Debug)]
+pub struct Slot(Rc<Cell<usize>>);
+
+impl Slot {
+    /// Takes a slot of `in_use` (the caller checked the limit).
+    pub fn take(in_use: &Rc<Cell<usize>>) -> Slot {
+        in_use.set(in_use.get() + 1);
+        Slot(in_use.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
 /// Everything a session task talks to.
 pub struct SessionIo {
     /// The session's id, for logs.
@@ -74,6 +96,8 @@ pub struct SessionIo {
     pub inbox: smol::channel::Receiver<ToSession>,
     /// Where and how this side publishes the session's frames.
     pub out: Outbox,
+    /// The session's slot, given back at close.
+    pub slot: Slot,
 }
 
 /// The publishing end of a session: the broker connection, the session's
@@ -195,7 +219,9 @@ pub async fn run(mut core: Session, io: SessionIo) {
         stream,
         inbox,
         mut out,
+        slot,
     } = io;
+    let mut slot = Some(slot);
     let mut reader = stream.clone();
     let mut writer = stream;
     let mut read_buf = Vec::new();
@@ -228,6 +254,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
                         let _ = socket2::SockRef::from(&writer).set_linger(Some(Duration::ZERO));
                     }
                     tcp_done = true;
+                    drop(slot.take());
                     // The session may linger a while to answer stray
                     // frames: it needs no read buffer for that.
                     read_buf = Vec::new();
