@@ -482,3 +482,64 @@ fn the_client_side_resets_connections_beyond_max_sessions() {
     // The sessions within the cap are untouched.
     echo_once(&mut kept[0], b"still here");
 }
+
+#[test]
+fn qos_2_with_eight_concurrent_sessions_keeps_the_broker_connection_repeatedly() {
+    const SESSIONS: usize = 8;
+    let echo = Target::echo();
+    let mut fx = Fixture::new("qos2-load");
+    let server = fx.server("qos2", echo.port, &["--mqtt-qos", "2"]);
+    let (client, port) = fx.client("qos2", &["--mqtt-qos", "2"]);
+    for round in 0..3u64 {
+        let threads: Vec<_> = (0..SESSIONS as u64)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let data = std::sync::Arc::new(random_bytes(256 * 1024, round * 100 + i));
+                    let got = echo_through(port, data.clone(), Duration::from_secs(60))?;
+                    (got == *data)
+                        .then_some(())
+                        .ok_or_else(|| format!("session {i}: data differs"))
+                })
+            })
+            .collect();
+        for t in threads {
+            if let Err(e) = t.join().unwrap() {
+                panic!("round {round}: {e}\n{}", fx.logs());
+            }
+        }
+    }
+    for id in [server, client] {
+        let log = fx.proc(id).log();
+        assert!(
+            !log.contains("lost") && log.matches("connected to broker").count() == 1,
+            "the broker connection dropped under QoS 2:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn an_oversized_retained_message_on_a_session_topic_does_not_drop_the_connection() {
+    use common::mqtt_raw::RawClient;
+    let echo = Target::echo();
+    let mut fx = Fixture::new("oversized");
+    let mut attacker = RawClient::connect(fx.broker.port, "attacker");
+    let big = vec![0x42u8; 70_000];
+    attacker.publish(&format!("ssh/big/{}/tx", session_id(9)), &big, true);
+    let server = fx.server("big", echo.port, &[]);
+    let (client, port) = fx.client("big", &[]);
+    let mut stream = connect(port);
+    echo_once(&mut stream, b"first");
+    // The same on the client's live session topic.
+    let id = last_session_id(&fx.proc(client).log());
+    attacker.publish(&format!("ssh/big/{id}/rx"), &big, true);
+    std::thread::sleep(Duration::from_secs(2));
+    echo_once(&mut stream, b"second");
+    for p in [server, client] {
+        let log = fx.proc(p).log();
+        assert_eq!(
+            log.matches("connected to broker").count(),
+            1,
+            "the connection dropped:\n{log}"
+        );
+    }
+}

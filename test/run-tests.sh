@@ -65,6 +65,8 @@ cargo clippy --all-targets --no-default-features --features router -- -D warning
 echo "== shellcheck";  shellcheck -x test/*.sh .ci/run cross/*.sh cross/openwrt/mqtt-forward.init
 echo "== README.rst";  python3 -m docutils --halt=warning README.rst /dev/null
 echo "== tests";       cargo test
+echo "== unit tests of the patched rumqttc (.cargo/patched)"
+cargo test --manifest-path .cargo/patched/rumqttc-0.25.1/Cargo.toml --lib --locked --target-dir target/patched
 echo "== unit tests (router feature set)"
 cargo test --no-default-features --features router --bin mqtt-forward
 echo "== start-all/teardown scripts"; bash test/check-start-all.sh

@@ -126,6 +126,9 @@ pub async fn run(
                 return Ok(());
             }
             Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
+            Wake::Inbound(Some(Inbound::Oversized(n))) => {
+                refusals.note_many(Refusal::Oversized, n, Instant::now());
+            }
             Wake::Report => refusals.report(Instant::now()),
             Wake::Control(Some(Control::Refused)) => {
                 refusals.note(Refusal::ConnectionLimit, Instant::now());

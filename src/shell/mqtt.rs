@@ -59,6 +59,9 @@ pub enum Inbound {
     Down,
     /// A message arrived on a subscribed topic.
     Message(Publish),
+    /// Publishes over the packet limit were dropped as they streamed in
+    /// (the patched rumqttc hands each out with an empty payload).
+    Oversized(u64),
     /// The DISCONNECT asked for by [`Broker::disconnect`] was written, after
     /// everything published before it: the connection thread has ended.
     Stopped,
@@ -225,6 +228,7 @@ async fn drive(
     let mut dynamic: HashSet<String> = HashSet::new();
     let mut reconnect = Reconnect::default();
     let mut up = false;
+    let mut oversized_seen = rumqttc::oversized_publishes_dropped();
     loop {
         let event = eventloop.poll().await;
         while let Ok(change) = changes.try_recv() {
@@ -258,7 +262,16 @@ async fn drive(
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                if inbound.send(Inbound::Message(p)).await.is_err() {
+                let oversized = rumqttc::oversized_publishes_dropped();
+                let message = if oversized != oversized_seen && p.payload.is_empty() {
+                    // Only the count is reported, never the (empty) publish.
+                    let new = oversized.wrapping_sub(oversized_seen);
+                    oversized_seen = oversized;
+                    Inbound::Oversized(new)
+                } else {
+                    Inbound::Message(p)
+                };
+                if inbound.send(message).await.is_err() {
                     return;
                 }
             }

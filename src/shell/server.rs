@@ -153,6 +153,9 @@ pub async fn run(
             }
             Wake::Inbound(Some(Inbound::Down)) => link_up = false,
             Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
+            Wake::Inbound(Some(Inbound::Oversized(n))) => {
+                refusals.note_many(Refusal::Oversized, n, Instant::now());
+            }
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
                 match twins.received(&p.payload) {
                     Verdict::Nothing => {}
