@@ -543,3 +543,72 @@ fn an_oversized_retained_message_on_a_session_topic_does_not_drop_the_connection
         );
     }
 }
+
+#[test]
+fn a_broker_acl_that_denies_the_client_is_reported_in_words() {
+    let echo = Target::echo();
+    let mut fx = Fixture::with_broker("acl", |dir| {
+        let acl = dir.file("acl");
+        // Each client may use only the topics under its own client id: the
+        // server side (client id = its id) is served, a client side is not.
+        std::fs::write(&acl, "pattern readwrite ssh/%c/#\n").unwrap();
+        format!("allow_anonymous true\nacl_file {}\n", acl.display())
+    });
+    fx.server("guarded", echo.port, &[]);
+    let (client, port) = fx.client("guarded", &["--peer-timeout", "3"]);
+    let mut stream = connect(port);
+    let _ = stream.write_all(b"denied");
+    let proc = fx.proc(client);
+    proc.wait_for_log("no answer from the server side", READY_TIMEOUT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(proc.log().contains("check its ACL"));
+    assert_eq!(echo.accepted(), 0);
+    // -l under the same ACL (mosquitto grants its subscription but delivers
+    // nothing): it says that it saw no beacon at all.
+    let port = fx.broker.port.to_string();
+    let out = run_program(
+        &fx.dir,
+        &["-l", "--mqtt-host", "127.0.0.1", "--mqtt-port", &port],
+        &[],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("no beacon seen"), "{out:?}");
+}
+
+#[test]
+fn a_refused_subscription_is_an_error_line_naming_its_topics() {
+    use common::fault_proxy::{FaultProxy, Faults};
+    let echo = Target::echo();
+    let mut fx = Fixture::new("suback");
+    // mosquitto grants every subscription (its ACL filters at delivery); a
+    // broker that refuses one answers 0x80 in the SUBACK, as this proxy does.
+    let faults = Faults {
+        refuse_subscriptions: true,
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::start(fx.broker.port, faults);
+    fx.server_mqtt_port = Some(proxy.port);
+    let server = fx.server("refused", echo.port, &[]);
+    fx.proc(server)
+        .wait_for_log(
+            "the broker refused the subscription to ssh/refused/+/tx, ssh/refused/instance",
+            READY_TIMEOUT,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(fx.proc(server).log().contains("check its ACL"));
+    // A client side's per-session subscription: named with its session id.
+    fx.client_mqtt_port = Some(proxy.port);
+    let (client, port) = fx.client("refused", &[]);
+    let _stream = connect(port);
+    fx.proc(client)
+        .wait_for_log("opened for", READY_TIMEOUT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = last_session_id(&fx.proc(client).log());
+    fx.proc(client)
+        .wait_for_log(
+            &format!("the broker refused the subscription to ssh/refused/{id}/rx"),
+            READY_TIMEOUT,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -127,7 +127,7 @@ pub async fn run(
             }
             Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
             Wake::Inbound(Some(Inbound::Oversized(n))) => {
-                refusals.note_many(Refusal::Oversized, n, Instant::now());
+                refusals.note_many(Refusal::Oversized, n as u64, Instant::now());
             }
             Wake::Report => refusals.report(Instant::now()),
             Wake::Control(Some(Control::Refused)) => {

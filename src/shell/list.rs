@@ -91,6 +91,16 @@ pub async fn run(prefix: &str, watch: bool, inbound: Receiver<Inbound>) -> Resul
                         "no connection to the broker within {CONNECT_TIMEOUT:?}"
                     ));
                 }
+                if list.servers.is_empty() && !watch {
+                    // Said on stderr: stdout keeps the C original's table.
+                    log::warn!(
+                        "no beacon seen on {} within {:?}: no server side with -b is \
+                         connected under this prefix, or the broker's ACL does not let this \
+                         client read it",
+                        Topics::beacon_filter(prefix),
+                        BEACON_PERIOD + LISTEN_MARGIN
+                    );
+                }
                 let mut stdout = std::io::stdout().lock();
                 let written = stdout
                     .write_all(list.render(now).as_bytes())

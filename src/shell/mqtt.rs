@@ -10,13 +10,13 @@
 //! arrive on one channel. Subscriptions are tracked here so that every
 //! reconnect (clean session) restores them before anything else is sent.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rumqttc::{
     AsyncClient, Event, MqttOptions, Outgoing, Packet, Publish, QoS, Request, Subscribe,
-    SubscribeFilter, TlsConfiguration, Transport,
+    SubscribeFilter, SubscribeReasonCode, TlsConfiguration, Transport,
 };
 
 use super::reconnect::Reconnect;
@@ -61,7 +61,7 @@ pub enum Inbound {
     Message(Publish),
     /// Publishes over the packet limit were dropped as they streamed in
     /// (the patched rumqttc hands each out with an empty payload).
-    Oversized(u64),
+    Oversized(usize),
     /// The DISCONNECT asked for by [`Broker::disconnect`] was written, after
     /// everything published before it: the connection thread has ended.
     Stopped,
@@ -74,12 +74,18 @@ enum SubChange {
     Remove(String),
 }
 
+/// The topic filters of the SUBSCRIBE requests handed to rumqttc, in the
+/// order it sends them, so that a refused subscription (SUBACK failure) is
+/// reported with its topics (rumqttc tells only the packet id).
+type SubscribeLog = Arc<Mutex<VecDeque<String>>>;
+
 /// Handle to the broker connection, cheap to clone.
 #[derive(Clone)]
 pub struct Broker {
     client: AsyncClient,
     qos: QoS,
     changes: smol::channel::Sender<SubChange>,
+    subscribed: SubscribeLog,
 }
 
 /// Converts the validated QoS level (0..=2) into rumqttc's enum.
@@ -148,6 +154,8 @@ impl Broker {
         };
         // For the explanations of connection failures.
         let config = config.clone();
+        let subscribed: SubscribeLog = Arc::default();
+        let log = subscribed.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -155,7 +163,16 @@ impl Broker {
             .name("mqtt".into())
             .spawn(move || {
                 runtime.block_on(drive(
-                    eventloop, &config, endpoint, qos, permanent, change_rx, in_tx,
+                    eventloop,
+                    &config,
+                    endpoint,
+                    qos,
+                    permanent,
+                    Channels {
+                        changes: change_rx,
+                        inbound: in_tx,
+                        subscribed: log,
+                    },
                 ));
             })?;
         Ok((
@@ -163,6 +180,7 @@ impl Broker {
                 client,
                 qos,
                 changes: change_tx,
+                subscribed,
             },
             in_rx,
         ))
@@ -198,6 +216,9 @@ impl Broker {
     /// later publish cannot miss the subscription.
     pub async fn subscribe(&self, topic: &str) -> bool {
         let _ = self.changes.send(SubChange::Add(topic.to_owned())).await;
+        if let Ok(mut log) = self.subscribed.lock() {
+            log.push_back(topic.to_owned());
+        }
         self.client.subscribe(topic, self.qos).await.is_ok()
     }
 
@@ -214,6 +235,13 @@ impl Broker {
     }
 }
 
+/// The broker thread's links to the smol side.
+struct Channels {
+    changes: smol::channel::Receiver<SubChange>,
+    inbound: smol::channel::Sender<Inbound>,
+    subscribed: SubscribeLog,
+}
+
 /// Runs the event loop forever: reconnects with backoff, restores the
 /// subscriptions on every connect, forwards incoming publishes.
 async fn drive(
@@ -222,10 +250,18 @@ async fn drive(
     endpoint: String,
     qos: QoS,
     permanent: Vec<String>,
-    changes: smol::channel::Receiver<SubChange>,
-    inbound: smol::channel::Sender<Inbound>,
+    channels: Channels,
 ) {
+    let Channels {
+        changes,
+        inbound,
+        subscribed,
+    } = channels;
     let mut dynamic: HashSet<String> = HashSet::new();
+    // The connect-time SUBSCRIBE goes out first (pushed to the front); the
+    // others in the order of `subscribed`.
+    let mut restoring: Option<String> = None;
+    let mut awaiting_suback: HashMap<u16, String> = HashMap::new();
     let mut reconnect = Reconnect::default();
     let mut up = false;
     let mut oversized_seen = rumqttc::oversized_publishes_dropped();
@@ -247,6 +283,13 @@ async fn drive(
                     .map(|t| SubscribeFilter::new(t.clone(), qos))
                     .collect();
                 if !filters.is_empty() {
+                    restoring = Some(
+                        filters
+                            .iter()
+                            .map(|f| f.path.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
                     // Ahead of any queued publish: replies must find them.
                     eventloop
                         .pending
@@ -275,12 +318,34 @@ async fn drive(
                     return;
                 }
             }
+            Ok(Event::Outgoing(Outgoing::Subscribe(pkid))) => {
+                let topics = restoring
+                    .take()
+                    .or_else(|| subscribed.lock().ok().and_then(|mut log| log.pop_front()));
+                awaiting_suback.insert(pkid, topics.unwrap_or_else(|| "?".to_owned()));
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                let topics = awaiting_suback.remove(&ack.pkid).unwrap_or_default();
+                if ack
+                    .return_codes
+                    .iter()
+                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                {
+                    log::error!(
+                        "the broker refused the subscription to {topics}: check its ACL \
+                         for this client (user name, client id)"
+                    );
+                }
+            }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {
                 let _ = inbound.send(Inbound::Stopped).await;
                 return;
             }
             Ok(_) => {}
             Err(e) => {
+                // Subscriptions in flight are sent again at the next connect.
+                awaiting_suback.clear();
+                restoring = None;
                 // rumqttc keeps a publish stashed after a packet-id collision
                 // across reconnects, while a clean session drops the publish
                 // whose ack would release it: every later publish would then

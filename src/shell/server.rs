@@ -154,7 +154,7 @@ pub async fn run(
             Wake::Inbound(Some(Inbound::Down)) => link_up = false,
             Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
             Wake::Inbound(Some(Inbound::Oversized(n))) => {
-                refusals.note_many(Refusal::Oversized, n, Instant::now());
+                refusals.note_many(Refusal::Oversized, n as u64, Instant::now());
             }
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
                 match twins.received(&p.payload) {

@@ -353,6 +353,13 @@ pub async fn run(mut core: Session, io: SessionIo) {
 }
 
 fn log_closed(id: &SessionId, outcome: &Outcome) {
+    if outcome.peer == PeerKind::Unknown {
+        log::warn!(
+            "session {id}: no answer from the server side: is it running and connected to \
+             this broker with the same --server-side-id and --mqtt-topic-prefix? If it is, \
+             the broker may be denying this client's publishes on that prefix (check its ACL)"
+        );
+    }
     let peer = match outcome.peer {
         PeerKind::Capable => "mqtt-forward",
         PeerKind::Legacy => "C mqtt-forward",

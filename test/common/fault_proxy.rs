@@ -21,6 +21,10 @@ use super::{stop_accept_loop, SplitMix};
 
 /// MQTT control packet type of PUBLISH (high nibble of the first byte).
 const PUBLISH: u8 = 3;
+/// MQTT control packet type of SUBACK.
+const SUBACK: u8 = 9;
+/// SUBACK return code: failure.
+const SUBACK_FAILURE: u8 = 0x80;
 /// Largest MQTT packet the proxy forwards (the protocol's own limit).
 const MAX_REMAINING_LENGTH: usize = 268_435_455;
 
@@ -37,6 +41,9 @@ pub struct Faults {
     /// chosen place, e.g. a banner that nothing else follows, which only
     /// the sender's own retransmission timer can repair.
     pub drop_first_containing: Option<(Vec<u8>, usize)>,
+    /// Answer every SUBSCRIBE with failure (return code 0x80 in the SUBACK),
+    /// as a broker does whose ACL forbids the topics.
+    pub refuse_subscriptions: bool,
 }
 
 impl Faults {
@@ -229,7 +236,14 @@ fn pump(
         if reader.buffer().is_empty() {
             writer.flush()?;
         }
-        let packet = read_packet(&mut reader)?;
+        let mut packet = read_packet(&mut reader)?;
+        if faults.refuse_subscriptions && packet.bytes[0] >> 4 == SUBACK {
+            // Fixed header (2 bytes for a SUBACK), packet id (2), then one
+            // return code per filter.
+            for code in packet.bytes.iter_mut().skip(4) {
+                *code = SUBACK_FAILURE;
+            }
+        }
         if !packet.is_qos0_publish() {
             writer.write_all(&packet.bytes)?;
             counts.forwarded.fetch_add(1, Ordering::Relaxed);

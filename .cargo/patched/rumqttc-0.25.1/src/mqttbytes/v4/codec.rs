@@ -1,14 +1,16 @@
 use bytes::{Buf, Bytes, BytesMut};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::{parse_fixed_header, qos, Error, Packet, PacketType, Publish, QoS};
 
+// mqtt-forward patch: a usize counter (MIPS32 and other 32-bit targets have no
+// AtomicU64); it wraps, so readers compare with wrapping_sub.
 // mqtt-forward patch: counts incoming PUBLISH packets larger than
 // `max_incoming_packet_size` that were delivered with an empty payload instead
 // of ending the connection (see `Codec::decode`), so that the application can
 // log a rate-limited line about them.
-static OVERSIZED_PUBLISHES_DROPPED: AtomicU64 = AtomicU64::new(0);
+static OVERSIZED_PUBLISHES_DROPPED: AtomicUsize = AtomicUsize::new(0);
 
 /// Number of incoming PUBLISH packets (process-wide, all connections) whose
 /// remaining length exceeded `max_incoming_packet_size`. Each was handed on as
@@ -16,7 +18,7 @@ static OVERSIZED_PUBLISHES_DROPPED: AtomicU64 = AtomicU64::new(0);
 /// payload (so that QoS 1/2 are still acknowledged), and its payload bytes were
 /// discarded as they arrived, without being buffered.
 // mqtt-forward patch: public accessor for the counter above.
-pub fn oversized_publishes_dropped() -> u64 {
+pub fn oversized_publishes_dropped() -> usize {
     OVERSIZED_PUBLISHES_DROPPED.load(Ordering::Relaxed)
 }
 
@@ -248,7 +250,7 @@ mod tests {
         }
 
         // Other tests may run concurrently and bump the counter too.
-        assert!(oversized_publishes_dropped() - dropped_before >= 4 * 3);
+        assert!(oversized_publishes_dropped().wrapping_sub(dropped_before) >= 4 * 3);
     }
 
     #[test]
