@@ -54,6 +54,9 @@ fn main() {
     for warning in &warnings {
         log::warn!("{warning}");
     }
+    if config.debug && log::STATIC_MAX_LEVEL < log::LevelFilter::Debug {
+        log::warn!("-d: this build has no debug lines (the router build): use the full build");
+    }
     // File problems are start-up errors (exit 2), before any connection.
     let tls = match config
         .broker

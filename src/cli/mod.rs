@@ -340,6 +340,7 @@ fn version_line() -> String {
         ("web-roots", cfg!(feature = "web-roots")),
         ("tls12", cfg!(feature = "tls12")),
         ("timestamps", cfg!(feature = "timestamps")),
+        ("list", cfg!(feature = "list")),
     ]
     .into_iter()
     .filter_map(|(name, built)| (!built).then_some(name))
@@ -759,6 +760,13 @@ fn build_config(
     } else {
         DEFAULT_MQTT_PORT
     });
+
+    if matches!(mode, Mode::ListServers { .. }) && !cfg!(feature = "list") {
+        return Err(CliError::new(
+            "this build has no -l/--list-servers (built without the list feature, as the \
+             router build is): list the server sides with the full build",
+        ));
+    }
 
     let config = Config {
         mode,

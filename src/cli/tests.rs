@@ -169,6 +169,7 @@ fn client_mode_defaults_listen_on_localhost_port_22_with_a_random_client_id() {
     assert!(warnings.is_empty(), "{warnings:?}");
 }
 
+#[cfg(feature = "list")]
 #[test]
 fn list_mode_needs_no_server_side_id_and_leaves_it_empty() {
     let (config, warnings) = run(&list(&[]));
@@ -180,6 +181,7 @@ fn list_mode_needs_no_server_side_id_and_leaves_it_empty() {
     assert!(warnings.is_empty(), "{warnings:?}");
 }
 
+#[cfg(feature = "list")]
 #[test]
 fn list_mode_keeps_a_given_server_side_id_and_watch() {
     let (config, warnings) = run(&list(&["--server-side-id", ID, "--watch"]));
@@ -630,6 +632,14 @@ fn missing_server_side_id_is_an_error_in_server_and_client_mode_naming_the_env_v
     assert_eq!(error(&["--mqtt-host", HOST]), expected);
 }
 
+#[cfg(not(feature = "list"))]
+#[test]
+fn list_mode_is_a_usage_error_in_a_build_without_it() {
+    let e = parse("mqtt-forward", &list(&[]), &no_env).unwrap_err();
+    assert_eq!(e.exit_code(), EXIT_USAGE);
+    assert!(e.to_string().contains("no -l/--list-servers"), "{e}");
+}
+
 #[test]
 fn server_and_list_modes_together_are_an_error() {
     let message = error(&server(&["-l"]));
@@ -1011,7 +1021,9 @@ fn client_id_in_server_mode_is_ignored_with_a_warning() {
 fn beacon_without_server_mode_is_ignored_with_a_warning() {
     let expected = vec!["-b/--beacon is not applicable without -s/--server; ignored".to_owned()];
     assert_eq!(run(&client(&["-b"])).1, expected);
-    assert_eq!(run(&list(&["--beacon"])).1, expected);
+    if cfg!(feature = "list") {
+        assert_eq!(run(&list(&["--beacon"])).1, expected);
+    }
 }
 
 #[test]
@@ -1021,6 +1033,7 @@ fn watch_without_list_mode_is_ignored_with_a_warning() {
     assert_eq!(run(&server(&["--watch"])).1, expected);
 }
 
+#[cfg(feature = "list")]
 #[test]
 fn port_addr_and_remote_flags_in_list_mode_are_ignored_with_warnings() {
     let (config, warnings) = run(&list(&[
@@ -1045,6 +1058,7 @@ fn port_addr_and_remote_flags_in_list_mode_are_ignored_with_warnings() {
     );
 }
 
+#[cfg(feature = "list")]
 #[test]
 fn client_id_in_list_mode_is_used() {
     let (config, warnings) = run(&list(&["--client-id", "lister"]));

@@ -4,6 +4,7 @@
 
 mod broker_error;
 mod client;
+#[cfg(feature = "list")]
 mod list;
 mod mqtt;
 mod payload_pool;
@@ -11,6 +12,7 @@ mod reconnect;
 mod refusals;
 mod server;
 mod session_task;
+mod signals;
 mod tombstones;
 mod twins;
 
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use smol::channel::{Receiver, Sender};
 use smol::future::or;
-use smol::stream::StreamExt;
+use smol::io::AsyncReadExt;
 use smol::{LocalExecutor, Timer};
 
 use crate::config::{Config, Mode};
@@ -33,27 +35,19 @@ use crate::reliable::session::SessionConfig;
 /// instead of after their peer timeout.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
-/// Exit code of a process stopped by a second signal during its graceful
-/// stop (the first one exits 0).
-const EXIT_INTERRUPTED: i32 = 130;
-
 /// Watches SIGTERM and SIGINT: the first one sends on the returned channel
-/// (the graceful stop), a second one exits at once.
+/// (the graceful stop); a second one exits at once (see [`signals`]).
 fn watch_signals(ex: &LocalExecutor<'static>) -> Result<Receiver<()>, RunError> {
-    use async_signal::{Signal, Signals};
-    let mut signals = Signals::new([Signal::Term, Signal::Int])
-        .map_err(|e| RunError::Failed(format!("cannot watch signals: {e}")))?;
+    let mut wake =
+        signals::install().map_err(|e| RunError::Failed(format!("cannot watch signals: {e}")))?;
     let (tx, rx) = smol::channel::bounded(1);
     ex.spawn(async move {
-        if let Some(Ok(signal)) = signals.next().await {
+        let mut byte = [0u8; 1];
+        if wake.read(&mut byte).await.is_ok() {
             log::info!(
-                "stopping on {signal:?}: closing every session (a second signal exits at once)"
+                "stopping on a signal: closing every session (a second signal exits at once)"
             );
             let _ = tx.try_send(());
-        }
-        if signals.next().await.is_some() {
-            log::warn!("second signal: exiting at once");
-            std::process::exit(EXIT_INTERRUPTED);
         }
     })
     .detach();
@@ -165,6 +159,7 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
             Mode::Client { .. } => {
                 Ok(client::run(ex.clone(), &config, broker, inbound, stop).await?)
             }
+            #[cfg(feature = "list")]
             Mode::ListServers { watch } => {
                 let list = async { list::run(&config.topic_prefix, *watch, inbound).await };
                 let stopped = async {
@@ -173,6 +168,9 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
                 };
                 Ok(or(list, stopped).await?)
             }
+            // Refused by the command line already.
+            #[cfg(not(feature = "list"))]
+            Mode::ListServers { .. } => Err(RunError::Failed("built without -l".into())),
         }
     }))
 }
