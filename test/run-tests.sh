@@ -3,7 +3,8 @@
 # (mosquitto, shellcheck, openssl, OpenSSH, musl-tools, qemu-user-static,
 # MIPS binutils, busybox and systemd with apt-get; rustfmt, clippy and the
 # musl target with rustup, the pinned nightly and rust-src through
-# cross/build.sh; zig and docutils with pip; cargo-zigbuild with cargo),
+# cross/build.sh; zig and docutils with pip; cargo-zigbuild with cargo;
+# aedes with npm),
 # then: formatting, lints (both feature sets, shell scripts, README.rst),
 # unit + simulator + integration tests (TLS, real ssh/scp), the router
 # feature set's unit tests, the start-all/teardown scripts in both modes, the
@@ -30,6 +31,8 @@ command -v mips-linux-gnu-objcopy >/dev/null 2>&1 || apt_missing+=(binutils-mips
 # checks the unit.
 command -v busybox >/dev/null 2>&1 || apt_missing+=(busybox)
 command -v systemd-analyze >/dev/null 2>&1 || apt_missing+=(systemd)
+# node runs aedes, the second broker (the machine image has Node.js 20).
+command -v node >/dev/null 2>&1 || apt_missing+=(nodejs npm)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "== installing ${apt_missing[*]}"
   as_root apt-get update -qq
@@ -52,6 +55,13 @@ fi
 if ! command -v cargo-zigbuild >/dev/null 2>&1; then
   echo "== installing cargo-zigbuild"
   cargo install -q --locked cargo-zigbuild
+fi
+# aedes (npm), the second broker implementation of test/brokers.rs.
+export MQTT_FORWARD_AEDES_DIR=${MQTT_FORWARD_AEDES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mqtt-forward/aedes}
+if [ ! -d "$MQTT_FORWARD_AEDES_DIR/node_modules/aedes" ]; then
+  echo "== installing aedes (npm)"
+  mkdir -p "$MQTT_FORWARD_AEDES_DIR"
+  npm install --prefix "$MQTT_FORWARD_AEDES_DIR" --no-audit --no-fund --silent aedes@1
 fi
 # The cross builds' target directory outlives the checkout (CI clones anew
 # each time): the pinned nightly's std and the dependencies are built once

@@ -321,13 +321,24 @@ impl Drop for Proc {
 // ---------------------------------------------------------------------------
 // The broker
 
-/// A private mosquitto on `127.0.0.1:port`, with its config in a temp dir.
+/// A private broker on `127.0.0.1:port`: mosquitto with its config in a temp
+/// dir, or aedes (a second implementation, see [`Broker::start_aedes`]).
 pub struct Broker {
     pub port: u16,
     config: PathBuf,
     dir: PathBuf,
     starts: usize,
     proc: Option<Proc>,
+    aedes: bool,
+}
+
+/// Where test/run-tests.sh installs aedes (npm) for the tests.
+pub fn aedes_dir() -> PathBuf {
+    match std::env::var_os("MQTT_FORWARD_AEDES_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/mqtt-forward/aedes"),
+    }
 }
 
 impl Broker {
@@ -369,6 +380,7 @@ impl Broker {
                 dir: dir.path().to_owned(),
                 starts: 0,
                 proc: None,
+                aedes: false,
             };
             match broker.try_start() {
                 Ok(()) => return broker,
@@ -378,11 +390,50 @@ impl Broker {
         panic!("mosquitto did not start: {last_error}");
     }
 
+    /// Starts aedes (node, test/aedes-broker.mjs) on a free port. Panics
+    /// with install instructions if it is missing.
+    pub fn start_aedes(dir: &TempDir) -> Broker {
+        let modules = aedes_dir();
+        assert!(
+            modules.join("node_modules/aedes").is_dir(),
+            "the aedes tests need aedes in {}: npm install --prefix {} aedes@1 \
+             (test/run-tests.sh does)",
+            modules.display(),
+            modules.display()
+        );
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let mut broker = Broker {
+                port: free_port(),
+                config: PathBuf::new(),
+                dir: dir.path().to_owned(),
+                starts: 0,
+                proc: None,
+                aedes: true,
+            };
+            match broker.try_start() {
+                Ok(()) => return broker,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("aedes did not start: {last_error}");
+    }
+
     fn try_start(&mut self) -> Result<(), String> {
         self.starts += 1;
         let log = self.dir.join(format!("mosquitto-{}.log", self.starts));
-        let mut cmd = Command::new(MOSQUITTO);
-        cmd.arg("-c").arg(&self.config);
+        let cmd = if self.aedes {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("test/aedes-broker.mjs");
+            let mut cmd = Command::new("node");
+            cmd.arg(script)
+                .arg(self.port.to_string())
+                .env("AEDES_DIR", aedes_dir());
+            cmd
+        } else {
+            let mut cmd = Command::new(MOSQUITTO);
+            cmd.arg("-c").arg(&self.config);
+            cmd
+        };
         let mut proc = Proc::spawn(&format!("mosquitto #{}", self.starts), cmd, log);
         proc.wait_until_listening(self.port, READY_TIMEOUT)?;
         self.proc = Some(proc);
@@ -523,11 +574,15 @@ impl Fixture {
         Fixture::with_broker(tag, |_| ANONYMOUS.to_owned())
     }
 
-    /// A temp dir and a broker whose listener settings `settings` returns
-    /// (it may create files, such as certificates, in the directory).
-    pub fn with_broker(tag: &str, settings: impl FnOnce(&TempDir) -> String) -> Fixture {
+    /// A temp dir and a fresh aedes broker (a second MQTT implementation).
+    pub fn with_aedes(tag: &str) -> Fixture {
         let dir = TempDir::new(tag);
-        let broker = Broker::start_with(&dir, &settings(&dir));
+        let broker = Broker::start_aedes(&dir);
+        Fixture::around(dir, broker)
+    }
+
+    /// A fixture for `broker`, running in `dir`, with no forwarder yet.
+    fn around(dir: TempDir, broker: Broker) -> Fixture {
         Fixture {
             broker,
             mqtt_host: "127.0.0.1".to_owned(),
@@ -540,6 +595,14 @@ impl Fixture {
             procs: Vec::new(),
             dir,
         }
+    }
+
+    /// A temp dir and a broker whose listener settings `settings` returns
+    /// (it may create files, such as certificates, in the directory).
+    pub fn with_broker(tag: &str, settings: impl FnOnce(&TempDir) -> String) -> Fixture {
+        let dir = TempDir::new(tag);
+        let broker = Broker::start_with(&dir, &settings(&dir));
+        Fixture::around(dir, broker)
     }
 
     /// A broker with TLS, presenting the test certificate `broker_cert`
