@@ -87,6 +87,9 @@ pub struct Tuning {
     /// Sessions served (server side) or connections accepted (client side)
     /// at once.
     pub max_sessions: usize,
+    /// Bytes of frame buffers all sessions together may hold per direction
+    /// (`--max-buffer-memory`), shared equally among open sessions.
+    pub max_buffer_memory: usize,
 }
 
 /// Everything the program needs to run.

@@ -86,6 +86,7 @@ CONFIG_router_topic_prefix='my prefix'
 CONFIG_router_window=16
 CONFIG_router_frame_size=16384
 CONFIG_router_peer_timeout=60
+CONFIG_router_max_buffer_memory=8
 CONFIG_router_debug=0
 CONFIG_desk_TYPE=mqtt_forward
 CONFIG_desk_enabled=yes
@@ -130,6 +131,7 @@ append [command] [--mqtt-topic-prefix] [my prefix]
 append [command] [--window] [16]
 append [command] [--frame-size] [16384]
 append [command] [--peer-timeout] [60]
+append [command] [--max-buffer-memory] [8]
 set [env] [MQTT_FORWARD_MQTT_USERNAME=router] [MQTT_FORWARD_MQTT_PASSWORD=secret with spaces]
 set [respawn] [3600] [5] [5]
 set [stdout] [1]

@@ -24,8 +24,9 @@ use argh::FromArgs;
 
 use crate::config::{BrokerConfig, Config, Mode, Secret, TlsFiles, Tuning};
 use crate::protocol::limits::{
-    DEFAULT_FRAME_DATA, DEFAULT_MAX_SESSIONS, DEFAULT_PEER_TIMEOUT, DEFAULT_WINDOW, MAX_FRAME_DATA,
-    MAX_MAX_SESSIONS, MAX_TOPIC_LEVEL_LEN, MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
+    DEFAULT_FRAME_DATA, DEFAULT_MAX_BUFFER_MIB, DEFAULT_MAX_SESSIONS, DEFAULT_PEER_TIMEOUT,
+    DEFAULT_WINDOW, MAX_FRAME_DATA, MAX_MAX_BUFFER_MIB, MAX_MAX_SESSIONS, MAX_TOPIC_LEVEL_LEN,
+    MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
 };
 
 /// Environment variable for `--mqtt-host`.
@@ -221,6 +222,11 @@ struct Args {
     #[argh(option, arg_name = "count")]
     max_sessions: Option<String>,
 
+    /// mebibytes of frame buffers all sessions together may hold per direction,
+    /// shared equally (default 32, 1..4096)
+    #[argh(option, arg_name = "mib")]
+    max_buffer_memory: Option<String>,
+
     /// print the version and exit
     #[argh(switch)]
     version: bool,
@@ -391,6 +397,7 @@ const LONG_VALUED: &[&str] = &[
     "--frame-size",
     "--peer-timeout",
     "--max-sessions",
+    "--max-buffer-memory",
 ];
 /// Arguments that ask for the help text.
 const HELP_TRIGGERS: &[&str] = &["-h", "--help"];
@@ -586,6 +593,7 @@ fn build_config(
     let frame_size = flag(args.frame_size, "--frame-size");
     let peer_timeout = flag(args.peer_timeout, "--peer-timeout");
     let max_sessions = flag(args.max_sessions, "--max-sessions");
+    let max_buffer_memory = flag(args.max_buffer_memory, "--max-buffer-memory");
 
     // Syntax of every value given, whatever the mode.
     let port_number = port.as_ref().map(parse_port).transpose()?;
@@ -604,6 +612,11 @@ fn build_config(
         Some(given) => usize_in(given, 1, MAX_MAX_SESSIONS)?,
         None => DEFAULT_MAX_SESSIONS,
     };
+    let max_buffer_memory = match &max_buffer_memory {
+        Some(given) => usize_in(given, 1, MAX_MAX_BUFFER_MIB)?,
+        None => DEFAULT_MAX_BUFFER_MIB,
+    } * 1024
+        * 1024;
     let peer_timeout = match &peer_timeout {
         Some(given) => Duration::from_secs(integer_in(given, 1, MAX_PEER_TIMEOUT_SECS)?),
         None => DEFAULT_PEER_TIMEOUT,
@@ -787,6 +800,7 @@ fn build_config(
             frame_data,
             peer_timeout,
             max_sessions,
+            max_buffer_memory,
         },
     };
     Ok((config, warnings))

@@ -112,6 +112,7 @@ fn default_tuning() -> Tuning {
         frame_data: DEFAULT_FRAME_DATA,
         peer_timeout: DEFAULT_PEER_TIMEOUT,
         max_sessions: DEFAULT_MAX_SESSIONS,
+        max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
     }
 }
 
@@ -273,6 +274,7 @@ fn long_flags_set_every_client_mode_setting() {
                 frame_data: 4096,
                 peer_timeout: Duration::from_secs(60),
                 max_sessions: DEFAULT_MAX_SESSIONS,
+                max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
             },
         }
     );
@@ -304,6 +306,7 @@ fn tuning_limits_are_inclusive() {
             frame_data: MIN_FRAME_DATA,
             peer_timeout: Duration::from_secs(1),
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
         }
     );
     let max_window = MAX_WINDOW.to_string();
@@ -323,6 +326,7 @@ fn tuning_limits_are_inclusive() {
             frame_data: MAX_FRAME_DATA,
             peer_timeout: Duration::from_secs(86_400),
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
         }
     );
 }

@@ -50,6 +50,14 @@ pub const DEFAULT_MAX_SESSIONS: usize = 1024;
 /// buffers, and file descriptors run out long before this.
 pub const MAX_MAX_SESSIONS: usize = 65_536;
 
+/// Default `--max-buffer-memory`, in MiB: frame buffers of all sessions
+/// together, per direction. 16 busy sessions with the default window share
+/// it without a loss of throughput (each needs about 1 MiB); a 64 MB router
+/// is better served by 8 (README.rst).
+pub const DEFAULT_MAX_BUFFER_MIB: usize = 32;
+/// Largest `--max-buffer-memory`, in MiB.
+pub const MAX_MAX_BUFFER_MIB: usize = 4096;
+
 /// A server session that has carried no stream byte either way this long
 /// after it opened is closed: a forged or abandoned opening frame cannot
 /// hold a session slot for ever with heartbeats. Capped by `--peer-timeout`.

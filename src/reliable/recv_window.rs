@@ -24,6 +24,10 @@ pub enum Insert {
     Duplicate,
     /// Too far ahead for the window: dropped, the sender will retransmit.
     BeyondWindow,
+    /// Over the byte limit: dropped as a lossy link would, the sender will
+    /// retransmit. (The frame that fills the hole is taken whenever nothing
+    /// before it waits to be written, so the stream always progresses.)
+    OverLimit,
 }
 
 /// Reorder buffer for one direction of one session.
@@ -39,6 +43,10 @@ pub struct RecvWindow {
     offset: usize,
     fin_delivered: bool,
     bytes_delivered: u64,
+    /// Bytes held in the slots (received, not yet written out).
+    buffered: usize,
+    /// Most bytes held for frames received out of order.
+    limit: usize,
 }
 
 impl RecvWindow {
@@ -54,7 +62,20 @@ impl RecvWindow {
             offset: 0,
             fin_delivered: false,
             bytes_delivered: 0,
+            buffered: 0,
+            limit: usize::MAX,
         }
+    }
+
+    /// Sets the most bytes held for frames received ahead of a hole.
+    pub fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes;
+    }
+
+    /// Bytes held now (received, not yet written out).
+    #[cfg(test)]
+    pub fn buffered(&self) -> usize {
+        self.buffered
     }
 
     fn index(&self, seq: u64) -> usize {
@@ -74,6 +95,15 @@ impl RecvWindow {
         if self.slots[i].present {
             return Insert::Duplicate;
         }
+        // Within the limit; beyond it only the frame that fills the hole
+        // when nothing before it waits to be written (progress, at most one
+        // frame over the limit).
+        let fits = self.buffered.saturating_add(data.len()) <= self.limit;
+        let fills_hole = seq == self.next && self.base == self.next;
+        if !(fits || fills_hole) {
+            return Insert::OverLimit;
+        }
+        self.buffered += data.len();
         let buf = self.pool.filled(data);
         let slot = &mut self.slots[i];
         slot.data = buf;
@@ -138,6 +168,7 @@ impl RecvWindow {
             }
             slot.present = false;
             slot.fin = false;
+            self.buffered = self.buffered.saturating_sub(slot.data.len());
             let buf = std::mem::take(&mut slot.data);
             self.pool.give_back(buf);
             self.offset = 0;
@@ -167,6 +198,7 @@ impl RecvWindow {
         }
         self.next = self.base;
         self.offset = 0;
+        self.buffered = 0;
         self.pool.clear();
     }
 
@@ -253,5 +285,37 @@ mod tests {
         assert_eq!(w.deliverable(), b"");
         assert_eq!(w.consume(100), 0);
         assert!(w.all_delivered());
+    }
+
+    #[test]
+    fn frames_out_of_order_are_held_only_up_to_the_limit() {
+        let mut w = RecvWindow::new(16);
+        w.set_limit(3000);
+        let frame = vec![7u8; 1000];
+        // Frame 1 withheld; 2..=4 fit, 5 and 6 do not.
+        for seq in 2..=4 {
+            assert_eq!(w.insert(seq, &frame, false), Insert::OutOfOrder);
+        }
+        assert_eq!(w.insert(5, &frame, false), Insert::OverLimit);
+        assert_eq!(w.buffered(), 3000);
+        // The frame that fills the hole is taken, and frees the rest as
+        // they are written.
+        assert_eq!(w.insert(1, &frame, false), Insert::InOrder);
+        assert_eq!(drain(&mut w).len(), 4000);
+        assert_eq!(w.buffered(), 0);
+        assert_eq!(w.insert(5, &frame, false), Insert::InOrder);
+    }
+
+    #[test]
+    fn a_stalled_reader_holds_no_more_than_the_limit_of_frames_in_order() {
+        let mut w = RecvWindow::new(64);
+        w.set_limit(3000);
+        let frame = vec![1u8; 1000];
+        for seq in 1..=3 {
+            assert_eq!(w.insert(seq, &frame, false), Insert::InOrder);
+        }
+        // Nothing is written out: the fourth is over the limit.
+        assert_eq!(w.insert(4, &frame, false), Insert::OverLimit);
+        assert_eq!(w.buffered(), 3000);
     }
 }

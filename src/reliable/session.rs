@@ -45,6 +45,10 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// to re-acknowledge frames whose acknowledgement was lost. Twice the
 /// largest retransmission timeout, so a peer still retransmitting is heard.
 const LINGER: Duration = Duration::from_secs(10);
+/// The fewest frames a session may have in flight or buffered, whatever
+/// its share of the process-wide buffer budget: every session progresses.
+const MIN_SHARE_FRAMES: usize = 2;
+
 /// The longest a session may linger in all, however often the peer's
 /// retransmissions extend [`LINGER`]: a peer that keeps sending to a closed
 /// session (a bug, or a forger) cannot keep it, and its memory, for ever.
@@ -173,6 +177,9 @@ pub struct Session {
     progress_at: Instant,
     /// The absolute end of lingering, set when lingering starts.
     linger_limit: Option<Instant>,
+    /// This session's share of the process-wide buffer budget, in bytes,
+    /// per direction (see [`Self::set_buffer_share`]).
+    share: usize,
     created: Instant,
     bytes_sent: u64,
 }
@@ -183,7 +190,7 @@ impl Session {
     /// the frame that created it at once, so the client learns what it is.
     pub fn new(role: Role, config: SessionConfig, now: Instant) -> Session {
         let window = config.window.max(1);
-        Session {
+        let mut session = Session {
             role,
             config,
             peer: PeerKind::Unknown,
@@ -209,9 +216,12 @@ impl Session {
             },
             progress_at: now,
             linger_limit: None,
+            share: usize::MAX,
             created: now,
             bytes_sent: 0,
-        }
+        };
+        session.recv.set_limit(session.recv_limit());
+        session
     }
 
     /// What the peer is, as far as known.
@@ -221,13 +231,39 @@ impl Session {
 
     /// Frames in flight allowed now. A C peer acknowledges only in frames
     /// it sends anyway (its data, and a heartbeat every 500 ms), so toward it
-    /// the window is as large as it accepts: [`LEGACY_MAX_WINDOW`].
+    /// the window is as large as it accepts: [`LEGACY_MAX_WINDOW`]. Within
+    /// the session's share of the buffer budget.
     fn window(&self) -> usize {
-        match self.peer {
+        let window = match self.peer {
             PeerKind::Capable => self.config.window,
             PeerKind::Unknown => self.config.window.min(LEGACY_MAX_WINDOW),
             PeerKind::Legacy => LEGACY_MAX_WINDOW,
-        }
+        };
+        let by_share = (self.share / self.max_chunk().max(1)).max(MIN_SHARE_FRAMES);
+        window.min(by_share)
+    }
+
+    /// Sets this session's share of the process-wide buffer budget (bytes
+    /// per direction): what it may hold of the peer's frames received ahead
+    /// of a hole or not yet written out, and of its own frames in flight.
+    /// Never below [`MIN_SHARE_FRAMES`] frames.
+    pub fn set_buffer_share(&mut self, bytes: usize) {
+        self.share = bytes;
+        self.recv.set_limit(self.recv_limit());
+    }
+
+    /// The most bytes held of the peer's frames: our own window of our own
+    /// frame size (a C peer, or an instance that has not heard from us, may
+    /// send 199 frames of 9,976 bytes), within the share of the budget.
+    fn recv_limit(&self) -> usize {
+        let own = self.config.window.max(1) * self.config.frame_data;
+        let expected = match self.peer {
+            PeerKind::Capable => own,
+            _ => own.max(LEGACY_MAX_WINDOW * LEGACY_FRAME_DATA),
+        };
+        expected
+            .min(self.share)
+            .max(MIN_SHARE_FRAMES * crate::protocol::limits::MAX_FRAME_DATA)
     }
 
     /// Largest number of stream bytes the next frame may carry.
@@ -366,6 +402,7 @@ impl Session {
             } else {
                 PeerKind::Legacy
             };
+            self.recv.set_limit(self.recv_limit());
         }
         self.last_heard = Some(now);
         self.hello_due &= matches!(self.role, Role::Server);
@@ -410,7 +447,7 @@ impl Session {
                 self.ack_now = true;
                 self.gap_seen = true;
             }
-            Insert::BeyondWindow => {}
+            Insert::BeyondWindow | Insert::OverLimit => {}
         }
     }
 

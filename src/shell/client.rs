@@ -11,10 +11,11 @@ use smol::channel::{self, Receiver, Sender};
 use smol::future::{or, pending};
 use smol::{LocalExecutor, Timer};
 
+use super::inbox::{self, InboxSender, ToSession};
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
-use super::session_task::{self, InboxSender, Outbox, SessionIo, Slot, ToSession};
-use super::{inbox_capacity, session_config};
+use super::session_task::{self, Outbox, SessionIo, Slot};
+use super::{inbox_bytes, inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
@@ -79,6 +80,7 @@ pub async fn run(
     });
     let topics = Rc::new(Topics::new(&config.topic_prefix, &config.server_side_id));
     let (ctl_tx, ctl_rx) = channel::unbounded::<Control>();
+    let open = Rc::new(Cell::new(0));
     let acceptor = Acceptor {
         ex: ex.clone(),
         broker: broker.clone(),
@@ -86,8 +88,10 @@ pub async fn run(
         config: session_config(config),
         remote_config,
         control: ctl_tx,
-        open: Rc::new(Cell::new(0)),
+        open: open.clone(),
         max_sessions: config.tuning.max_sessions,
+        max_buffer_memory: config.tuning.max_buffer_memory,
+        inbox_bytes: inbox_bytes(config, &open),
     };
     // Dropping this task (at a stop) closes the listener.
     let _acceptor = ex.spawn(acceptor.run(listener));
@@ -179,6 +183,8 @@ struct Acceptor {
     /// Sessions carrying a connection now (see [`Slot`]).
     open: Rc<Cell<usize>>,
     max_sessions: usize,
+    max_buffer_memory: usize,
+    inbox_bytes: inbox::ByteBound,
 }
 
 impl Acceptor {
@@ -207,9 +213,9 @@ impl Acceptor {
                 let _ = self.control.send(Control::Refused).await;
                 continue;
             }
-            let slot = Slot::take(&self.open);
+            let slot = Slot::take(&self.open, self.max_buffer_memory);
             let _ = stream.set_nodelay(true);
-            let (tx, rx) = session_task::inbox(inbox_capacity(&self.config));
+            let (tx, rx) = inbox::inbox(inbox_capacity(&self.config), self.inbox_bytes.clone());
             if self.control.send(Control::Open(id, tx)).await.is_err() {
                 return;
             }

@@ -4,6 +4,7 @@
 
 mod broker_error;
 mod client;
+mod inbox;
 #[cfg(feature = "list")]
 mod list;
 mod mqtt;
@@ -26,7 +27,7 @@ use smol::io::AsyncReadExt;
 use smol::{LocalExecutor, Timer};
 
 use crate::config::{Config, Mode};
-use crate::protocol::limits::LEGACY_MAX_WINDOW;
+use crate::protocol::limits::{LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
 use crate::protocol::topic::Topics;
 use crate::reliable::session::SessionConfig;
 
@@ -58,7 +59,7 @@ fn watch_signals(ex: &LocalExecutor<'static>) -> Result<Receiver<()>, RunError> 
 /// then the broker connection closes after those frames; at most
 /// [`STOP_GRACE`] in all.
 async fn stop_sessions<'a>(
-    sessions: impl Iterator<Item = &'a session_task::InboxSender>,
+    sessions: impl Iterator<Item = &'a inbox::InboxSender>,
     broker: &mqtt::Broker,
     inbound: &Receiver<mqtt::Inbound>,
 ) {
@@ -103,6 +104,18 @@ fn session_config(config: &Config) -> SessionConfig {
 /// before the peer knows what we are) plus room for acknowledgements.
 fn inbox_capacity(config: &SessionConfig) -> usize {
     config.window.max(LEGACY_MAX_WINDOW) * 2
+}
+
+/// Payload bytes a session's inbox holds at most: what its receive window
+/// may hold (its own window of its own frame size, or a C peer's window),
+/// and its share of the process-wide buffer budget among `sessions`.
+fn inbox_bytes(config: &Config, sessions: &Rc<std::cell::Cell<usize>>) -> inbox::ByteBound {
+    let own = config.tuning.window_frames * config.tuning.frame_data;
+    inbox::ByteBound {
+        max_bytes: own.max(LEGACY_MAX_WINDOW * LEGACY_FRAME_DATA),
+        budget: config.tuning.max_buffer_memory,
+        sessions: sessions.clone(),
+    }
 }
 
 /// Why the program stops with an error; `Display` is one line.

@@ -11,13 +11,14 @@ use smol::channel::{self, Receiver, Sender};
 use smol::future::{or, pending};
 use smol::{LocalExecutor, Timer};
 
+use super::inbox::{self, InboxSender, ToSession};
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
-use super::session_task::{self, InboxSender, Outbox, SessionIo, Slot, ToSession};
+use super::session_task::{self, Outbox, SessionIo, Slot};
 use super::tombstones::Tombstones;
 use super::twins::{Twins, Verdict};
 use super::RunError;
-use super::{inbox_capacity, session_config};
+use super::{inbox_bytes, inbox_capacity, session_config};
 use crate::config::{Config, BEACON_PERIOD};
 use crate::protocol::frame::{self, decode, flags};
 use crate::protocol::instance::Announcement;
@@ -226,7 +227,10 @@ pub async fn run(
                     refusals.note(Refusal::SessionLimit, now);
                     continue;
                 }
-                let (tx, rx) = session_task::inbox(inbox_capacity(&session_config));
+                let (tx, rx) = inbox::inbox(
+                    inbox_capacity(&session_config),
+                    inbox_bytes(config, &in_use),
+                );
                 sessions.insert(id, tx);
                 let task = serve(
                     id,
@@ -241,7 +245,7 @@ pub async fn run(
                             session_config.frame_data,
                         ),
                         done: done_tx.clone(),
-                        slot: Slot::take(&in_use),
+                        slot: Slot::take(&in_use, config.tuning.max_buffer_memory),
                     },
                 );
                 ex.spawn(task).detach();
@@ -275,7 +279,7 @@ fn started_words(a: &Announcement) -> String {
 }
 
 struct SessionTaskLinks {
-    inbox: Receiver<ToSession>,
+    inbox: inbox::Inbox,
     out: Outbox,
     done: Sender<SessionId>,
     slot: Slot,

@@ -7,11 +7,11 @@ use std::net::Shutdown;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use rumqttc::Publish;
 use smol::future::{or, pending};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::Timer;
 
+use super::inbox::{Inbox, ToSession};
 use super::mqtt::Broker;
 use super::payload_pool::PayloadPool;
 use crate::protocol::frame::{decode, Frame, MAX_CONFIG_LEN};
@@ -23,66 +23,39 @@ use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
 /// so a burst from the broker cannot starve the TCP side.
 const INBOX_BATCH: usize = 32;
 
-/// The router's end of a session's inbox. The queue is unbounded underneath,
-/// so that it allocates only for what it holds (a bounded channel would
-/// preallocate all its slots for every session, idle or lingering); the
-/// bound is kept here instead. The router is the only sender, so the length
-/// check cannot race.
-#[derive(Debug, Clone)]
-pub struct InboxSender {
-    tx: smol::channel::Sender<ToSession>,
-    capacity: usize,
-}
-
-impl InboxSender {
-    /// Queues `msg` unless the inbox is full or closed; never waits (a full
-    /// inbox drops the frame like a lossy link would).
-    pub fn try_send(&self, msg: ToSession) -> bool {
-        self.tx.len() < self.capacity && self.tx.try_send(msg).is_ok()
-    }
-
-    /// Tells the session to abort because the program stops; it confirms on
-    /// `flushed` once its abort frame is queued for the broker. Beyond the
-    /// capacity: one message per session, sent once.
-    pub fn stop(&self, flushed: smol::channel::Sender<()>) -> bool {
-        self.tx.try_send(ToSession::Stop(flushed)).is_ok()
-    }
-}
-
-/// A session inbox holding at most `capacity` messages.
-pub fn inbox(capacity: usize) -> (InboxSender, smol::channel::Receiver<ToSession>) {
-    let (tx, rx) = smol::channel::unbounded();
-    (InboxSender { tx, capacity }, rx)
-}
-
-/// What the router hands a session task.
-#[derive(Debug)]
-pub enum ToSession {
-    /// A message published on the session's topic.
-    Frame(Publish),
-    /// The broker connection is back: resend what may have been lost.
-    LinkRestored,
-    /// The program stops: abort, publish the abort, confirm on the channel.
-    Stop(smol::channel::Sender<()>),
-}
-
 /// One of `--max-sessions` slots, held while the session carries a TCP
 /// connection: given back when the session closes (a lingering session,
 /// which only answers stray frames, holds none) or when its task ends.
+/// The sessions holding a slot share the buffer budget equally.
 #[derive(Debug)]
-pub struct Slot(Rc<Cell<usize>>);
+pub struct Slot {
+    in_use: Rc<Cell<usize>>,
+    budget: usize,
+}
 
 impl Slot {
-    /// Takes a slot of `in_use` (the caller checked the limit).
-    pub fn take(in_use: &Rc<Cell<usize>>) -> Slot {
+    /// Takes a slot of `in_use` (the caller checked the limit); the slots
+    /// share `budget` bytes of frame buffers.
+    pub fn take(in_use: &Rc<Cell<usize>>, budget: usize) -> Slot {
         in_use.set(in_use.get() + 1);
-        Slot(in_use.clone())
+        Slot {
+            in_use: in_use.clone(),
+            budget,
+        }
+    }
+
+    /// This session's share of the budget now, for its receive window:
+    /// three quarters of an equal share (the last quarter bounds its inbox,
+    /// see [`super::inbox::ByteBound`]).
+    pub fn share(&self) -> usize {
+        let equal = self.budget / self.in_use.get().max(1);
+        equal - equal / super::inbox::INBOX_PART
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.set(self.0.get().saturating_sub(1));
+        self.in_use.set(self.in_use.get().saturating_sub(1));
     }
 }
 
@@ -93,7 +66,7 @@ pub struct SessionIo {
     /// The local TCP connection.
     pub stream: async_net::TcpStream,
     /// Frames from the router.
-    pub inbox: smol::channel::Receiver<ToSession>,
+    pub inbox: Inbox,
     /// Where and how this side publishes the session's frames.
     pub out: Outbox,
     /// The session's slot, given back at close.
@@ -231,6 +204,9 @@ pub async fn run(mut core: Session, io: SessionIo) {
     let mut armed: Option<Instant> = None;
     let mut stopping: Option<smol::channel::Sender<()>> = None;
     loop {
+        if let Some(slot) = &slot {
+            core.set_buffer_share(slot.share());
+        }
         if !out.flush(&mut core, &id).await {
             core.abort();
         }
@@ -288,7 +264,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
             } else {
                 core.deliverable()
             };
-            let inbox_f = async { Wake::Inbox(inbox.recv().await.ok()) };
+            let inbox_f = async { Wake::Inbox(inbox.recv().await) };
             let read_f = async {
                 if wants_read {
                     Wake::Read(reader.read(&mut read_buf[..chunk]).await)
@@ -325,8 +301,8 @@ pub async fn run(mut core: Session, io: SessionIo) {
                 stopping = stopping.or(deliver(&mut core, &id, msg));
                 for _ in 1..INBOX_BATCH {
                     match inbox.try_recv() {
-                        Ok(msg) => stopping = stopping.or(deliver(&mut core, &id, msg)),
-                        Err(_) => break,
+                        Some(msg) => stopping = stopping.or(deliver(&mut core, &id, msg)),
+                        None => break,
                     }
                 }
             }
