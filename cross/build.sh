@@ -109,6 +109,10 @@ objcopy_for_mips() {
 # build-std 1,840,944; + optimize_for_size 1,646,032; + immediate-abort
 # 1,437,104; + static non-PIE, no unwind tables 1,235,824).
 SIZE_FLAGS='"-Zunstable-options", "-Cpanic=immediate-abort", "-Cforce-unwind-tables=no", "-Crelocation-model=static"'
+# The C code (ring) without unwind tables: nothing unwinds with
+# panic=immediate-abort (measured on mips: 3.4 KB smaller). cc-rs reads
+# TARGET_CFLAGS for target builds only, not for build scripts.
+export TARGET_CFLAGS="${TARGET_CFLAGS:+$TARGET_CFLAGS }-fno-asynchronous-unwind-tables -fno-unwind-tables"
 # zig (or cross's gcc) links its own musl and C runtime objects; rustc's
 # self-contained copies exist only where rustup ships a prebuilt std (without
 # this, armv7 fails to link: "failed to open object crt1.o").
