@@ -82,6 +82,9 @@ pub struct Tuning {
     pub window_frames: usize,
     /// Stream bytes carried by one frame toward a peer of this program.
     pub frame_data: usize,
+    /// Probe the broker for the largest frame it carries (`--frame-size`
+    /// not given): see `src/shell/probe.rs`.
+    pub probe_frame_size: bool,
     /// A session whose peer is silent this long is closed on both ends.
     pub peer_timeout: Duration,
     /// Sessions served (server side) or connections accepted (client side)

@@ -191,3 +191,51 @@ fn a_session_crosses_two_bridged_mosquittos() {
         .unwrap_or_else(|e| panic!("across the bridge: {e}\n{}", fx.logs()));
     assert_same_data("across the bridge", &got, &data);
 }
+
+/// With the broker's message size limit `setting` (a mosquitto.conf line),
+/// both sides find the frame size it carries and an 8 MiB echo completes
+/// with default flags. Returns the server side's log.
+fn echo_under_broker_limit(tag: &str, setting: &str) -> (String, String) {
+    let echo = Target::echo();
+    let setting = setting.to_owned();
+    let mut fx = Fixture::with_broker(tag, move |_| format!("allow_anonymous true\n{setting}\n"));
+    let server = fx.server(tag, echo.port, &[]);
+    let (client, port) = fx.client(tag, &[]);
+    let data = Arc::new(random_bytes(8 * MIB, 70));
+    let started = Instant::now();
+    let got = echo_through(port, data.clone(), Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", fx.logs()));
+    assert_same_data(tag, &got, &data);
+    eprintln!("{tag}: 8 MiB echo in {:.2?}", started.elapsed());
+    (fx.proc(server).log(), fx.proc(client).log())
+}
+
+#[test]
+fn a_broker_that_drops_large_messages_silently_gets_smaller_frames() {
+    // mosquitto drops larger publishes (and still acknowledges them).
+    let (server, client) = echo_under_broker_limit("msg-limit", "message_size_limit 10000");
+    for log in [&server, &client] {
+        assert!(log.contains("carries frames of up to 9976 bytes"), "{log}");
+        assert!(log.contains("--frame-size 9976"), "{log}");
+    }
+}
+
+#[test]
+fn a_broker_that_drops_the_connection_on_large_packets_gets_smaller_frames() {
+    // mosquitto drops the connection of a client that sends a larger packet.
+    let (server, client) = echo_under_broker_limit("packet-limit", "max_packet_size 10240");
+    for log in [&server, &client] {
+        assert!(log.contains("carries frames of up to 9976 bytes"), "{log}");
+        let connects = log.matches("connected to broker").count();
+        assert!(connects <= 4, "{connects} connects:\n{log}");
+    }
+}
+
+#[test]
+fn a_broker_without_limits_is_probed_at_the_configured_frame_size() {
+    let (server, _) = echo_under_broker_limit("no-limit", "");
+    assert!(
+        server.contains("carries frames of up to 32768 bytes"),
+        "{server}"
+    );
+}

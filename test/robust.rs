@@ -648,10 +648,10 @@ fn sixteen_hoarding_sessions_grow_memory_by_at_most_the_buffer_budget() {
         "{SESSIONS} hoarding sessions ({} MiB offered): RSS {before} KiB before, peak {peak} KiB (+{grown_mib:.1} MiB), budget {BUDGET_MIB} MiB",
         SESSIONS * 198 * 60_000 / (1 << 20)
     );
-    // The budget, plus the fixed overhead measured with a 1 MiB budget (about
-    // 6 MiB: the queue of 64 messages between the MQTT thread and the router,
-    // the sessions' minimum windows, one frame each beyond its share), and
-    // slack. Before the budget existed: 12.5 MiB per session, 200 MiB here.
+    // The budget, plus a fixed overhead (the queue of 16 messages between the
+    // MQTT thread and the router, the sessions' minimum windows, one frame
+    // each beyond its share, inboxes emptied in batches), and slack. Before
+    // the budget existed: 12.5 MiB per session, 187 MiB here.
     assert!(
         grown_mib <= BUDGET_MIB as f64 + 10.0,
         "RSS grew by {grown_mib:.1} MiB with a {BUDGET_MIB} MiB budget"

@@ -798,6 +798,7 @@ fn build_config(
         tuning: Tuning {
             window_frames,
             frame_data,
+            probe_frame_size: frame_size.is_none(),
             peer_timeout,
             max_sessions,
             max_buffer_memory,

@@ -110,6 +110,7 @@ fn default_tuning() -> Tuning {
     Tuning {
         window_frames: DEFAULT_WINDOW,
         frame_data: DEFAULT_FRAME_DATA,
+        probe_frame_size: true,
         peer_timeout: DEFAULT_PEER_TIMEOUT,
         max_sessions: DEFAULT_MAX_SESSIONS,
         max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
@@ -272,6 +273,7 @@ fn long_flags_set_every_client_mode_setting() {
             tuning: Tuning {
                 window_frames: 128,
                 frame_data: 4096,
+                probe_frame_size: false,
                 peer_timeout: Duration::from_secs(60),
                 max_sessions: DEFAULT_MAX_SESSIONS,
                 max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
@@ -304,6 +306,7 @@ fn tuning_limits_are_inclusive() {
         Tuning {
             window_frames: MIN_WINDOW,
             frame_data: MIN_FRAME_DATA,
+            probe_frame_size: false,
             peer_timeout: Duration::from_secs(1),
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
@@ -324,6 +327,7 @@ fn tuning_limits_are_inclusive() {
         Tuning {
             window_frames: MAX_WINDOW,
             frame_data: MAX_FRAME_DATA,
+            probe_frame_size: false,
             peer_timeout: Duration::from_secs(86_400),
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,

@@ -120,6 +120,14 @@ impl Topics {
         format!("{}/{}/instance", self.prefix, self.server_id)
     }
 
+    /// Where the client with MQTT client id `client_id` probes the broker's
+    /// message size limit (`src/shell/probe.rs`): its own topic, which no
+    /// session filter matches (the last level is not `tx` or `rx` for any
+    /// client id but those two).
+    pub fn probe(&self, client_id: &str) -> String {
+        format!("{}/{}/probe/{client_id}", self.prefix, self.server_id)
+    }
+
     /// What `-l` subscribes to: every server's beacon under the prefix.
     pub fn beacon_filter(prefix: &str) -> String {
         format!("{prefix}/+/beacon/rx")

@@ -180,6 +180,9 @@ pub struct Session {
     /// This session's share of the process-wide buffer budget, in bytes,
     /// per direction (see [`Self::set_buffer_share`]).
     share: usize,
+    /// The largest frame the broker carries, in stream bytes (see
+    /// [`Self::set_frame_limit`]).
+    frame_limit: usize,
     created: Instant,
     bytes_sent: u64,
 }
@@ -217,6 +220,7 @@ impl Session {
             progress_at: now,
             linger_limit: None,
             share: usize::MAX,
+            frame_limit: usize::MAX,
             created: now,
             bytes_sent: 0,
         };
@@ -269,9 +273,15 @@ impl Session {
     /// Largest number of stream bytes the next frame may carry.
     pub fn max_chunk(&self) -> usize {
         match self.peer {
-            PeerKind::Capable => self.config.frame_data,
+            PeerKind::Capable => self.config.frame_data.min(self.frame_limit),
             _ => self.config.frame_data.min(LEGACY_FRAME_DATA),
         }
+    }
+
+    /// Limits new frames to `bytes` of stream data: the largest the broker
+    /// carries, as probed (never below what the C original sends).
+    pub fn set_frame_limit(&mut self, bytes: usize) {
+        self.frame_limit = bytes.max(LEGACY_FRAME_DATA);
     }
 
     /// True when the shell should read more from the local TCP socket: the

@@ -81,6 +81,7 @@ pub async fn run(
     let topics = Rc::new(Topics::new(&config.topic_prefix, &config.server_side_id));
     let (ctl_tx, ctl_rx) = channel::unbounded::<Control>();
     let open = Rc::new(Cell::new(0));
+    let frame_limit = super::initial_frame_limit(config);
     let acceptor = Acceptor {
         ex: ex.clone(),
         broker: broker.clone(),
@@ -92,6 +93,7 @@ pub async fn run(
         max_sessions: config.tuning.max_sessions,
         max_buffer_memory: config.tuning.max_buffer_memory,
         inbox_bytes: inbox_bytes(config, &open),
+        frame_limit: frame_limit.clone(),
     };
     // Dropping this task (at a stop) closes the listener.
     let _acceptor = ex.spawn(acceptor.run(listener));
@@ -130,6 +132,7 @@ pub async fn run(
                 return Ok(());
             }
             Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
+            Wake::Inbound(Some(Inbound::FrameLimit(n))) => frame_limit.set(n),
             Wake::Inbound(Some(Inbound::Oversized(n))) => {
                 refusals.note_many(Refusal::Oversized, n as u64, Instant::now());
             }
@@ -185,6 +188,7 @@ struct Acceptor {
     max_sessions: usize,
     max_buffer_memory: usize,
     inbox_bytes: inbox::ByteBound,
+    frame_limit: Rc<Cell<usize>>,
 }
 
 impl Acceptor {
@@ -232,6 +236,7 @@ impl Acceptor {
                         self.config.frame_data,
                     ),
                     slot,
+                    frame_limit: self.frame_limit.clone(),
                 },
                 self.topics.session(&id, Direction::ToClient),
                 Role::Client {

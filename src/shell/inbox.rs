@@ -10,9 +10,6 @@ use std::rc::Rc;
 
 use rumqttc::Publish;
 
-/// The inbox's part of a session's share of the buffer budget: a quarter.
-pub const INBOX_PART: usize = 4;
-
 /// What the router hands a session task.
 #[derive(Debug)]
 pub enum ToSession {
@@ -34,11 +31,12 @@ impl ToSession {
     }
 }
 
-/// How many bytes an inbox may hold: at most `max_bytes`, and at most a
-/// quarter of an equal share of `budget` among the `sessions` open (the
-/// other three quarters are the session's receive window: see
-/// [`crate::shell::session_task::Slot::share`]). The inbox only carries
-/// frames to the session task, which takes them in batches.
+/// How many bytes an inbox may hold: at most `max_bytes`, and at most an
+/// equal share of `budget` among the `sessions` open (the same share bounds
+/// the session's receive window, see
+/// [`crate::shell::session_task::Slot::share`]; the inbox only carries
+/// frames to the session task, which moves them there in batches, so the
+/// two are full together only for a moment).
 #[derive(Debug, Clone)]
 pub struct ByteBound {
     pub max_bytes: usize,
@@ -48,8 +46,7 @@ pub struct ByteBound {
 
 impl ByteBound {
     fn now(&self) -> usize {
-        self.max_bytes
-            .min(self.budget / self.sessions.get().max(1) / INBOX_PART)
+        self.max_bytes.min(self.budget / self.sessions.get().max(1))
     }
 }
 

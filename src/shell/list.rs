@@ -78,7 +78,9 @@ pub async fn run(prefix: &str, watch: bool, inbound: Receiver<Inbound>) -> Resul
             Wake::Inbound(Some(Inbound::Up)) => {
                 print_at.get_or_insert(now + BEACON_PERIOD + LISTEN_MARGIN);
             }
-            Wake::Inbound(Some(Inbound::Down | Inbound::Stopped | Inbound::Oversized(_))) => {}
+            Wake::Inbound(Some(
+                Inbound::Down | Inbound::Stopped | Inbound::Oversized(_) | Inbound::FrameLimit(_),
+            )) => {}
             Wake::Inbound(Some(Inbound::Message(p))) => {
                 let is_beacon = decode(&p.payload).is_ok_and(|f| f.header.has(flags::BEACON));
                 if let (true, Some(Incoming::Beacon(id))) = (is_beacon, topics.parse(&p.topic)) {

@@ -9,6 +9,7 @@ mod inbox;
 mod list;
 mod mqtt;
 mod payload_pool;
+mod probe;
 mod reconnect;
 mod refusals;
 mod server;
@@ -106,6 +107,16 @@ fn inbox_capacity(config: &SessionConfig) -> usize {
     config.window.max(LEGACY_MAX_WINDOW) * 2
 }
 
+/// The frame size sessions start with: the floor every broker accepts while
+/// the probe has not answered, or the configured one when not probing.
+fn initial_frame_limit(config: &Config) -> Rc<std::cell::Cell<usize>> {
+    Rc::new(std::cell::Cell::new(if config.tuning.probe_frame_size {
+        LEGACY_FRAME_DATA
+    } else {
+        config.tuning.frame_data
+    }))
+}
+
 /// Payload bytes a session's inbox holds at most: what its receive window
 /// may hold (its own window of its own frame size, or a C peer's window),
 /// and its share of the process-wide buffer budget among `sessions`.
@@ -162,7 +173,16 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
         Mode::ListServers { .. } => vec![Topics::beacon_filter(&config.topic_prefix)],
         Mode::Client { .. } => Vec::new(),
     };
-    let (broker, inbound) = mqtt::Broker::start(&config.broker, tls, permanent)
+    // Both sides probe the broker's message size limit (probe.rs), unless
+    // --frame-size fixes it.
+    let probe = (config.tuning.probe_frame_size
+        && !matches!(config.mode, Mode::ListServers { .. }))
+    .then(|| {
+        let topic = Topics::new(&config.topic_prefix, &config.server_side_id)
+            .probe(&config.broker.client_id);
+        (topic, config.tuning.frame_data)
+    });
+    let (broker, inbound) = mqtt::Broker::start(&config.broker, tls, permanent, probe)
         .map_err(|e| format!("cannot start the MQTT client: {e}"))?;
     let ex = Rc::new(LocalExecutor::new());
     let stop = watch_signals(&ex)?;

@@ -19,6 +19,7 @@ use rumqttc::{
     SubscribeFilter, SubscribeReasonCode, TlsConfiguration, Transport,
 };
 
+use super::probe::{Probe, Verdict};
 use super::reconnect::Reconnect;
 use crate::config::BrokerConfig;
 use crate::protocol::frame::MAX_PAYLOAD;
@@ -47,8 +48,10 @@ const INFLIGHT_QOS2: u16 = 20;
 /// Unacknowledged QoS 1 publishes in flight: the broker keeps no state for
 /// them, so only the round trip matters; rumqttc's default.
 const INFLIGHT_QOS1: u16 = 100;
-/// Incoming publishes queued toward the router before the event loop waits.
-const INCOMING_QUEUE: usize = 64;
+/// Incoming publishes queued toward the router before the event loop waits:
+/// up to 16 frames of 64 KiB outside the buffer budget (64 cost 3 MiB more
+/// under a flood of large frames, with no gain in the benchmark).
+const INCOMING_QUEUE: usize = 16;
 
 /// What the broker connection reports to the smol side.
 #[derive(Debug)]
@@ -62,6 +65,8 @@ pub enum Inbound {
     /// Publishes over the packet limit were dropped as they streamed in
     /// (the patched rumqttc hands each out with an empty payload).
     Oversized(usize),
+    /// The largest frame the broker carries, in stream bytes (probed).
+    FrameLimit(usize),
     /// The DISCONNECT asked for by [`Broker::disconnect`] was written, after
     /// everything published before it: the connection thread has ended.
     Stopped,
@@ -100,10 +105,13 @@ pub fn qos(level: u8) -> QoS {
 impl Broker {
     /// Starts the connection thread. `permanent` topics are subscribed on
     /// every connect. Returns the handle and the inbound channel.
+    /// With `probe` (its topic and the configured frame size), finds the
+    /// largest frame the broker carries at every connect (`probe.rs`).
     pub fn start(
         config: &BrokerConfig,
         tls: Option<Arc<rustls::ClientConfig>>,
         permanent: Vec<String>,
+        probe: Option<(String, usize)>,
     ) -> std::io::Result<(Broker, smol::channel::Receiver<Inbound>)> {
         // rumqttc joins host and port as "host:port" and, with TLS, also
         // takes the host as the server name to check the certificate
@@ -173,6 +181,7 @@ impl Broker {
                         inbound: in_tx,
                         subscribed: log,
                     },
+                    probe,
                 ));
             })?;
         Ok((
@@ -251,7 +260,16 @@ async fn drive(
     qos: QoS,
     permanent: Vec<String>,
     channels: Channels,
+    probe: Option<(String, usize)>,
 ) {
+    let mut probing = probe.map(|(topic, configured)| {
+        let nonce = rand_nonce();
+        (topic, Probe::new(configured, nonce), None::<Verdict>)
+    });
+    let permanent: Vec<String> = permanent
+        .into_iter()
+        .chain(probing.as_ref().map(|(topic, ..)| topic.clone()))
+        .collect();
     let Channels {
         changes,
         inbound,
@@ -267,6 +285,13 @@ async fn drive(
     let mut oversized_seen = rumqttc::oversized_publishes_dropped();
     loop {
         let event = eventloop.poll().await;
+        if let Some((_, probe, last)) = probing.as_mut() {
+            if let Some(verdict) = probe.tick(std::time::Instant::now()) {
+                if report_verdict(verdict, last, &inbound).await.is_err() {
+                    return;
+                }
+            }
+        }
         while let Ok(change) = changes.try_recv() {
             match change {
                 SubChange::Add(t) => dynamic.insert(t),
@@ -294,6 +319,14 @@ async fn drive(
                     eventloop
                         .pending
                         .push_front(Request::Subscribe(Subscribe::new_many(filters)));
+                    // Then the probes, right behind their subscription.
+                    if let Some((topic, probe, _)) = probing.as_mut() {
+                        let payloads = probe.start(std::time::Instant::now());
+                        for (i, payload) in payloads.into_iter().enumerate() {
+                            let publish = Publish::new(topic.as_str(), qos, payload);
+                            eventloop.pending.insert(1 + i, Request::Publish(publish));
+                        }
+                    }
                 }
                 if worth_a_line {
                     log::info!("connected to broker {endpoint}");
@@ -302,6 +335,19 @@ async fn drive(
                 }
                 if inbound.send(Inbound::Up).await.is_err() {
                     return;
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p)))
+                if probing
+                    .as_ref()
+                    .is_some_and(|(topic, ..)| *topic == p.topic) =>
+            {
+                if let Some((_, probe, last)) = probing.as_mut() {
+                    if let Some(verdict) = probe.echoed(&p.payload) {
+                        if report_verdict(verdict, last, &inbound).await.is_err() {
+                            return;
+                        }
+                    }
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -345,6 +391,9 @@ async fn drive(
             Err(e) => {
                 // Subscriptions in flight are sent again at the next connect.
                 awaiting_suback.clear();
+                if let Some((_, probe, _)) = probing.as_mut() {
+                    probe.lost();
+                }
                 restoring = None;
                 // rumqttc keeps a publish stashed after a packet-id collision
                 // across reconnects, while a clean session drops the publish
@@ -365,4 +414,44 @@ async fn drive(
             }
         }
     }
+}
+
+/// A random nonce for the probes (a fixed one without randomness: the
+/// probe topic is this process's own anyway).
+fn rand_nonce() -> u64 {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
+
+/// Tells the sessions the frame size to use, and the user what changed.
+async fn report_verdict(
+    verdict: Verdict,
+    last: &mut Option<Verdict>,
+    inbound: &smol::channel::Sender<Inbound>,
+) -> Result<(), ()> {
+    let (size, changed) = (
+        match verdict {
+            Verdict::Found(s) | Verdict::NoAnswer(s) => s,
+        },
+        *last != Some(verdict),
+    );
+    if changed {
+        match verdict {
+            Verdict::Found(s) => log::info!(
+                "the broker carries frames of up to {s} bytes of stream data (probed; \
+                 --frame-size {s} sets it and skips the probe)"
+            ),
+            Verdict::NoAnswer(s) => log::info!(
+                "no frame-size probe came back within {:?} (does the broker's ACL allow \
+                 this client its probe topic?): using --frame-size {s}, unverified",
+                super::probe::PROBE_WAIT
+            ),
+        }
+    }
+    *last = Some(verdict);
+    inbound
+        .send(Inbound::FrameLimit(size))
+        .await
+        .map_err(|_| ())
 }

@@ -76,6 +76,7 @@ pub async fn run(
     let mut refusals = Refusals::new(Instant::now());
     // Sessions carrying a connection (lingering ones excepted: see Slot).
     let in_use = Rc::new(std::cell::Cell::new(0));
+    let frame_limit = super::initial_frame_limit(config);
     let mut link_up = false;
     let mut was_up = false;
     let mut next_beacon = Instant::now();
@@ -154,6 +155,7 @@ pub async fn run(
             }
             Wake::Inbound(Some(Inbound::Down)) => link_up = false,
             Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
+            Wake::Inbound(Some(Inbound::FrameLimit(n))) => frame_limit.set(n),
             Wake::Inbound(Some(Inbound::Oversized(n))) => {
                 refusals.note_many(Refusal::Oversized, n as u64, Instant::now());
             }
@@ -246,6 +248,7 @@ pub async fn run(
                         ),
                         done: done_tx.clone(),
                         slot: Slot::take(&in_use, config.tuning.max_buffer_memory),
+                        frame_limit: frame_limit.clone(),
                     },
                 );
                 ex.spawn(task).detach();
@@ -283,6 +286,7 @@ struct SessionTaskLinks {
     out: Outbox,
     done: Sender<SessionId>,
     slot: Slot,
+    frame_limit: Rc<std::cell::Cell<usize>>,
 }
 
 /// One server session: answer at once, dial the target, then forward.
@@ -330,6 +334,7 @@ async fn serve(
                 inbox: links.inbox,
                 out: links.out,
                 slot: links.slot,
+                frame_limit: links.frame_limit,
             };
             session_task::run(core, io).await;
         }

@@ -44,12 +44,10 @@ impl Slot {
         }
     }
 
-    /// This session's share of the budget now, for its receive window:
-    /// three quarters of an equal share (the last quarter bounds its inbox,
-    /// see [`super::inbox::ByteBound`]).
+    /// This session's share of the budget now: an equal share (which also
+    /// bounds its inbox, see [`super::inbox::ByteBound`]).
     pub fn share(&self) -> usize {
-        let equal = self.budget / self.in_use.get().max(1);
-        equal - equal / super::inbox::INBOX_PART
+        self.budget / self.in_use.get().max(1)
     }
 }
 
@@ -71,6 +69,9 @@ pub struct SessionIo {
     pub out: Outbox,
     /// The session's slot, given back at close.
     pub slot: Slot,
+    /// The largest frame the broker carries, in stream bytes (probed, see
+    /// `probe.rs`; updated by the router).
+    pub frame_limit: Rc<Cell<usize>>,
 }
 
 /// The publishing end of a session: the broker connection, the session's
@@ -193,6 +194,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
         inbox,
         mut out,
         slot,
+        frame_limit,
     } = io;
     let mut slot = Some(slot);
     let mut reader = stream.clone();
@@ -207,6 +209,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
         if let Some(slot) = &slot {
             core.set_buffer_share(slot.share());
         }
+        core.set_frame_limit(frame_limit.get());
         if !out.flush(&mut core, &id).await {
             core.abort();
         }
