@@ -197,27 +197,20 @@ fn emulated_list(fx: &mut Fixture, emu: &Emulated, extra: &[&str]) -> String {
         .map(|s| s.to_string())
         .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    let started = Instant::now();
     let list = fx.spawn_program("list", &emu.program, &args, &[]);
-    let bound = BEACON_PERIOD + Duration::from_secs(12);
-    let status = loop {
-        if let Some(status) = fx.proc(list).exited() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < bound,
-            "{}: -l {extra:?} under qemu did not answer within {bound:?}: {}",
-            emu.target,
-            fx.proc(list).log()
-        );
-        thread::sleep(Duration::from_millis(50));
-    };
+    let (code, took) = fx
+        .proc(list)
+        .wait_exit(BEACON_PERIOD + Duration::from_secs(12));
     let output = fx.proc(list).log();
-    assert!(status.success(), "{}: -l failed: {output}", emu.target);
+    assert_eq!(
+        code,
+        Some(0),
+        "{}: -l {extra:?} failed: {output}",
+        emu.target
+    );
     eprintln!(
-        "{}: -l {extra:?} under qemu answered in {:.2?}",
-        emu.target,
-        started.elapsed()
+        "{}: -l {extra:?} under qemu answered in {took:.2?}",
+        emu.target
     );
     output
 }

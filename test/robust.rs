@@ -102,20 +102,8 @@ fn a_second_server_side_with_the_same_id_stops_with_one_line_and_the_first_keeps
     let mut fx = Fixture::new("twins");
     let first = fx.server("twin", echo.port, &[]);
     let second = fx.server("twin", echo.port, &[]);
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = fx.proc(second).exited() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < TWIN_BOUND,
-            "the newer twin still runs after {TWIN_BOUND:?}\n{}",
-            fx.logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let took = started.elapsed();
-    assert_eq!(status.code(), Some(2), "{}", fx.logs());
+    let (code, took) = fx.proc(second).wait_exit(TWIN_BOUND);
+    assert_eq!(code, Some(2), "{}", fx.logs());
     let log = fx.proc(second).log();
     assert_eq!(
         log.matches("another server side with id 'twin'").count(),
@@ -173,22 +161,6 @@ fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-/// Waits at most `bound` for `proc` to exit; its exit code and when.
-fn wait_exit(proc: &mut Proc, bound: Duration) -> (Option<i32>, Duration) {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = proc.exited() {
-            return (status.code(), started.elapsed());
-        }
-        assert!(
-            started.elapsed() < bound,
-            "{} still runs after {bound:?}",
-            proc.name
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// The graceful stop must reach the peer within this (the stop waits at
 /// most 1 s for its frames; the peer acts on them at once).
 const STOP_BOUND: Duration = Duration::from_secs(2);
@@ -213,7 +185,7 @@ fn sigterm_on_the_server_side_resets_the_clients_connection_at_once_and_exits_0(
         "{outcome:?} after {reset_after:?}\n{}",
         fx.logs()
     );
-    let (code, _) = wait_exit(fx.proc(server), STOP_BOUND);
+    let (code, _) = fx.proc(server).wait_exit(STOP_BOUND);
     let exited_after = sent.elapsed();
     assert_eq!(code, Some(0), "{}", fx.logs());
     assert!(
@@ -255,7 +227,7 @@ fn sigterm_on_the_client_side_resets_the_targets_connection_at_once_and_exits_0(
     echo_once(&mut stream, b"before the desktop shuts down");
     let sent = Instant::now();
     signal(fx.proc(client).pid(), "TERM");
-    let (code, _) = wait_exit(fx.proc(client), STOP_BOUND);
+    let (code, _) = fx.proc(client).wait_exit(STOP_BOUND);
     assert_eq!(code, Some(0), "{}", fx.logs());
     let deadline = sent + STOP_BOUND;
     let (at, how) = loop {
@@ -296,7 +268,7 @@ fn a_second_signal_during_the_graceful_stop_exits_at_once() {
     std::thread::sleep(Duration::from_millis(100));
     let second = Instant::now();
     signal(pid, "INT");
-    let (code, _) = wait_exit(fx.proc(client), STOP_BOUND);
+    let (code, _) = fx.proc(client).wait_exit(STOP_BOUND);
     let took = second.elapsed();
     assert_eq!(code, Some(130), "{}", fx.logs());
     assert!(

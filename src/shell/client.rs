@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use smol::channel::{self, Receiver, Sender};
-use smol::future::{or, pending};
+use smol::future::or;
 use smol::{LocalExecutor, Timer};
 
 use super::inbox::{self, InboxSender, ToSession};
@@ -113,13 +113,8 @@ pub async fn run(
                         Wake::Stop
                     },
                     async {
-                        match report_at {
-                            Some(at) => {
-                                Timer::at(at).await;
-                                Wake::Report
-                            }
-                            None => pending().await,
-                        }
+                        super::sleep_until(report_at).await;
+                        Wake::Report
                     },
                 ),
             ),

@@ -167,12 +167,9 @@ mod tests {
             sessions: sessions.clone(),
         };
         let (tx, _rx) = inbox(100, b);
-        assert!(tx.try_send(frame(500)));
-        assert!(
-            !tx.try_send(frame(1)),
-            "4 sessions: 2,000 bytes each, 500 for the inbox"
-        );
+        assert!(tx.try_send(frame(2_000)));
+        assert!(!tx.try_send(frame(1)), "4 sessions: 2,000 bytes each");
         sessions.set(2);
-        assert!(tx.try_send(frame(500)));
+        assert!(tx.try_send(frame(2_000)));
     }
 }

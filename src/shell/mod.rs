@@ -92,6 +92,17 @@ async fn stop_sessions<'a>(
     log::info!("stopped: {stopping} sessions aborted");
 }
 
+/// Waits until `at`, or for ever when there is nothing to wait for: one
+/// branch of a router's wake-up, for its optional timers.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => {
+            Timer::at(at).await;
+        }
+        None => smol::future::pending().await,
+    }
+}
+
 /// The core's settings from the command line.
 fn session_config(config: &Config) -> SessionConfig {
     SessionConfig {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::Publish;
 use smol::channel::{self, Receiver, Sender};
-use smol::future::{or, pending};
+use smol::future::or;
 use smol::{LocalExecutor, Timer};
 
 use super::inbox::{self, InboxSender, ToSession};
@@ -101,21 +101,12 @@ pub async fn run(
                     async { Wake::Done(done_rx.recv().await.ok()) },
                     or(
                         async {
-                            if beacon_due {
-                                Timer::at(next_beacon).await;
-                                Wake::Beacon
-                            } else {
-                                pending().await
-                            }
+                            super::sleep_until(beacon_due.then_some(next_beacon)).await;
+                            Wake::Beacon
                         },
                         async {
-                            match report_at {
-                                Some(at) => {
-                                    Timer::at(at).await;
-                                    Wake::Report
-                                }
-                                None => pending().await,
-                            }
+                            super::sleep_until(report_at).await;
+                            Wake::Report
                         },
                     ),
                 ),

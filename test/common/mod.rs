@@ -310,6 +310,25 @@ impl Proc {
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
+    /// Waits at most `bound` for the process to exit: its exit code (`None`
+    /// if killed by a signal) and how long that took. Panics with the log
+    /// if it still runs.
+    pub fn wait_exit(&mut self, bound: Duration) -> (Option<i32>, Duration) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.exited() {
+                return (status.code(), started.elapsed());
+            }
+            assert!(
+                started.elapsed() < bound,
+                "{} still runs after {bound:?}; log:\n{}",
+                self.name,
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// How many times `needle` occurs in the log.
     pub fn log_count(&self, needle: &str) -> usize {
         self.log().matches(needle).count()
