@@ -1,17 +1,10 @@
 //! mqtt-forward: forward TCP connections (typically SSH) between two
 //! networks whose only common point is an MQTT broker.
 
-mod cli;
-mod config;
-mod logging;
-mod protocol;
-mod reliable;
-mod shell;
-mod tls;
-
 use std::process::exit;
 
-use cli::Parsed;
+use mqtt_forward::cli::{self, Parsed};
+use mqtt_forward::{logging, shell, tls};
 
 fn main() {
     let mut args = Vec::new();

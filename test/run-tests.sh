@@ -78,11 +78,11 @@ echo "== tests";       cargo test
 echo "== unit tests of the patched rumqttc (.cargo/patched)"
 cargo test --manifest-path .cargo/patched/rumqttc-0.25.1/Cargo.toml --lib --locked --target-dir target/patched
 echo "== unit tests (router feature set)"
-cargo test --no-default-features --features router --bin mqtt-forward
+cargo test --no-default-features --features router --lib
 echo "== start-all/teardown scripts"; bash test/check-start-all.sh
 echo "== service files (OpenWrt init script, systemd unit)"; bash test/check-service-files.sh
 echo "== simulator soak (20x seeds, release)"
-SIM_SCALE=20 cargo test --release --bin mqtt-forward reliable::
+SIM_SCALE=20 cargo test --release --lib reliable::
 
 echo "== static musl release build"
 cargo build --release --target x86_64-unknown-linux-musl
