@@ -3,8 +3,8 @@
 # (mosquitto, shellcheck, openssl, OpenSSH, musl-tools, qemu-user-static,
 # MIPS binutils, busybox and systemd with apt-get; rustfmt, clippy and the
 # musl target with rustup, the pinned nightly and rust-src through
-# cross/build.sh; zig and docutils with pip; cargo-zigbuild with cargo;
-# aedes with npm),
+# cross/build.sh; zig and docutils with pip; cargo-zigbuild and cargo-fuzz
+# with cargo; aedes with npm),
 # then: formatting, lints (both feature sets, shell scripts, README.rst),
 # unit + simulator + integration tests (TLS, real ssh/scp), the router
 # feature set's unit tests, the start-all/teardown scripts in both modes, the
@@ -51,6 +51,10 @@ fi
 if ! python3 -c 'import docutils' 2>/dev/null; then
   echo "== installing docutils (pip)"
   python3 -m pip install -q docutils
+fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz"
+  cargo install -q --locked cargo-fuzz
 fi
 if ! command -v cargo-zigbuild >/dev/null 2>&1; then
   echo "== installing cargo-zigbuild"
@@ -99,6 +103,8 @@ echo "== cross builds and size budgets"
 bash cross/build.sh x86_64-unknown-linux-musl mips-unknown-linux-musl armv7-unknown-linux-musleabihf
 echo "== emulated end-to-end tests (qemu-user)"
 bash cross/test-emulated.sh
+echo "== fuzzing (cargo-fuzz, 20 s per target)"
+bash test/fuzz/run.sh 20
 
 echo "== quick benchmark"
 bash test/bench.sh --quick
