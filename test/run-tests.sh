@@ -10,7 +10,8 @@
 # feature set's unit tests, the start-all/teardown scripts in both modes, the
 # service files, a simulator soak, the static musl release build with its
 # size, the cross builds with their size budgets (x86_64, mips full and
-# router, armv7), the emulated end-to-end tests under qemu-user, and a quick
+# router, armv7), the emulated end-to-end tests under qemu-user, a short
+# fuzzing run of the frame decoder and the session (test/fuzz), and a quick
 # benchmark run (figures only; targets are judged from them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
