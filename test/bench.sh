@@ -10,7 +10,9 @@
 # one-way up and down, and echo with 16 parallel sessions; next to them the
 # broker floor measured with raw MQTT clients in the same run. Prints a table
 # with the ratios against the floor, the forwarders' memory, threads and CPU
-# time, and what their logs say.
+# time, and what their logs say. Then two impaired links, both sides
+# through the fault proxy (test/faultproxy.rs): a WAN with 25 ms per broker
+# hop, and 1 % loss each way, with their floors.
 #
 # Options (each also as an environment variable):
 #   --quick             BENCH_QUICK=1   smaller sizes, well under a minute
@@ -147,7 +149,7 @@ stop() {
 
 echo "== building (release) in $ROOT"
 BUILD_START=$SECONDS
-(cd "$ROOT" && cargo build --release --quiet --bin mqtt-forward --example loadgen)
+(cd "$ROOT" && cargo build --release --quiet --bin mqtt-forward --example loadgen --example faultproxy)
 BUILD_SECS=$((SECONDS - BUILD_START))
 TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
@@ -162,6 +164,7 @@ if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-mu
 fi
 echo "== forwarder binary: $MAIN"
 LOADGEN=$TARGET_DIR/release/examples/loadgen
+FAULTPROXY=$TARGET_DIR/release/examples/faultproxy
 CLK_TCK=$(getconf CLK_TCK)
 
 # ------------------------------------------------------------------ helpers
@@ -444,6 +447,57 @@ for qos in $QOS_LEVELS; do
     done
 done
 
+# ------------------------------------------------------------ impaired links
+
+# One-way delay per broker hop of the WAN rows, and their window ceiling.
+WAN_DELAY_MS=25
+# Starts a fault proxy in front of the broker with FLAGS; prints its port.
+start_proxy() {
+    local out
+    out=$(mktemp "$WORK/proxy.XXXX")
+    "$FAULTPROXY" "$BROKER_PORT" "$@" >"$out" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 100); do
+        [[ -s $out ]] && { head -n1 "$out"; return 0; }
+        sleep 0.05
+    done
+    echo "fault proxy did not start: $(cat "$out")" >&2
+    return 1
+}
+
+# impaired NAME PROXY-FLAGS...: the main forwarder at QoS 0, both sides
+# through their own proxy; a 64-byte echo round trip and a one-way upload.
+impaired() {
+    local name=$1 sp cp spid cpid port id
+    shift
+    sp=$(start_proxy "$@" --seed 1) || return 0
+    cp=$(start_proxy "$@" --seed 2) || return 0
+    id="bench-$name-$$"
+    port=$("$LOADGEN" free-port)
+    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$sp" --mqtt-qos 0 \
+        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/$name-server.log" 2>&1 &
+    spid=$!
+    PIDS+=("$spid")
+    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$cp" --mqtt-qos 0 \
+        --server-side-id "$id" -p "$port" >"$WORK/$name-client.log" 2>&1 &
+    cpid=$!
+    PIDS+=("$cpid")
+    if wait_listening "$port" "$name client side" "$cpid"; then
+        WATCH_NAMES=(client server)
+        WATCH_PIDS=("$cpid" "$spid")
+        echo "-- impaired link: $name ($*)"
+        measure "imp|$name|warmup" setup --port "$port" --count 1 --timeout 30
+        measure "imp|$name|rtt" rtt --port "$port" --count 20 --size 64 --max-secs "$MAX_SECS" --timeout 60
+        measure "imp|$name|up" one-way --port "$port" --bytes "$IMPAIRED_BYTES" --dir up --timeout 120
+    fi
+    stop "$cpid"
+    stop "$spid"
+}
+
+IMPAIRED_BYTES=$((QUICK ? 4 * MIB : 16 * MIB))
+impaired wan --delay-ms "$WAN_DELAY_MS"
+impaired loss1 --drop 1
+
 # ------------------------------------------------------------------- report
 
 fmt() { # number scale decimals: prints number/scale, or "-"
@@ -590,6 +644,29 @@ for qos in $QOS_LEVELS; do
                 "$(awk -v c="$total" -v hz="$CLK_TCK" -v w="$(get "$p|wall_ms")" 'BEGIN { printf "%.2f", c / hz / (w / 1000) }')"
         done
     done
+done
+
+echo
+echo "impaired links (main, QoS 0; both sides through a fault proxy)"
+printf '%-34s %-14s %-34s %s\n' metric value "floor (same run)" ratio
+wan_floor_us=$((4 * WAN_DELAY_MS * 1000))
+rtt=$(get "imp|wan|rtt|p50_us")
+printf '%-34s %-14s %-34s %s\n' "WAN ${WAN_DELAY_MS} ms/hop: echo RTT p50" "$(fmt "$rtt" 1000 1) ms" \
+    "$((4 * WAN_DELAY_MS)) ms (4 delayed hops)" "$(awk -v a="$rtt" -v b="$wan_floor_us" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / b }')"
+# A window of frames per data-and-ack round trip (2 hops each way).
+window_bytes=$((32 * 32768))
+ceiling=$(awk -v w="$window_bytes" -v d="$WAN_DELAY_MS" 'BEGIN { printf "%.1f", w / (4 * d / 1000) / 1e6 }')
+up=$(get "imp|wan|up|mbps")
+printf '%-34s %-14s %-34s %s\n' "WAN ${WAN_DELAY_MS} ms/hop: one-way up" "$up MB/s" \
+    "$ceiling MB/s (1 MiB window per 100 ms)" "$(awk -v a="$up" -v b="$ceiling" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / b }')"
+clean=$(get "main|q0|up|mbps")
+[[ $clean == - ]] && clean=$(get "main|q0|up#1|mbps")
+lossy=$(get "imp|loss1|up|mbps")
+printf '%-34s %-14s %-34s %s\n' "1 % loss each way: one-way up" "$lossy MB/s" "$clean MB/s (clean link)" \
+    "$(awk -v a="$lossy" -v b="$clean" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f", a / b }')"
+for name in wan loss1; do
+    retx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$WORK/$name-client.log" "$WORK/$name-server.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+    echo "  $name: retransmissions $retx"
 done
 
 echo

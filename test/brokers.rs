@@ -239,3 +239,17 @@ fn a_broker_without_limits_is_probed_at_the_configured_frame_size() {
         "{server}"
     );
 }
+
+#[test]
+fn an_echo_is_intact_over_a_slow_wan_with_loss() {
+    // 25 ms each way on each side's broker link (100 ms per echo round
+    // trip), 8 Mbit/s, 1 % loss: a router on a poor uplink.
+    let faults = Faults {
+        drop_percent: 1,
+        delay: Duration::from_millis(25),
+        rate: 1_000_000,
+        seed: 80,
+        ..Faults::default()
+    };
+    impaired_echo("wan", faults, MIB, "0");
+}

@@ -9,15 +9,18 @@
 //! reliability layer (and its timers) can recover from.
 //!
 //! `cut()` breaks every open connection at once (both sockets shut down),
-//! as a broker crash or a NAT timeout would.
+//! as a broker crash or a NAT timeout would. Every packet can also be
+//! delayed (a WAN hop) and the link rate capped, each direction.
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
-use super::{stop_accept_loop, SplitMix};
+use super::support::{stop_accept_loop, SplitMix};
 
 /// MQTT control packet type of PUBLISH (high nibble of the first byte).
 const PUBLISH: u8 = 3;
@@ -44,6 +47,10 @@ pub struct Faults {
     /// Answer every SUBSCRIBE with failure (return code 0x80 in the SUBACK),
     /// as a broker does whose ACL forbids the topics.
     pub refuse_subscriptions: bool,
+    /// One-way delay of every packet, each direction (a WAN hop).
+    pub delay: Duration,
+    /// Link rate cap in bytes per second, each direction (0: none).
+    pub rate: u64,
 }
 
 impl Faults {
@@ -219,6 +226,59 @@ fn read_packet(reader: &mut impl Read) -> io::Result<Packet> {
 }
 
 /// Copies packets from `from` to `to` until either side closes.
+/// Where a pump writes: straight to the socket, or through a thread that
+/// delays every packet and caps the rate.
+enum Output {
+    Direct(BufWriter<TcpStream>),
+    Delayed(mpsc::Sender<(Instant, Vec<u8>)>),
+}
+
+impl Output {
+    fn new(to: &TcpStream, faults: &Faults) -> io::Result<Output> {
+        let to = to.try_clone()?;
+        if faults.delay.is_zero() && faults.rate == 0 {
+            return Ok(Output::Direct(BufWriter::with_capacity(64 * 1024, to)));
+        }
+        let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+        let rate = faults.rate;
+        thread::spawn(move || {
+            let mut to = to;
+            let mut free_at = Instant::now();
+            for (due, bytes) in rx {
+                let at = due.max(free_at);
+                let now = Instant::now();
+                if at > now {
+                    thread::sleep(at - now);
+                }
+                if to.write_all(&bytes).is_err() {
+                    let _ = to.shutdown(Shutdown::Both);
+                    return;
+                }
+                if rate > 0 {
+                    free_at = at + Duration::from_secs_f64(bytes.len() as f64 / rate as f64);
+                }
+            }
+        });
+        Ok(Output::Delayed(tx))
+    }
+
+    fn write(&mut self, bytes: &[u8], delay: Duration) -> io::Result<()> {
+        match self {
+            Output::Direct(w) => w.write_all(bytes),
+            Output::Delayed(tx) => tx
+                .send((Instant::now() + delay, bytes.to_vec()))
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "link closed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Direct(w) => w.flush(),
+            Output::Delayed(_) => Ok(()),
+        }
+    }
+}
+
 fn pump(
     from: &TcpStream,
     to: &TcpStream,
@@ -227,7 +287,8 @@ fn pump(
     counts: &FaultCounts,
 ) -> io::Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, from);
-    let mut writer = BufWriter::with_capacity(64 * 1024, to);
+    let mut writer = Output::new(to, &faults)?;
+    let delay = faults.delay;
     let mut rng = SplitMix(seed);
     let mut held: Option<Packet> = None;
     loop {
@@ -245,7 +306,7 @@ fn pump(
             }
         }
         if !packet.is_qos0_publish() {
-            writer.write_all(&packet.bytes)?;
+            writer.write(&packet.bytes, delay)?;
             counts.forwarded.fetch_add(1, Ordering::Relaxed);
             continue;
         }
@@ -272,13 +333,13 @@ fn pump(
             held = Some(packet);
             continue;
         }
-        writer.write_all(&packet.bytes)?;
+        writer.write(&packet.bytes, delay)?;
         if rng.percent(faults.duplicate_percent) {
             counts.duplicated.fetch_add(1, Ordering::Relaxed);
-            writer.write_all(&packet.bytes)?;
+            writer.write(&packet.bytes, delay)?;
         }
         if let Some(earlier) = held.take() {
-            writer.write_all(&earlier.bytes)?;
+            writer.write(&earlier.bytes, delay)?;
         }
         counts.forwarded.fetch_add(1, Ordering::Relaxed);
     }

@@ -23,6 +23,9 @@ use sha2::{Digest, Sha256};
 
 pub mod fault_proxy;
 pub mod mqtt_raw;
+pub mod support;
+
+pub use support::{stop_accept_loop, SplitMix};
 
 /// The binary under test, built by cargo for the integration tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mqtt-forward");
@@ -790,24 +793,6 @@ impl Drop for Fixture {
 // ---------------------------------------------------------------------------
 // Data
 
-/// splitmix64: a small seeded generator, reproducible across runs.
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// True with probability `percent` / 100.
-    pub fn percent(&mut self, percent: u32) -> bool {
-        percent > 0 && self.next() % 100 < u64::from(percent)
-    }
-}
-
 /// `len` pseudo-random bytes from `seed` (splitmix64): reproducible, and
 /// without runs that would hide a shifted or repeated block.
 pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -943,19 +928,6 @@ pub fn echo_through_with_progress(
 
 // ---------------------------------------------------------------------------
 // In-process TCP targets
-
-/// Stops a thread accepting on `127.0.0.1:port` that checks `stop` after
-/// each connection: sets the flag, connects once to wake it, joins it.
-pub fn stop_accept_loop(stop: &AtomicBool, port: u16, thread: Option<JoinHandle<()>>) {
-    stop.store(true, Ordering::SeqCst);
-    let _ = TcpStream::connect_timeout(
-        &SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_secs(1),
-    );
-    if let Some(thread) = thread {
-        let _ = thread.join();
-    }
-}
 
 /// A TCP server on `127.0.0.1:<free port>` that runs `handler` on its own
 /// thread for every connection. Stops accepting when dropped.
