@@ -8,13 +8,7 @@ pub mod rtt;
 pub mod send_window;
 pub mod session;
 
+// The simulators and the model of the C original: tests only, kept apart
+// from the product (as quinn-proto keeps its src/tests/).
 #[cfg(test)]
-mod legacy_model;
-#[cfg(test)]
-mod legacy_sim;
-#[cfg(test)]
-mod session_rules;
-#[cfg(test)]
-mod sim;
-#[cfg(test)]
-mod sim_support;
+mod tests;

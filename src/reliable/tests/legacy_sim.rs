@@ -16,12 +16,12 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use super::legacy_model::{LegacyEnd, LegacyRole, LegacySession, LegacyStats, TX_WINDOW_LIMIT};
-use super::session::{CloseReason, Event, Role, Session, SessionConfig};
 use super::sim_support::{seeds, Link, Rng, Wire, CLEAN};
 use crate::protocol::frame::{close_header, decode, encode, flags, is_close, RemoteConfig};
 use crate::protocol::limits::{
     LEGACY_FRAME_DATA, LEGACY_MAX_PAYLOAD, MAX_FRAME_DATA, MIN_FRAME_DATA,
 };
+use crate::reliable::session::{CloseReason, Event, Role, Session, SessionConfig};
 
 const LOSSY: Link = Link { drop: 5, ..CLEAN };
 

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::session::{CloseReason, Event, Role, Session, SessionConfig};
 use super::sim_support::{seeds, Link, Rng, Wire, CLEAN};
 use crate::protocol::frame::{decode, RemoteConfig};
+use crate::reliable::session::{CloseReason, Event, Role, Session, SessionConfig};
 
 /// One end: its session, the stream it writes and what it has read.
 struct End {

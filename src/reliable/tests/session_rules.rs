@@ -7,10 +7,10 @@
 use std::time::{Duration, Instant};
 
 use super::legacy_model::{LegacyRole, LegacySession};
-use super::session::{CloseReason, Event, Role, Session, SessionConfig};
 use crate::protocol::frame::{
     close_header, decode, encode, flags, is_close, opens_session, Header,
 };
+use crate::reliable::session::{CloseReason, Event, Role, Session, SessionConfig};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -316,7 +316,7 @@ fn random_frame(rng: &mut super::sim_support::Rng) -> Vec<u8> {
         flags::NO_DATA,
         0,
         flags::BEACON,
-        flags::CAPABLE | flags::OPENING | super::session::GAP_FLAG,
+        flags::CAPABLE | flags::OPENING | crate::reliable::session::GAP_FLAG,
     ][rng.below(8) as usize];
     let len = [0, 1, 97, 1000, 5000][rng.below(5) as usize];
     let data: Vec<u8> = (0..len).map(|i| i as u8).collect();

@@ -1,7 +1,7 @@
 //! A sans-IO model of ONE session of the C original
 //! (github.com/erstrom/mqtt-forward, `src/mqtt-forward.c` and
 //! `src/session.c`), either role, for the interoperability simulator
-//! (`legacy_sim.rs`). It has the same shape as our [`super::session::Session`]:
+//! (`legacy_sim.rs`). It has the same shape as our [`crate::reliable::session::Session`]:
 //! frames and local stream bytes go in, frames to publish and stream bytes
 //! to write come out, and the caller passes the virtual time.
 //!
