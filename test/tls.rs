@@ -321,7 +321,15 @@ fn bad_tls_files_are_start_up_errors_with_exit_code_2() {
     let pki = Pki::generate(&dir);
     let garbage = dir.file("garbage.pem");
     std::fs::write(&garbage, "not a certificate\n").unwrap();
+    // Owner-only, as a private key must be (else that is the error).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&garbage, std::fs::Permissions::from_mode(0o600)).unwrap();
     let garbage = garbage.display().to_string();
+    // A real key, readable by everyone: refused as ssh refuses such keys.
+    let world_readable = dir.file("open.key");
+    std::fs::copy(pki.path("client-side.key"), &world_readable).unwrap();
+    std::fs::set_permissions(&world_readable, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let world_readable = world_readable.display().to_string();
     let base = [
         "--mqtt-host",
         "localhost",
@@ -343,6 +351,15 @@ fn bad_tls_files_are_start_up_errors_with_exit_code_2() {
         (
             vec!["--mqtt-root-ca".into(), garbage.clone()],
             "holds no PEM certificate",
+        ),
+        (
+            vec![
+                "--mqtt-certificate".into(),
+                pki.path("client-side.pem"),
+                "--mqtt-private-key".into(),
+                world_readable.clone(),
+            ],
+            "are too open",
         ),
         (
             vec![

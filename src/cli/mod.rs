@@ -678,7 +678,7 @@ fn build_config(
         Some(TlsFiles {
             root_ca: root_ca.as_ref().map(check_readable_file).transpose()?,
             certificate: certificate.as_ref().map(check_readable_file).transpose()?,
-            private_key: private_key.as_ref().map(check_readable_file).transpose()?,
+            private_key: private_key.as_ref().map(check_private_file).transpose()?,
         })
     } else {
         None
@@ -956,6 +956,29 @@ fn check_readable_file(given: &Given) -> Result<PathBuf, CliError> {
         return Err(invalid(given, "not a regular file"));
     }
     File::open(&path).map_err(|e| invalid(given, describe_io_error(&e)))?;
+    Ok(path)
+}
+
+/// A readable regular file that no one but its owner may read or write,
+/// as ssh requires of private keys: a key others can read is no secret.
+fn check_private_file(given: &Given) -> Result<PathBuf, CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = check_readable_file(given)?;
+    let mode = std::fs::metadata(&path)
+        .map_err(|e| invalid(given, describe_io_error(&e)))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(invalid(
+            given,
+            format!(
+                "permissions {:04o} are too open: a private key must not be accessible by \
+                 group or others (chmod 600 {})",
+                mode & 0o7777,
+                given.value
+            ),
+        ));
+    }
     Ok(path)
 }
 

@@ -89,9 +89,17 @@ impl Scratch {
         Self { dir }
     }
 
+    /// A scratch file readable by its owner only (as a private key must be).
     fn file(&self, name: &str) -> String {
+        self.file_with_mode(name, 0o600)
+    }
+
+    fn file_with_mode(&self, name: &str, mode: u32) -> String {
+        use std::os::unix::fs::PermissionsExt;
         let path = self.dir.join(name);
         std::fs::write(&path, "-----BEGIN TEST-----\n").expect("write scratch file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .expect("chmod scratch file");
         path.to_str().expect("utf-8 temp path").to_owned()
     }
 
@@ -903,6 +911,37 @@ fn missing_tls_files_are_errors_naming_flag_and_path() {
         error_with(&client(&[]), &env),
         format!("invalid MQTT_FORWARD_ROOT_CA '{gone}': no such file")
     );
+}
+
+#[test]
+fn a_private_key_readable_by_others_is_refused_saying_how_to_fix_it() {
+    let scratch = Scratch::new("open-key");
+    let cert = scratch.file("cert.pem");
+    for mode in [0o644, 0o640, 0o604] {
+        let key = scratch.file_with_mode(&format!("key-{mode:o}.pem"), mode);
+        let e = error(&client(&[
+            "--mqtt-certificate",
+            &cert,
+            "--mqtt-private-key",
+            &key,
+        ]));
+        assert!(
+            e.contains(&format!("permissions {mode:04o} are too open")),
+            "{e}"
+        );
+        assert!(e.contains(&format!("chmod 600 {key}")), "{e}");
+    }
+    // The owner's own bits do not matter; the CA and certificate are public.
+    let key = scratch.file_with_mode("key-400.pem", 0o400);
+    let ca = scratch.file_with_mode("ca.pem", 0o644);
+    run(&client(&[
+        "--mqtt-root-ca",
+        &ca,
+        "--mqtt-certificate",
+        &cert,
+        "--mqtt-private-key",
+        &key,
+    ]));
 }
 
 #[test]
