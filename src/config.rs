@@ -5,6 +5,8 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::targets::AllowList;
+
 /// What this process does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -16,6 +18,8 @@ pub enum Mode {
         target_port: u16,
         /// `-b`: publish a beacon every [`crate::config::BEACON_PERIOD`].
         beacon: bool,
+        /// `--allow-remote`: other targets a client may ask for.
+        allow_remote: AllowList,
     },
     /// Default: listen on `listen_host:listen_port`, one session per connection.
     Client {

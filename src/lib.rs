@@ -11,4 +11,5 @@ pub mod logging;
 pub mod protocol;
 pub mod reliable;
 pub mod shell;
+pub mod targets;
 pub mod tls;

@@ -80,6 +80,7 @@ CONFIG_router_username=router
 CONFIG_router_password_file=$WORK/password
 CONFIG_router_addr=127.0.0.1
 CONFIG_router_port=22
+CONFIG_router_allow_remote='192.168.1.0/24:22 10.0.0.1:*'
 CONFIG_router_beacon=1
 CONFIG_router_qos=0
 CONFIG_router_topic_prefix='my prefix'
@@ -132,7 +133,7 @@ append [command] [--window] [16]
 append [command] [--frame-size] [16384]
 append [command] [--peer-timeout] [60]
 append [command] [--max-buffer-memory] [8]
-set [env] [MQTT_FORWARD_MQTT_USERNAME=router] [MQTT_FORWARD_MQTT_PASSWORD=secret with spaces]
+set [env] [MQTT_FORWARD_MQTT_USERNAME=router] [MQTT_FORWARD_MQTT_PASSWORD=secret with spaces] [MQTT_FORWARD_ALLOW_REMOTE=192.168.1.0/24:22 10.0.0.1:*]
 set [respawn] [3600] [5] [5]
 set [stdout] [1]
 set [stderr] [1]

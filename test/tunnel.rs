@@ -230,7 +230,8 @@ fn remote_port_on_the_client_overrides_the_server_target_port() {
     let echo = Target::echo();
     let closed_port = free_port();
     let mut fx = Fixture::new("remote-port");
-    fx.server("remote-port", closed_port, &[]);
+    let allow = format!("127.0.0.1:{}", echo.port);
+    fx.server("remote-port", closed_port, &["--allow-remote", &allow]);
     let remote = echo.port.to_string();
     let (_, port) = fx.client("remote-port", &["--remote-port", &remote]);
     let data = Arc::new(random_bytes(64 * KIB, 11));
@@ -246,7 +247,11 @@ fn remote_ip_on_the_client_overrides_the_server_target_address() {
     // target 127.0.0.2 (also loopback on Linux) refuses.
     let echo = Target::echo();
     let mut fx = Fixture::new("remote-ip");
-    fx.server("remote-ip", echo.port, &["-a", "127.0.0.2"]);
+    fx.server(
+        "remote-ip",
+        echo.port,
+        &["-a", "127.0.0.2", "--allow-remote", "127.0.0.0/24:*"],
+    );
     let (_, port) = fx.client("remote-ip", &["--remote-ip", "127.0.0.1"]);
     let data = Arc::new(random_bytes(64 * KIB, 12));
     let received = echo_through(port, data.clone(), Duration::from_secs(20))

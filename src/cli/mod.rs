@@ -28,6 +28,7 @@ use crate::protocol::limits::{
     DEFAULT_WINDOW, MAX_FRAME_DATA, MAX_MAX_BUFFER_MIB, MAX_MAX_SESSIONS, MAX_TOPIC_LEVEL_LEN,
     MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
 };
+use crate::targets::{AllowList, AllowRule};
 
 /// Environment variable for `--mqtt-host`.
 pub const ENV_MQTT_HOST: &str = "MQTT_FORWARD_MQTT_HOST";
@@ -48,6 +49,9 @@ pub const ENV_TOPIC_PREFIX: &str = "MQTT_FORWARD_TOPIC_PREFIX";
 pub const ENV_REMOTE_IP: &str = "MQTT_FORWARD_REMOTE_IP";
 /// Environment variable for `--remote-port`.
 pub const ENV_REMOTE_PORT: &str = "MQTT_FORWARD_REMOTE_PORT";
+/// Environment variable for `--allow-remote` (rules separated by commas or
+/// spaces).
+pub const ENV_ALLOW_REMOTE: &str = "MQTT_FORWARD_ALLOW_REMOTE";
 /// Environment variable for `--server-side-id`.
 pub const ENV_SERVER_ID: &str = "MQTT_FORWARD_SERVER_ID";
 
@@ -63,6 +67,7 @@ pub const ENV_VARS: &[&str] = &[
     ENV_REMOTE_IP,
     ENV_REMOTE_PORT,
     ENV_SERVER_ID,
+    ENV_ALLOW_REMOTE,
 ];
 
 /// Exit status for every command-line or environment error.
@@ -107,6 +112,7 @@ const MAX_SHOWN_CHARS: usize = 80;
   MQTT_FORWARD_TOPIC_PREFIX  --mqtt-topic-prefix
   MQTT_FORWARD_REMOTE_IP     --remote-ip
   MQTT_FORWARD_REMOTE_PORT   --remote-port
+  MQTT_FORWARD_ALLOW_REMOTE  --allow-remote (comma-separated)
 --mqtt-host and (except with -l) --server-side-id are mandatory."
 )]
 struct Args {
@@ -149,6 +155,12 @@ struct Args {
     /// overrides the server's -a)
     #[argh(option, arg_name = "ipv4")]
     remote_ip: Option<String>,
+
+    /// server mode: also dial this target when a client asks for it with
+    /// --remote-ip/--remote-port (repeatable; HOST:PORT, HOST:*, or an IPv4
+    /// range such as 192.168.1.0/24:22; default: only -a/-p)
+    #[argh(option, arg_name = "target")]
+    allow_remote: Vec<String>,
 
     /// MQTT client id (client and list modes; default: random
     /// mqtt-forward-XXXXXXXXXXXX)
@@ -382,6 +394,7 @@ const LONG_VALUED: &[&str] = &[
     "--addr",
     "--remote-port",
     "--remote-ip",
+    "--allow-remote",
     "--client-id",
     "--server-side-id",
     "--mqtt-host",
@@ -562,6 +575,7 @@ fn build_config(
     let addr = flag(args.addr, "-a/--addr");
     let remote_port = pick(args.remote_port, "--remote-port", env, ENV_REMOTE_PORT);
     let remote_ip = pick(args.remote_ip, "--remote-ip", env, ENV_REMOTE_IP);
+    let allow_remote = allow_rules(args.allow_remote, env)?;
     let client_id = flag(args.client_id, "--client-id");
     let server_side_id = pick(args.server_side_id, "--server-side-id", env, ENV_SERVER_ID);
     let mqtt_host = pick(args.mqtt_host, "--mqtt-host", env, ENV_MQTT_HOST);
@@ -718,6 +732,11 @@ fn build_config(
              prefer the environment variable {ENV_PASSWORD}"
         ));
     }
+    if !args.server {
+        if let Some(source) = allow_remote.1 {
+            warnings.push(not_applicable(source, "without -s/--server"));
+        }
+    }
     let mode = if args.server {
         for given in [&remote_ip, &remote_port].into_iter().flatten() {
             warnings.push(not_applicable(given.source, "in server mode"));
@@ -736,6 +755,7 @@ fn build_config(
             target_host: host.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             target_port: port_number.unwrap_or(DEFAULT_PORT),
             beacon: args.beacon,
+            allow_remote: allow_remote.0,
         }
     } else if args.list_servers {
         for given in [&port, &addr, &remote_ip, &remote_port]
@@ -805,6 +825,37 @@ fn build_config(
         },
     };
     Ok((config, warnings))
+}
+
+/// The `--allow-remote` rules (flags, else the environment variable) and
+/// where they came from, if anywhere.
+fn allow_rules(
+    flags: Vec<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(AllowList, Option<&'static str>), CliError> {
+    let (texts, source): (Vec<String>, &'static str) = if !flags.is_empty() {
+        (flags, "--allow-remote")
+    } else {
+        match env(ENV_ALLOW_REMOTE).filter(|v| !v.is_empty()) {
+            Some(value) => (
+                value
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                ENV_ALLOW_REMOTE,
+            ),
+            None => return Ok((AllowList::default(), None)),
+        }
+    };
+    let rules = texts
+        .into_iter()
+        .map(|value| {
+            let given = Given { value, source };
+            AllowRule::parse(&given.value).map_err(|why| invalid(&given, why))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((AllowList::new(rules), Some(source)))
 }
 
 fn not_applicable(what: &str, context: &str) -> String {

@@ -137,6 +137,7 @@ fn server_mode_defaults_target_localhost_port_22_and_uses_the_server_id_as_clien
                 target_host: "127.0.0.1".to_owned(),
                 target_port: 22,
                 beacon: false,
+                allow_remote: AllowList::default(),
             },
             debug: false,
             broker: BrokerConfig {
@@ -220,6 +221,7 @@ fn server_mode_takes_port_addr_and_beacon_from_short_flags() {
             target_host: "10.0.0.5".to_owned(),
             target_port: 2222,
             beacon: true,
+            allow_remote: AllowList::default(),
         }
     );
     assert!(config.debug);
@@ -389,6 +391,7 @@ fn getopt_equals_form_and_attached_short_values_are_accepted() {
             target_host: "10.1.2.3".to_owned(),
             target_port: 2222,
             beacon: false,
+            allow_remote: AllowList::default(),
         }
     );
 }
@@ -403,6 +406,7 @@ fn getopt_bundled_short_switches_are_accepted() {
             target_host: "127.0.0.1".to_owned(),
             target_port: 2222,
             beacon: true,
+            allow_remote: AllowList::default(),
         }
     );
 }
@@ -1329,5 +1333,57 @@ fn every_environment_variable_is_listed_in_env_vars() {
     for var in ENV_VARS {
         assert!(text.contains(var), "{var} missing from the help text");
     }
-    assert_eq!(ENV_VARS.len(), 10);
+    assert_eq!(ENV_VARS.len(), 11);
+}
+
+#[test]
+fn allow_remote_rules_come_from_repeated_flags_or_the_environment() {
+    let (config, warnings) = run(&server(&[
+        "--allow-remote",
+        "10.0.0.0/8:22",
+        "--allow-remote",
+        "192.168.1.5:*",
+    ]));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let Mode::Server { allow_remote, .. } = &config.mode else {
+        panic!("server mode")
+    };
+    assert_eq!(allow_remote.to_string(), "10.0.0.0/8:22, 192.168.1.5:*");
+    let env = env_of(&[(ENV_ALLOW_REMOTE, "10.1.2.3:80, 10.1.2.4:81 10.1.2.5:*")]);
+    let (config, _) = run_with(&server(&[]), &env);
+    let Mode::Server { allow_remote, .. } = &config.mode else {
+        panic!("server mode")
+    };
+    assert_eq!(
+        allow_remote.to_string(),
+        "10.1.2.3:80, 10.1.2.4:81, 10.1.2.5:*"
+    );
+    // Flags override the variable.
+    let (config, _) = run_with(&server(&["--allow-remote", "10.9.9.9:9"]), &env);
+    let Mode::Server { allow_remote, .. } = &config.mode else {
+        panic!("server mode")
+    };
+    assert_eq!(allow_remote.to_string(), "10.9.9.9:9");
+}
+
+#[test]
+fn a_malformed_allow_remote_rule_is_a_usage_error_naming_its_source() {
+    let e = error(&server(&["--allow-remote", "10.0.0.1"]));
+    assert!(e.contains("--allow-remote '10.0.0.1'"), "{e}");
+    assert!(e.contains("HOST:PORT"), "{e}");
+    let env = env_of(&[(ENV_ALLOW_REMOTE, "10.0.0.0/40:22")]);
+    let e = error_with(&server(&[]), &env);
+    assert!(e.contains(ENV_ALLOW_REMOTE), "{e}");
+    assert!(e.contains("prefix"), "{e}");
+}
+
+#[test]
+fn allow_remote_on_the_client_side_is_ignored_with_a_warning() {
+    let (_, warnings) = run(&client(&["--allow-remote", "10.0.0.1:22"]));
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("--allow-remote is not applicable")),
+        "{warnings:?}"
+    );
 }

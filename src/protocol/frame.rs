@@ -6,6 +6,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use super::abort::AbortCode;
 use super::limits::HEADER_LEN;
 
 /// A growable byte buffer frames are encoded into: a `Vec<u8>`, or the
@@ -219,6 +220,9 @@ pub struct Frame<'a> {
     pub remote_config: Option<RemoteConfig>,
     /// Stream bytes (empty on NO_DATA frames and beacons).
     pub data: &'a [u8],
+    /// Why the peer aborted, on a close frame of this program (the `pad`
+    /// field; see [`crate::protocol::abort`]).
+    pub abort_code: AbortCode,
 }
 
 /// Why a payload was rejected. The frame is dropped; nothing else happens.
@@ -269,10 +273,16 @@ pub fn decode(payload: &[u8]) -> Result<Frame<'_>, DecodeError> {
     if header.has(flags::NO_DATA) {
         rest = &[];
     }
+    let abort_code = if header.has(flags::CAPABLE) && is_close(&header) {
+        AbortCode::from_wire(u32::from_le_bytes([head[20], head[21], head[22], head[23]]))
+    } else {
+        AbortCode::Unspecified
+    };
     Ok(Frame {
         header,
         remote_config,
         data: rest,
+        abort_code,
     })
 }
 
@@ -313,6 +323,22 @@ pub fn close_header() -> Header {
         ack: Some(u64::MAX),
         flags: flags::CAPABLE | flags::DISCONNECT | flags::NO_DATA,
     }
+}
+
+/// Encodes the close frame ([`close_header`]) carrying `code` in `pad`.
+pub fn encode_close_into(out: &mut impl FrameBuf, code: AbortCode) {
+    out.clear();
+    let mut head = [0u8; HEADER_LEN];
+    close_header().write(&mut head);
+    head[20..24].copy_from_slice(&code.to_wire().to_le_bytes());
+    out.put(&head);
+}
+
+/// The close frame carrying `code`, in a new buffer.
+pub fn close_frame(code: AbortCode) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN);
+    encode_close_into(&mut out, code);
+    out
 }
 
 /// True for frames that end a session (see [`close_header`]): an ack of
@@ -424,6 +450,20 @@ mod tests {
         let frame = decode(&bytes).unwrap();
         assert_eq!(frame.header.ack, None);
         assert_eq!(frame.data, b"abc");
+    }
+
+    #[test]
+    fn a_close_frame_carries_its_abort_code_in_the_pad_field() {
+        let bytes = close_frame(AbortCode::TargetRefused);
+        assert_eq!(bytes.len(), HEADER_LEN);
+        assert_eq!(&bytes[20..24], &[2, 0, 0, 0]);
+        let frame = decode(&bytes).unwrap();
+        assert!(is_close(&frame.header));
+        assert_eq!(frame.abort_code, AbortCode::TargetRefused);
+        // From the C original (no CAPABLE flag), pad is uninitialised.
+        let mut legacy = bytes.clone();
+        legacy[16] &= !(flags::CAPABLE as u8);
+        assert_eq!(decode(&legacy).unwrap().abort_code, AbortCode::Unspecified);
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use super::recv_window::{Insert, RecvWindow};
 use super::send_window::{AckOutcome, SendWindow};
+use crate::protocol::abort::AbortCode;
 use crate::protocol::frame::{
-    close_header, encode_into, flags, is_close, Frame, FrameBuf, Header, RemoteConfig,
+    encode_close_into, encode_into, flags, is_close, Frame, FrameBuf, Header, RemoteConfig,
 };
 use crate::protocol::limits::{
     HEARTBEAT_INTERVAL, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, UNUSED_SESSION_TIMEOUT,
@@ -93,8 +94,9 @@ pub enum PeerKind {
 pub enum CloseReason {
     /// Both directions ended and were acknowledged.
     Finished,
-    /// The peer aborted (its TCP peer reset, or its target was unreachable).
-    PeerAborted,
+    /// The peer aborted (its TCP peer reset, or its target was unreachable),
+    /// saying why if it is this program.
+    PeerAborted(AbortCode),
     /// This side aborted ([`Session::abort`]).
     LocalAbort,
     /// The peer was silent for too long.
@@ -113,6 +115,23 @@ pub enum CloseReason {
     /// [`UNUSED_SESSION_TIMEOUT`] after it opened (a forged or abandoned
     /// opening frame holding a session slot).
     Unused,
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::Finished => f.write_str("finished"),
+            CloseReason::PeerAborted(code) => write!(f, "{code}"),
+            CloseReason::LocalAbort => f.write_str("aborted here"),
+            CloseReason::PeerTimeout => f.write_str("the other side went silent"),
+            CloseReason::LegacyPeerSilent => f.write_str("finished (the C peer stopped)"),
+            CloseReason::NoProgress => f.write_str("the other side acknowledged nothing"),
+            CloseReason::ProtocolViolation => {
+                f.write_str("a frame that does not belong to this session")
+            }
+            CloseReason::Unused => f.write_str("unused"),
+        }
+    }
 }
 
 impl CloseReason {
@@ -185,6 +204,8 @@ pub struct Session {
     frame_limit: usize,
     created: Instant,
     bytes_sent: u64,
+    /// Sent with our close frame (see [`Self::abort_with`]).
+    abort_code: AbortCode,
 }
 
 impl Session {
@@ -223,6 +244,7 @@ impl Session {
             frame_limit: usize::MAX,
             created: now,
             bytes_sent: 0,
+            abort_code: AbortCode::Unspecified,
         };
         session.recv.set_limit(session.recv_limit());
         session
@@ -316,7 +338,13 @@ impl Session {
     /// The local TCP connection failed or could not be made: tell the peer
     /// and end the session.
     pub fn abort(&mut self) {
+        self.abort_with(AbortCode::Unspecified);
+    }
+
+    /// [`Self::abort`], telling a peer of this program why.
+    pub fn abort_with(&mut self, code: AbortCode) {
         if matches!(self.state, State::Open | State::Lingering(_)) {
+            self.abort_code = code;
             self.state = State::Closing(CloseReason::LocalAbort);
         }
     }
@@ -431,7 +459,7 @@ impl Session {
             return;
         }
         if is_close(&h) {
-            self.state = State::Closed(CloseReason::PeerAborted);
+            self.state = State::Closed(CloseReason::PeerAborted(frame.abort_code));
             return;
         }
         if let Some(ack) = h.ack {
@@ -596,14 +624,14 @@ impl Session {
         match self.state {
             State::Closed(_) => return false,
             State::Closing(reason) => {
-                encode_into(out, &close_header(), None, &[]);
+                encode_close_into(out, self.abort_code);
                 self.state = State::CloseLingering(self.linger_until(now), reason);
                 self.release_buffers();
                 return true;
             }
             State::CloseLingering(..) => {
                 if std::mem::take(&mut self.close_due) {
-                    encode_into(out, &close_header(), None, &[]);
+                    encode_close_into(out, self.abort_code);
                     return true;
                 }
                 return false;

@@ -34,9 +34,11 @@ pub enum Refusal {
     Oversized,
     /// A local TCP connection beyond the session limit (client side).
     ConnectionLimit,
+    /// A session asking for a target that no `--allow-remote` rule allows.
+    TargetNotAllowed,
 }
 
-const KINDS: usize = 6;
+const KINDS: usize = 7;
 
 /// Every kind, in the order of the summary.
 const ALL: [Refusal; KINDS] = [
@@ -46,6 +48,7 @@ const ALL: [Refusal; KINDS] = [
     Refusal::Retained,
     Refusal::Oversized,
     Refusal::ConnectionLimit,
+    Refusal::TargetNotAllowed,
 ];
 
 impl Refusal {
@@ -63,6 +66,9 @@ impl Refusal {
             Refusal::Retained => "retained messages on session topics (stale)",
             Refusal::Oversized => "publishes over the packet limit",
             Refusal::ConnectionLimit => "local connections beyond --max-sessions (reset)",
+            Refusal::TargetNotAllowed => {
+                "sessions asking for a target not allowed by --allow-remote (answered with an abort)"
+            }
         }
     }
 }
@@ -98,6 +104,11 @@ impl Refusals {
         }
         self.counts[why.index()] += n;
         self.report(now);
+    }
+
+    /// Refusals of one kind counted since the last summary.
+    pub fn count(&self, why: Refusal) -> u64 {
+        self.counts[why.index()]
     }
 
     /// True if one more refusal may be answered now (and counts it).

@@ -20,10 +20,12 @@ use super::twins::{Twins, Verdict};
 use super::RunError;
 use super::{inbox_bytes, inbox_capacity, session_config};
 use crate::config::{Config, BEACON_PERIOD};
-use crate::protocol::frame::{self, decode, flags};
+use crate::protocol::abort::AbortCode;
+use crate::protocol::frame::{self, decode, flags, RemoteConfig};
 use crate::protocol::instance::Announcement;
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
 use crate::reliable::session::{Role, Session, SessionConfig};
+use crate::targets::{AllowList, Requested};
 
 /// How long dialing the target may take before the session is refused.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,6 +35,35 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 struct Target {
     host: String,
     port: u16,
+}
+
+impl Target {
+    /// The host and port a session dials: the client's request, if any,
+    /// over the defaults.
+    fn resolve(&self, remote: Option<RemoteConfig>) -> (String, u16) {
+        let remote = remote.unwrap_or_default();
+        (
+            remote.ip.map_or(self.host.clone(), |ip| ip.to_string()),
+            remote.port.unwrap_or(self.port),
+        )
+    }
+
+    /// True if the session may dial `host:port`: the defaults always, any
+    /// other target only through an `--allow-remote` rule.
+    fn permits(
+        &self,
+        host: &str,
+        port: u16,
+        remote: Option<RemoteConfig>,
+        allow: &AllowList,
+    ) -> bool {
+        (host == self.host && port == self.port)
+            || allow.permits(&Requested {
+                host,
+                ip: remote.and_then(|r| r.ip),
+                port,
+            })
+    }
 }
 
 enum Wake {
@@ -55,6 +86,7 @@ pub async fn run(
         target_host,
         target_port,
         beacon,
+        allow_remote,
     } = &config.mode
     else {
         return Err(RunError::Failed(
@@ -81,11 +113,16 @@ pub async fn run(
     let mut was_up = false;
     let mut next_beacon = Instant::now();
     log::info!(
-        "server side '{}' forwarding to {}:{} (beacon {})",
+        "server side '{}' forwarding to {}:{} (beacon {}; other targets: {})",
         config.server_side_id,
         target.host,
         target.port,
-        if *beacon { "on" } else { "off" }
+        if *beacon { "on" } else { "off" },
+        if allow_remote.is_empty() {
+            "none".to_owned()
+        } else {
+            allow_remote.to_string()
+        }
     );
     loop {
         let beacon_due = *beacon && link_up;
@@ -214,6 +251,27 @@ pub async fn run(
                     }
                     continue;
                 }
+                let (host, port) = target.resolve(frame.remote_config);
+                if !target.permits(&host, port, frame.remote_config, allow_remote) {
+                    // Refused without a session: every retransmission of
+                    // the opening frame gets the same answer. One line
+                    // names the target; more within the report period are
+                    // only counted.
+                    if refusals.count(Refusal::TargetNotAllowed) == 0 {
+                        log::warn!(
+                            "session {id}: refused to dial {host}:{port} for a client: not \
+                             this server side's target, and no --allow-remote rule allows it"
+                        );
+                    }
+                    refusals.note(Refusal::TargetNotAllowed, now);
+                    if refusals.may_answer(now) {
+                        broker.try_publish(
+                            &topics.session(&id, Direction::ToClient),
+                            frame::close_frame(AbortCode::TargetNotAllowed),
+                        );
+                    }
+                    continue;
+                }
                 if in_use.get() >= config.tuning.max_sessions {
                     // Dropped: the client retries, then times out.
                     log::debug!("session {id}: refused, {} sessions open", in_use.get());
@@ -293,11 +351,7 @@ async fn serve(
     let (host, port) = match decode(&first.payload) {
         Ok(frame) => {
             core.handle_frame(&frame, now);
-            let remote = frame.remote_config.unwrap_or_default();
-            (
-                remote.ip.map_or(target.host.clone(), |ip| ip.to_string()),
-                remote.port.unwrap_or(target.port),
-            )
+            target.resolve(frame.remote_config)
         }
         Err(_) => (target.host.clone(), target.port),
     };
@@ -308,12 +362,15 @@ async fn serve(
     let dial = async {
         match async_net::TcpStream::connect((host.as_str(), port)).await {
             Ok(s) => Ok(s),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err((AbortCode::from_dial_error(&e), e.to_string())),
         }
     };
     let timeout = async {
         Timer::after(DIAL_TIMEOUT).await;
-        Err(format!("no answer within {DIAL_TIMEOUT:?}"))
+        Err((
+            AbortCode::TargetUnreachable,
+            format!("no answer within {} s", DIAL_TIMEOUT.as_secs()),
+        ))
     };
     match or(dial, timeout).await {
         Ok(stream) => {
@@ -329,9 +386,9 @@ async fn serve(
             };
             session_task::run(core, io).await;
         }
-        Err(e) => {
+        Err((code, e)) => {
             log::warn!("session {id}: cannot connect to {host}:{port}: {e}");
-            core.abort();
+            core.abort_with(code);
             links.out.flush(&mut core, &id).await;
         }
     }

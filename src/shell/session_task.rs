@@ -348,7 +348,7 @@ fn log_closed(id: &SessionId, outcome: &Outcome) {
         format!("{:.2} ms", d.as_secs_f64() * 1e3)
     });
     log::info!(
-        "session {id}: closed ({:?}), {} bytes sent, {} bytes received, {} retransmissions, rtt {rtt}, peer {peer}",
+        "session {id}: closed ({}), {} bytes sent, {} bytes received, {} retransmissions, rtt {rtt}, peer {peer}",
         outcome.reason,
         outcome.bytes_out,
         outcome.bytes_in,

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::legacy_model::{LegacyRole, LegacySession};
+use crate::protocol::abort::AbortCode;
 use crate::protocol::frame::{
     close_header, decode, encode, flags, is_close, opens_session, Header,
 };
@@ -206,7 +207,9 @@ fn a_client_whose_server_side_restarted_is_reset_within_15_seconds_and_no_dial_h
     deliver(&mut c, &[answer], *at);
     let ev = events(&mut c);
     assert!(
-        ev.contains(&Event::Closed(CloseReason::PeerAborted)),
+        ev.contains(&Event::Closed(CloseReason::PeerAborted(
+            AbortCode::Unspecified
+        ))),
         "{ev:?} at {:?}",
         *at - back
     );

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::sim_support::{seeds, Link, Rng, Wire, CLEAN};
+use crate::protocol::abort::AbortCode;
 use crate::protocol::frame::{decode, RemoteConfig};
 use crate::reliable::session::{CloseReason, Event, Role, Session, SessionConfig};
 
@@ -395,7 +396,10 @@ fn an_abort_closes_the_peer_promptly() {
     let start = sim.now;
     sim.run(Duration::from_secs(5), true);
     assert_eq!(sim.ends[SERVER].closed, Some(CloseReason::LocalAbort));
-    assert_eq!(sim.ends[CLIENT].closed, Some(CloseReason::PeerAborted));
+    assert_eq!(
+        sim.ends[CLIENT].closed,
+        Some(CloseReason::PeerAborted(AbortCode::Unspecified))
+    );
     assert!(
         sim.now - start < Duration::from_millis(50),
         "took {:?}",
