@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::secure::psk::Psk;
 use crate::targets::AllowList;
 
 /// What this process does.
@@ -114,6 +115,9 @@ pub struct Config {
     pub server_side_id: String,
     /// Reliability-layer tunables.
     pub tuning: Tuning,
+    /// `--psk-file`: sessions and beacons authenticated and encrypted end to
+    /// end with this key (see [`crate::secure`]).
+    pub psk: Option<Psk>,
 }
 
 /// How often a server side started with `-b` publishes its beacon (the C original's period).

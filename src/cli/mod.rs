@@ -28,6 +28,7 @@ use crate::protocol::limits::{
     DEFAULT_WINDOW, MAX_FRAME_DATA, MAX_MAX_BUFFER_MIB, MAX_MAX_SESSIONS, MAX_TOPIC_LEVEL_LEN,
     MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
 };
+use crate::secure::psk::Psk;
 use crate::targets::{AllowList, AllowRule};
 
 /// Environment variable for `--mqtt-host`.
@@ -52,6 +53,8 @@ pub const ENV_REMOTE_PORT: &str = "MQTT_FORWARD_REMOTE_PORT";
 /// Environment variable for `--allow-remote` (rules separated by commas or
 /// spaces).
 pub const ENV_ALLOW_REMOTE: &str = "MQTT_FORWARD_ALLOW_REMOTE";
+/// Environment variable for `--psk-file`.
+pub const ENV_PSK_FILE: &str = "MQTT_FORWARD_PSK_FILE";
 /// Environment variable for `--server-side-id`.
 pub const ENV_SERVER_ID: &str = "MQTT_FORWARD_SERVER_ID";
 
@@ -68,6 +71,7 @@ pub const ENV_VARS: &[&str] = &[
     ENV_REMOTE_PORT,
     ENV_SERVER_ID,
     ENV_ALLOW_REMOTE,
+    ENV_PSK_FILE,
 ];
 
 /// Exit status for every command-line or environment error.
@@ -113,6 +117,7 @@ const MAX_SHOWN_CHARS: usize = 80;
   MQTT_FORWARD_REMOTE_IP     --remote-ip
   MQTT_FORWARD_REMOTE_PORT   --remote-port
   MQTT_FORWARD_ALLOW_REMOTE  --allow-remote (comma-separated)
+  MQTT_FORWARD_PSK_FILE      --psk-file
 --mqtt-host and (except with -l) --server-side-id are mandatory."
 )]
 struct Args {
@@ -155,6 +160,12 @@ struct Args {
     /// overrides the server's -a)
     #[argh(option, arg_name = "ipv4")]
     remote_ip: Option<String>,
+
+    /// file with the pre-shared key (64 hex digits: `openssl rand -hex 32`,
+    /// mode 600) that authenticates and encrypts every session and beacon;
+    /// both sides need the same one
+    #[argh(option, arg_name = "path")]
+    psk_file: Option<String>,
 
     /// server mode: also dial this target when a client asks for it with
     /// --remote-ip/--remote-port (repeatable; HOST:PORT, HOST:*, or an IPv4
@@ -395,6 +406,7 @@ const LONG_VALUED: &[&str] = &[
     "--remote-port",
     "--remote-ip",
     "--allow-remote",
+    "--psk-file",
     "--client-id",
     "--server-side-id",
     "--mqtt-host",
@@ -576,6 +588,7 @@ fn build_config(
     let remote_port = pick(args.remote_port, "--remote-port", env, ENV_REMOTE_PORT);
     let remote_ip = pick(args.remote_ip, "--remote-ip", env, ENV_REMOTE_IP);
     let allow_remote = allow_rules(args.allow_remote, env)?;
+    let psk_file = pick(args.psk_file, "--psk-file", env, ENV_PSK_FILE);
     let client_id = flag(args.client_id, "--client-id");
     let server_side_id = pick(args.server_side_id, "--server-side-id", env, ENV_SERVER_ID);
     let mqtt_host = pick(args.mqtt_host, "--mqtt-host", env, ENV_MQTT_HOST);
@@ -696,6 +709,15 @@ fn build_config(
         })
     } else {
         None
+    };
+
+    // The pre-shared key: a secret file, read now (exit 2 on any problem).
+    let psk = match &psk_file {
+        Some(given) => {
+            let path = check_private_file(given)?;
+            Some(Psk::load(&path).map_err(|why| invalid(given, why))?)
+        }
+        None => None,
     };
 
     // Broker credentials. MQTT 3.1.1 allows no password without a user name.
@@ -823,6 +845,7 @@ fn build_config(
             max_sessions,
             max_buffer_memory,
         },
+        psk,
     };
     Ok((config, warnings))
 }
@@ -1023,7 +1046,7 @@ fn check_private_file(given: &Given) -> Result<PathBuf, CliError> {
         return Err(invalid(
             given,
             format!(
-                "permissions {:04o} are too open: a private key must not be accessible by \
+                "permissions {:04o} are too open: a key file must not be accessible by \
                  group or others (chmod 600 {})",
                 mode & 0o7777,
                 given.value

@@ -152,6 +152,7 @@ fn server_mode_defaults_target_localhost_port_22_and_uses_the_server_id_as_clien
             topic_prefix: "ssh".to_owned(),
             server_side_id: ID.to_owned(),
             tuning: default_tuning(),
+            psk: None,
         }
     );
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -288,6 +289,7 @@ fn long_flags_set_every_client_mode_setting() {
                 max_sessions: DEFAULT_MAX_SESSIONS,
                 max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
             },
+            psk: None,
         }
     );
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -1333,7 +1335,7 @@ fn every_environment_variable_is_listed_in_env_vars() {
     for var in ENV_VARS {
         assert!(text.contains(var), "{var} missing from the help text");
     }
-    assert_eq!(ENV_VARS.len(), 11);
+    assert_eq!(ENV_VARS.len(), 12);
 }
 
 #[test]
@@ -1386,4 +1388,28 @@ fn allow_remote_on_the_client_side_is_ignored_with_a_warning() {
             .any(|w| w.contains("--allow-remote is not applicable")),
         "{warnings:?}"
     );
+}
+
+#[test]
+fn a_psk_file_is_read_at_start_up_and_must_be_private() {
+    let dir = Scratch::new("psk");
+    let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+    let good = dir.file_with_mode("good.key", 0o600);
+    std::fs::write(&good, key).unwrap();
+    let (config, _) = run(&server(&["--psk-file", &good]));
+    assert_eq!(config.psk, Some(Psk::parse(key).unwrap()));
+    let env = env_of(&[(ENV_PSK_FILE, good.as_str())]);
+    let (config, _) = run_with(&client(&[]), &env);
+    assert!(config.psk.is_some());
+    let open = dir.file_with_mode("open.key", 0o644);
+    std::fs::write(&open, key).unwrap();
+    let e = error(&server(&["--psk-file", &open]));
+    assert!(e.contains("too open") && e.contains("chmod 600"), "{e}");
+    let short = dir.file_with_mode("short.key", 0o600);
+    std::fs::write(&short, "abcd").unwrap();
+    let e = error(&server(&["--psk-file", &short]));
+    assert!(e.contains("--psk-file") && e.contains("too short"), "{e}");
+    let missing = format!("{}/missing.key", dir.dir());
+    let e = error(&server(&["--psk-file", &missing]));
+    assert!(e.contains("no such file"), "{e}");
 }

@@ -1,6 +1,10 @@
 //! Topic layout and session ids. With P = prefix, S = server-side-id and
 //! X = session id: the client publishes on `P/S/X/tx`, the server on
-//! `P/S/X/rx`, beacons go to `P/S/beacon/rx`.
+//! `P/S/X/rx`, beacons go to `P/S/beacon/rx`. Sessions sealed with a
+//! pre-shared key (`--psk-file`) use `ktx` and `krx` instead: neither the C
+//! original nor an instance without a key subscribes to them, so keyed
+//! frames never reach a program that cannot read them, and a server side
+//! with a key never receives a session without one.
 
 use std::fmt;
 
@@ -63,10 +67,12 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn suffix(self) -> &'static str {
-        match self {
-            Direction::ToServer => "tx",
-            Direction::ToClient => "rx",
+    fn suffix(self, keyed: bool) -> &'static str {
+        match (self, keyed) {
+            (Direction::ToServer, false) => "tx",
+            (Direction::ToClient, false) => "rx",
+            (Direction::ToServer, true) => "ktx",
+            (Direction::ToClient, true) => "krx",
         }
     }
 }
@@ -76,6 +82,8 @@ impl Direction {
 pub struct Topics {
     prefix: String,
     server_id: String,
+    /// Sessions use the keyed suffixes.
+    keyed: bool,
 }
 
 /// What an incoming topic names.
@@ -94,17 +102,35 @@ impl Topics {
         Topics {
             prefix: prefix.to_owned(),
             server_id: server_id.to_owned(),
+            keyed: false,
         }
+    }
+
+    /// The same topics, with the keyed session suffixes when `keyed`.
+    pub fn with_key(mut self, keyed: bool) -> Topics {
+        self.keyed = keyed;
+        self
     }
 
     /// Topic of a session's frames travelling in `dir`.
     pub fn session(&self, id: &SessionId, dir: Direction) -> String {
-        format!("{}/{}/{}/{}", self.prefix, self.server_id, id, dir.suffix())
+        format!(
+            "{}/{}/{}/{}",
+            self.prefix,
+            self.server_id,
+            id,
+            dir.suffix(self.keyed)
+        )
     }
 
     /// What the server side subscribes to: every session's `tx`.
     pub fn server_filter(&self) -> String {
-        format!("{}/{}/+/tx", self.prefix, self.server_id)
+        format!(
+            "{}/{}/+/{}",
+            self.prefix,
+            self.server_id,
+            Direction::ToServer.suffix(self.keyed)
+        )
     }
 
     /// Where this server side publishes its beacon.
@@ -152,11 +178,9 @@ impl Topics {
         if s != self.server_id {
             return None;
         }
-        let dir = match d {
-            "tx" => Direction::ToServer,
-            "rx" => Direction::ToClient,
-            _ => return None,
-        };
+        let dir = [Direction::ToServer, Direction::ToClient]
+            .into_iter()
+            .find(|dir| d == dir.suffix(self.keyed))?;
         Some(Incoming::Session(SessionId::parse(x)?, dir))
     }
 }
@@ -217,5 +241,28 @@ mod tests {
         assert_eq!(t.parse(&format!("ssh/pi/{x}/tx/more")), None);
         assert_eq!(t.parse("ssh/pi/not-an-id/tx"), None);
         assert_eq!(t.parse("ssh/pi"), None);
+        assert_eq!(t.parse(&format!("ssh/pi/{x}/ktx")), None);
+    }
+
+    #[test]
+    fn keyed_sessions_use_their_own_suffixes_and_only_those() {
+        let t = Topics::new("ssh", "pi").with_key(true);
+        let x = "0f".repeat(16);
+        let id = SessionId::parse(&x).unwrap();
+        assert_eq!(
+            t.session(&id, Direction::ToServer),
+            format!("ssh/pi/{x}/ktx")
+        );
+        assert_eq!(
+            t.session(&id, Direction::ToClient),
+            format!("ssh/pi/{x}/krx")
+        );
+        assert_eq!(t.server_filter(), "ssh/pi/+/ktx");
+        assert_eq!(
+            t.parse(&format!("ssh/pi/{x}/krx")),
+            Some(Incoming::Session(id, Direction::ToClient))
+        );
+        assert_eq!(t.parse(&format!("ssh/pi/{x}/tx")), None);
+        assert_eq!(t.parse(&format!("ssh/pi/{x}/rx")), None);
     }
 }

@@ -206,6 +206,9 @@ pub struct Session {
     bytes_sent: u64,
     /// Sent with our close frame (see [`Self::abort_with`]).
     abort_code: AbortCode,
+    /// Client: no stream bytes before the server side has answered (see
+    /// [`Self::hold_data_until_answered`]).
+    hold_data: bool,
 }
 
 impl Session {
@@ -245,9 +248,18 @@ impl Session {
             created: now,
             bytes_sent: 0,
             abort_code: AbortCode::Unspecified,
+            hold_data: false,
         };
         session.recv.set_limit(session.recv_limit());
         session
+    }
+
+    /// Client: send no stream bytes until the server side has answered, and
+    /// answer its first frame at once. With `--psk-file`, stream bytes go
+    /// only under keys the server side contributed to, and the server side
+    /// dials only when that first answer proves the client's key.
+    pub fn hold_data_until_answered(&mut self) {
+        self.hold_data = true;
     }
 
     /// What the peer is, as far as known.
@@ -441,6 +453,7 @@ impl Session {
                 PeerKind::Legacy
             };
             self.recv.set_limit(self.recv_limit());
+            self.ack_now |= self.hold_data;
         }
         self.last_heard = Some(now);
         self.hello_due &= matches!(self.role, Role::Server);
@@ -698,12 +711,14 @@ impl Session {
     /// from the frame that creates the session, so a data frame overtaking a
     /// lost opening frame would make the server dial its default target.
     fn config_unconfirmed(&self) -> bool {
-        matches!(
-            self.role,
-            Role::Client {
-                remote_config: Some(_)
-            }
-        ) && self.peer == PeerKind::Unknown
+        let waits = self.hold_data
+            || matches!(
+                self.role,
+                Role::Client {
+                    remote_config: Some(_)
+                }
+            );
+        waits && matches!(self.role, Role::Client { .. }) && self.peer == PeerKind::Unknown
     }
 
     /// Toward a capable peer, the end of the local stream is a sequenced

@@ -14,12 +14,17 @@ use smol::{LocalExecutor, Timer};
 use super::inbox::{self, InboxSender, ToSession};
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
-use super::session_task::{self, Outbox, SessionIo, Slot};
+use super::server::INSTANCE;
+use super::session_task::{self, NoAnswer, Outbox, Sealing, SessionIo, Slot};
 use super::{inbox_bytes, inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
+use crate::protocol::instance;
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
 use crate::reliable::session::{Role, Session, SessionConfig};
+use crate::secure::channel::Channel;
+use crate::secure::psk::Psk;
+use crate::secure::signed::{self, Signed};
 
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop
 /// does not spin.
@@ -78,7 +83,12 @@ pub async fn run(
         ip: *remote_ip,
         port: *remote_port,
     });
-    let topics = Rc::new(Topics::new(&config.topic_prefix, &config.server_side_id));
+    let topics = Rc::new(
+        Topics::new(&config.topic_prefix, &config.server_side_id).with_key(config.psk.is_some()),
+    );
+    let rejected = Rc::new(Cell::new(0u64));
+    let no_answer = Rc::new(Cell::new(NoAnswer::Unknown));
+    let instance_topic = topics.instance();
     let (ctl_tx, ctl_rx) = channel::unbounded::<Control>();
     let open = Rc::new(Cell::new(0));
     let frame_limit = super::initial_frame_limit(config);
@@ -94,6 +104,9 @@ pub async fn run(
         max_buffer_memory: config.tuning.max_buffer_memory,
         inbox_bytes: inbox_bytes(config, &open),
         frame_limit: frame_limit.clone(),
+        psk: config.psk.clone(),
+        rejected: rejected.clone(),
+        no_answer: no_answer.clone(),
     };
     // Dropping this task (at a stop) closes the listener.
     let _acceptor = ex.spawn(acceptor.run(listener));
@@ -120,6 +133,11 @@ pub async fn run(
             ),
         )
         .await;
+        refusals.note_many(
+            Refusal::Unauthenticated,
+            rejected.replace(0),
+            Instant::now(),
+        );
         match wake {
             Wake::Stop => {
                 drop(_acceptor);
@@ -152,6 +170,9 @@ pub async fn run(
                 was_up = true;
             }
             Wake::Inbound(Some(Inbound::Down)) => {}
+            Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
+                no_answer.set(server_keying(config, &p.payload));
+            }
             Wake::Inbound(Some(Inbound::Message(p))) => match topics.parse(&p.topic) {
                 Some(Incoming::Session(_, Direction::ToClient)) if p.retain => {
                     // Delivered because we subscribed, not sent now.
@@ -184,6 +205,31 @@ struct Acceptor {
     max_buffer_memory: usize,
     inbox_bytes: inbox::ByteBound,
     frame_limit: Rc<Cell<usize>>,
+    /// `--psk-file`: every session is sealed.
+    psk: Option<Psk>,
+    /// Payloads that did not open, across sessions.
+    rejected: Rc<Cell<u64>>,
+    no_answer: Rc<Cell<NoAnswer>>,
+}
+
+/// What the server side's announcement says about its key, for the line a
+/// session with no answer logs.
+fn server_keying(config: &Config, payload: &[u8]) -> NoAnswer {
+    let psk = config.psk.as_ref();
+    let signed = signed::classify(
+        psk,
+        &config.server_side_id,
+        INSTANCE,
+        instance::LEN,
+        payload,
+    );
+    match (signed, psk.is_some()) {
+        (Signed::Plain(_), true) => NoAnswer::ServerHasNoKey,
+        (Signed::Foreign(_), false) => NoAnswer::ServerNeedsKey,
+        (Signed::Foreign(_), true) => NoAnswer::KeysDiffer,
+        (Signed::Ours(_), _) => NoAnswer::SameKey,
+        _ => NoAnswer::Unknown,
+    }
 }
 
 impl Acceptor {
@@ -212,6 +258,15 @@ impl Acceptor {
                 let _ = self.control.send(Control::Refused).await;
                 continue;
             }
+            let sealing = match self.psk.as_ref().map(|psk| Channel::client(psk, &id)) {
+                None => None,
+                Some(Ok(channel)) => Some(Sealing::new(channel, self.rejected.clone())),
+                Some(Err(e)) => {
+                    log::error!("session {id}: {e}");
+                    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                    continue;
+                }
+            };
             let slot = Slot::take(&self.open, self.max_buffer_memory);
             let _ = stream.set_nodelay(true);
             let (tx, rx) = inbox::inbox(inbox_capacity(&self.config), self.inbox_bytes.clone());
@@ -229,9 +284,11 @@ impl Acceptor {
                         self.broker.clone(),
                         self.topics.session(&id, Direction::ToServer),
                         self.config.frame_data,
+                        sealing,
                     ),
                     slot,
                     frame_limit: self.frame_limit.clone(),
+                    no_answer: self.no_answer.clone(),
                 },
                 self.topics.session(&id, Direction::ToClient),
                 Role::Client {
@@ -259,7 +316,10 @@ async fn open_session(
     // Subscribed before the opening frame is published: the broker handles
     // one connection's packets in order, so no reply can miss it.
     broker.subscribe(&reply_topic).await;
-    let core = Session::new(role, config, Instant::now());
+    let mut core = Session::new(role, config, Instant::now());
+    if io.out.overhead() > 0 {
+        core.hold_data_until_answered();
+    }
     session_task::run(core, io).await;
     broker.unsubscribe(&reply_topic).await;
     let _ = control.send(Control::Done(id)).await;

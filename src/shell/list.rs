@@ -11,7 +11,11 @@ use smol::Timer;
 use super::mqtt::Inbound;
 use crate::config::BEACON_PERIOD;
 use crate::protocol::frame::{decode, flags};
+use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::{Incoming, Topics};
+use crate::secure::psk::Psk;
+use crate::secure::signed::{self, Signed};
+use crate::shell::server::BEACON;
 
 /// Listening time beyond one beacon period, so a beacon sent just before
 /// the subscription took effect is followed by one that is seen.
@@ -27,6 +31,10 @@ pub struct ServerList {
     servers: Vec<(String, Instant)>,
 }
 
+/// Shown after the id of a server whose beacon carries a key's tag, to a
+/// listener without the key.
+const KEYED_MARK: &str = " (needs --psk-file)";
+
 impl ServerList {
     /// Records a beacon from `id` at `now`.
     pub fn saw(&mut self, id: &str, now: Instant) {
@@ -34,6 +42,20 @@ impl ServerList {
             entry.1 = now;
         } else if self.servers.len() < MAX_SERVERS {
             self.servers.push((id.to_owned(), now));
+        }
+    }
+
+    /// Records a beacon payload from `id`: with a key, only beacons tagged
+    /// with it count; without one, a tagged beacon is listed with a mark.
+    pub fn saw_beacon(&mut self, id: &str, payload: &[u8], psk: Option<&Psk>, now: Instant) {
+        let signed = signed::classify(psk, id, BEACON, HEADER_LEN, payload);
+        let (body, shown) = match (signed, psk) {
+            (Signed::Ours(body), Some(_)) | (Signed::Plain(body), None) => (body, id.to_owned()),
+            (Signed::Foreign(body), None) => (body, format!("{id}{KEYED_MARK}")),
+            _ => return,
+        };
+        if decode(body).is_ok_and(|f| f.header.has(flags::BEACON)) {
+            self.saw(&shown, now);
         }
     }
 
@@ -60,7 +82,12 @@ enum Wake {
 
 /// Listens for beacons under `prefix`. Prints the table once after one
 /// beacon period (plus margin) and returns, or with `watch` every period.
-pub async fn run(prefix: &str, watch: bool, inbound: Receiver<Inbound>) -> Result<(), String> {
+pub async fn run(
+    prefix: &str,
+    watch: bool,
+    psk: Option<&Psk>,
+    inbound: Receiver<Inbound>,
+) -> Result<(), String> {
     let topics = Topics::new(prefix, "");
     let mut list = ServerList::default();
     let started = Instant::now();
@@ -82,9 +109,8 @@ pub async fn run(prefix: &str, watch: bool, inbound: Receiver<Inbound>) -> Resul
                 Inbound::Down | Inbound::Stopped | Inbound::Oversized(_) | Inbound::FrameLimit(_),
             )) => {}
             Wake::Inbound(Some(Inbound::Message(p))) => {
-                let is_beacon = decode(&p.payload).is_ok_and(|f| f.header.has(flags::BEACON));
-                if let (true, Some(Incoming::Beacon(id))) = (is_beacon, topics.parse(&p.topic)) {
-                    list.saw(id, now);
+                if let Some(Incoming::Beacon(id)) = topics.parse(&p.topic) {
+                    list.saw_beacon(id, &p.payload, psk, now);
                 }
             }
             Wake::Tick => {
@@ -133,5 +159,33 @@ mod tests {
             "Server ID", "Last seen (seconds ago)", "pi", 3, "router", 4
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn a_key_lists_only_servers_that_hold_it_and_no_key_marks_keyed_ones() {
+        let t = Instant::now();
+        let psk = Psk::parse(&"ab".repeat(32)).unwrap();
+        let other = Psk::parse(&"cd".repeat(32)).unwrap();
+        let plain = crate::protocol::frame::beacon();
+        let ours = signed::sign(&psk, "ours", BEACON, plain.clone());
+        let theirs = signed::sign(&other, "theirs", BEACON, plain.clone());
+        let forged = signed::sign(&other, "ours", BEACON, plain.clone());
+        let mut keyed = ServerList::default();
+        for (id, payload) in [
+            ("ours", &ours),
+            ("theirs", &theirs),
+            ("open", &plain),
+            ("ours", &forged),
+        ] {
+            keyed.saw_beacon(id, payload, Some(&psk), t);
+        }
+        let ids: Vec<&str> = keyed.servers.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(ids, ["ours"]);
+        let mut keyless = ServerList::default();
+        for (id, payload) in [("ours", &ours), ("open", &plain)] {
+            keyless.saw_beacon(id, payload, None, t);
+        }
+        let ids: Vec<&str> = keyless.servers.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(ids, ["ours (needs --psk-file)", "open"]);
     }
 }

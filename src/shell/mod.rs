@@ -178,11 +178,16 @@ impl From<String> for RunError {
 pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(), RunError> {
     let permanent = match &config.mode {
         Mode::Server { .. } => {
-            let topics = Topics::new(&config.topic_prefix, &config.server_side_id);
+            let topics = Topics::new(&config.topic_prefix, &config.server_side_id)
+                .with_key(config.psk.is_some());
             vec![topics.server_filter(), topics.instance()]
         }
         Mode::ListServers { .. } => vec![Topics::beacon_filter(&config.topic_prefix)],
-        Mode::Client { .. } => Vec::new(),
+        // The server side's announcement says whether it uses a key (for
+        // the line a session without an answer logs).
+        Mode::Client { .. } => {
+            vec![Topics::new(&config.topic_prefix, &config.server_side_id).instance()]
+        }
     };
     // Both sides probe the broker's message size limit (probe.rs), unless
     // --frame-size fixes it.
@@ -205,7 +210,9 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
             }
             #[cfg(feature = "list")]
             Mode::ListServers { watch } => {
-                let list = async { list::run(&config.topic_prefix, *watch, inbound).await };
+                let list = async {
+                    list::run(&config.topic_prefix, *watch, config.psk.as_ref(), inbound).await
+                };
                 let stopped = async {
                     let _ = stop.recv().await;
                     Ok(())

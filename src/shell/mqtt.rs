@@ -36,6 +36,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// topic length (2), packet id (2) and the longest topic we use
 /// (2 × MAX_TOPIC_LEVEL_LEN + 32-char session id + separators and suffix).
 const PACKET_OVERHEAD: usize = 5 + 2 + 2 + 2 * crate::protocol::limits::MAX_TOPIC_LEVEL_LEN + 64;
+/// The largest MQTT packet sent or accepted: the largest frame, sealed
+/// (`--psk-file`), with its packet's header and topic.
+const MAX_PACKET: usize = MAX_PAYLOAD + crate::secure::channel::MAX_OVERHEAD + PACKET_OVERHEAD;
 /// Requests (publishes, subscribes) queued toward the event loop before
 /// publishers wait: the backpressure from a slow broker link.
 const REQUEST_QUEUE: usize = 32;
@@ -135,7 +138,7 @@ impl Broker {
         options
             .set_keep_alive(KEEP_ALIVE)
             .set_clean_session(true)
-            .set_max_packet_size(MAX_PAYLOAD + PACKET_OVERHEAD, MAX_PAYLOAD + PACKET_OVERHEAD)
+            .set_max_packet_size(MAX_PACKET, MAX_PACKET)
             .set_inflight(if config.qos == 2 {
                 INFLIGHT_QOS2
             } else {

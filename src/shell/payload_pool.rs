@@ -16,6 +16,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::protocol::frame::MAX_CONFIG_LEN;
 use crate::protocol::limits::HEADER_LEN;
+use crate::secure::channel::MAX_OVERHEAD;
 
 /// Payloads lent and not yet reclaimed that a pool keeps track of. Beyond
 /// this (rumqttc holding many, e.g. while the broker is away) the oldest is
@@ -24,8 +25,8 @@ use crate::protocol::limits::HEADER_LEN;
 /// broker connection's request queue.
 const MAX_LENT: usize = 64;
 /// Capacity of a small buffer: any frame without stream data (header and
-/// remote-config block) fits.
-const SMALL: usize = HEADER_LEN + MAX_CONFIG_LEN;
+/// remote-config block, sealed or not) fits.
+const SMALL: usize = HEADER_LEN + MAX_CONFIG_LEN + MAX_OVERHEAD;
 /// Full-size buffers kept spare. A steady stream reuses buffers as fast as
 /// they come back, so spares only pile up when a burst ends; beyond this
 /// many they are freed, so an idle session gives back its last burst.

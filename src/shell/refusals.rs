@@ -36,9 +36,12 @@ pub enum Refusal {
     ConnectionLimit,
     /// A session asking for a target that no `--allow-remote` rule allows.
     TargetNotAllowed,
+    /// A payload that failed authentication (`--psk-file`): forged,
+    /// replayed, or made with another key. Never answered.
+    Unauthenticated,
 }
 
-const KINDS: usize = 7;
+const KINDS: usize = 8;
 
 /// Every kind, in the order of the summary.
 const ALL: [Refusal; KINDS] = [
@@ -49,6 +52,7 @@ const ALL: [Refusal; KINDS] = [
     Refusal::Oversized,
     Refusal::ConnectionLimit,
     Refusal::TargetNotAllowed,
+    Refusal::Unauthenticated,
 ];
 
 impl Refusal {
@@ -66,6 +70,10 @@ impl Refusal {
             Refusal::Retained => "retained messages on session topics (stale)",
             Refusal::Oversized => "publishes over the packet limit",
             Refusal::ConnectionLimit => "local connections beyond --max-sessions (reset)",
+            Refusal::Unauthenticated => {
+                "payloads that failed authentication with the --psk-file key (forged, replayed \
+                 or made with another key; dropped)"
+            }
             Refusal::TargetNotAllowed => {
                 "sessions asking for a target not allowed by --allow-remote (answered with an abort)"
             }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use rumqttc::Publish;
 use smol::channel::{self, Receiver, Sender};
 use smol::future::or;
 use smol::{LocalExecutor, Timer};
@@ -14,7 +13,7 @@ use smol::{LocalExecutor, Timer};
 use super::inbox::{self, InboxSender, ToSession};
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
-use super::session_task::{self, Outbox, SessionIo, Slot};
+use super::session_task::{self, Outbox, Sealing, SessionIo, Slot};
 use super::tombstones::Tombstones;
 use super::twins::{Twins, Verdict};
 use super::RunError;
@@ -22,9 +21,11 @@ use super::{inbox_bytes, inbox_capacity, session_config};
 use crate::config::{Config, BEACON_PERIOD};
 use crate::protocol::abort::AbortCode;
 use crate::protocol::frame::{self, decode, flags, RemoteConfig};
-use crate::protocol::instance::Announcement;
+use crate::protocol::instance::{self, Announcement};
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
 use crate::reliable::session::{Role, Session, SessionConfig};
+use crate::secure::channel::Channel;
+use crate::secure::signed::{self, Signed};
 use crate::targets::{AllowList, Requested};
 
 /// How long dialing the target may take before the session is refused.
@@ -97,7 +98,10 @@ pub async fn run(
         host: target_host.clone(),
         port: *target_port,
     };
-    let topics = Topics::new(&config.topic_prefix, &config.server_side_id);
+    let topics =
+        Topics::new(&config.topic_prefix, &config.server_side_id).with_key(config.psk.is_some());
+    // Payloads of open sessions that did not open (see Sealing).
+    let rejected = Rc::new(std::cell::Cell::new(0u64));
     let beacon_topic = topics.beacon();
     let instance_topic = topics.instance();
     let mut twins = Twins::new(announcement());
@@ -150,6 +154,11 @@ pub async fn run(
             ),
         )
         .await;
+        refusals.note_many(
+            Refusal::Unauthenticated,
+            rejected.replace(0),
+            Instant::now(),
+        );
         match wake {
             Wake::Inbound(None) | Wake::Done(None) => return Ok(()),
             Wake::Done(Some(id)) => {
@@ -157,7 +166,10 @@ pub async fn run(
                 tombstones.bury(id);
             }
             Wake::Beacon => {
-                broker.try_publish(&beacon_topic, frame::beacon());
+                broker.try_publish(
+                    &beacon_topic,
+                    signed_if_keyed(config, BEACON, frame::beacon()),
+                );
                 next_beacon = Instant::now() + BEACON_PERIOD;
             }
             Wake::Report => refusals.report(Instant::now()),
@@ -172,7 +184,10 @@ pub async fn run(
             }
             Wake::Inbound(Some(Inbound::Up)) => {
                 link_up = true;
-                broker.try_publish_retained(&instance_topic, twins.connected());
+                broker.try_publish_retained(
+                    &instance_topic,
+                    signed_if_keyed(config, INSTANCE, twins.connected()),
+                );
                 next_beacon = Instant::now();
                 if was_up {
                     for tx in sessions.values() {
@@ -188,7 +203,20 @@ pub async fn run(
                 refusals.note_many(Refusal::Oversized, n as u64, Instant::now());
             }
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
-                match twins.received(&p.payload) {
+                // With a key, only announcements made with it count: no one
+                // else can make this side stop.
+                let body = match signed::classify(
+                    config.psk.as_ref(),
+                    &config.server_side_id,
+                    INSTANCE,
+                    instance::LEN,
+                    &p.payload,
+                ) {
+                    Signed::Ours(body) => body,
+                    Signed::Plain(body) | Signed::Foreign(body) if config.psk.is_none() => body,
+                    _ => continue,
+                };
+                match twins.received(body) {
                     Verdict::Nothing => {}
                     Verdict::KeepServing(other) => log::warn!(
                         "another server side with id '{}' (started {}) connects to this broker \
@@ -226,7 +254,26 @@ pub async fn run(
                     continue;
                 }
                 let now = Instant::now();
-                let Ok(frame) = decode(&p.payload) else {
+                // With a key, only an authentic HELLO opens a session: any
+                // other payload for an unknown id is dropped unanswered (an
+                // answer would be an oracle, and an amplifier).
+                let (plain, sealing) = match &config.psk {
+                    Some(psk) => {
+                        if tombstones.contains(&id) {
+                            continue;
+                        }
+                        let mut plain = Vec::new();
+                        match Channel::accept(psk, &id, &p.payload, &mut plain) {
+                            Ok(channel) => (plain, Some(Sealing::new(channel, rejected.clone()))),
+                            Err(_) => {
+                                refusals.note(Refusal::Unauthenticated, now);
+                                continue;
+                            }
+                        }
+                    }
+                    None => (p.payload.to_vec(), None),
+                };
+                let Ok(frame) = decode(&plain) else {
                     log::debug!("session {id}: dropping undecodable frame");
                     refusals.note(Refusal::Undecodable, now);
                     continue;
@@ -243,7 +290,7 @@ pub async fn run(
                     if !ended {
                         refusals.note(Refusal::UnknownSession, now);
                     }
-                    if refusals.may_answer(now) {
+                    if sealing.is_none() && refusals.may_answer(now) {
                         broker.try_publish(
                             &topics.session(&id, Direction::ToClient),
                             frame::encode(&frame::close_header(), None, &[]),
@@ -252,11 +299,10 @@ pub async fn run(
                     continue;
                 }
                 let (host, port) = target.resolve(frame.remote_config);
-                if !target.permits(&host, port, frame.remote_config, allow_remote) {
-                    // Refused without a session: every retransmission of
-                    // the opening frame gets the same answer. One line
-                    // names the target; more within the report period are
-                    // only counted.
+                let permitted = target.permits(&host, port, frame.remote_config, allow_remote);
+                if !permitted {
+                    // One line names the target; more within the report
+                    // period are only counted.
                     if refusals.count(Refusal::TargetNotAllowed) == 0 {
                         log::warn!(
                             "session {id}: refused to dial {host}:{port} for a client: not \
@@ -264,13 +310,18 @@ pub async fn run(
                         );
                     }
                     refusals.note(Refusal::TargetNotAllowed, now);
-                    if refusals.may_answer(now) {
-                        broker.try_publish(
-                            &topics.session(&id, Direction::ToClient),
-                            frame::close_frame(AbortCode::TargetNotAllowed),
-                        );
+                    if sealing.is_none() {
+                        // Refused without a session: every retransmission
+                        // of the opening frame gets the same answer.
+                        if refusals.may_answer(now) {
+                            broker.try_publish(
+                                &topics.session(&id, Direction::ToClient),
+                                frame::close_frame(AbortCode::TargetNotAllowed),
+                            );
+                        }
+                        continue;
                     }
-                    continue;
+                    // Sealed: the abort must be sealed too, by a session.
                 }
                 if in_use.get() >= config.tuning.max_sessions {
                     // Dropped: the client retries, then times out.
@@ -285,8 +336,11 @@ pub async fn run(
                 sessions.insert(id, tx);
                 let task = serve(
                     id,
-                    p,
-                    target.clone(),
+                    Opening {
+                        frame: plain,
+                        target: target.clone(),
+                        permitted,
+                    },
                     session_config,
                     SessionTaskLinks {
                         inbox: rx,
@@ -294,6 +348,7 @@ pub async fn run(
                             broker.clone(),
                             topics.session(&id, Direction::ToClient),
                             session_config.frame_data,
+                            sealing,
                         ),
                         done: done_tx.clone(),
                         slot: Slot::take(&in_use, config.tuning.max_buffer_memory),
@@ -303,6 +358,18 @@ pub async fn run(
                 ex.spawn(task).detach();
             }
         }
+    }
+}
+
+/// Labels of the tags of beacons and announcements (see [`signed`]).
+pub const BEACON: &[u8] = b"beacon";
+pub const INSTANCE: &[u8] = b"instance";
+
+/// `payload`, tagged with the key if there is one.
+fn signed_if_keyed(config: &Config, label: &[u8], payload: Vec<u8>) -> Vec<u8> {
+    match &config.psk {
+        Some(psk) => signed::sign(psk, &config.server_side_id, label, payload),
+        None => payload,
     }
 }
 
@@ -338,27 +405,44 @@ struct SessionTaskLinks {
     frame_limit: Rc<std::cell::Cell<usize>>,
 }
 
-/// One server session: answer at once, dial the target, then forward.
-async fn serve(
-    id: SessionId,
-    first: Publish,
+/// What opened a server session.
+struct Opening {
+    /// The opening frame (opened, if sealed).
+    frame: Vec<u8>,
+    /// The server's default target.
     target: Target,
-    config: SessionConfig,
-    links: SessionTaskLinks,
-) {
+    /// False: the client asked for a target that is not allowed; the
+    /// session only tells it so (sealed sessions: see the router).
+    permitted: bool,
+}
+
+/// One server session: answer at once, (sealed: wait until the client has
+/// proven its key) dial the target, then forward.
+async fn serve(id: SessionId, opening: Opening, config: SessionConfig, links: SessionTaskLinks) {
     let now = Instant::now();
     let mut core = Session::new(Role::Server, config, now);
-    let (host, port) = match decode(&first.payload) {
+    let target = opening.target;
+    let (host, port) = match decode(&opening.frame) {
         Ok(frame) => {
             core.handle_frame(&frame, now);
             target.resolve(frame.remote_config)
         }
         Err(_) => (target.host.clone(), target.port),
     };
+    drop(opening.frame);
+    let mut links = links;
+    if !opening.permitted {
+        core.abort_with(AbortCode::TargetNotAllowed);
+    }
     // The first answer tells the client what kind of peer this is before
     // the (possibly slow) dial completes.
-    let mut links = links;
     links.out.flush(&mut core, &id).await;
+    let confirmed =
+        session_task::await_confirmation(&mut core, &id, &links.inbox, &mut links.out).await;
+    if !confirmed || !opening.permitted {
+        let _ = links.done.send(id).await;
+        return;
+    }
     let dial = async {
         match async_net::TcpStream::connect((host.as_str(), port)).await {
             Ok(s) => Ok(s),
@@ -383,6 +467,7 @@ async fn serve(
                 out: links.out,
                 slot: links.slot,
                 frame_limit: links.frame_limit,
+                no_answer: Default::default(),
             };
             session_task::run(core, io).await;
         }

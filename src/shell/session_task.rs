@@ -11,13 +11,17 @@ use smol::future::{or, pending};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::Timer;
 
+use bytes::BytesMut;
+
 use super::inbox::{Inbox, ToSession};
 use super::mqtt::Broker;
 use super::payload_pool::PayloadPool;
-use crate::protocol::frame::{decode, Frame, MAX_CONFIG_LEN};
+use crate::protocol::abort::AbortCode;
+use crate::protocol::frame::{decode, Frame, FrameBuf, MAX_CONFIG_LEN};
 use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::SessionId;
 use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
+use crate::secure::channel::{Channel, MAX_OVERHEAD, SEALED_OVERHEAD};
 
 /// Frames handled per wake-up before the task looks at its socket again,
 /// so a burst from the broker cannot starve the TCP side.
@@ -72,23 +76,158 @@ pub struct SessionIo {
     /// The largest frame the broker carries, in stream bytes (probed, see
     /// `probe.rs`; updated by the router).
     pub frame_limit: Rc<Cell<usize>>,
+    /// What to say when the server side never answered (client side; see
+    /// [`NoAnswer`]).
+    pub no_answer: Rc<Cell<NoAnswer>>,
+}
+
+/// Why a client session may have had no answer, as far as the server
+/// side's announcement tells (`P/S/instance`, retained).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoAnswer {
+    /// Nothing known: not running, another broker or id, or an ACL.
+    #[default]
+    Unknown,
+    /// This side has a key; the server side runs without one.
+    ServerHasNoKey,
+    /// The server side requires a key and this side has none.
+    ServerNeedsKey,
+    /// Both have keys, and they differ.
+    KeysDiffer,
+    /// Both hold the same key (the server side is simply not answering).
+    SameKey,
+}
+
+impl NoAnswer {
+    fn words(self, keyed: bool) -> &'static str {
+        match self {
+            NoAnswer::ServerHasNoKey => {
+                "no answer from the server side: it runs without --psk-file (its announcement \
+                 says so), and a server side answers only sessions made like its own: give \
+                 both sides the same key, or neither"
+            }
+            NoAnswer::ServerNeedsKey => {
+                "no answer from the server side: it requires --psk-file, and ignores \
+                 sessions without its key: give this side the same key file"
+            }
+            NoAnswer::KeysDiffer => {
+                "no answer from the server side: its --psk-file key differs from this side's \
+                 (its announcement does not verify with this key)"
+            }
+            NoAnswer::Unknown | NoAnswer::SameKey if keyed => {
+                "no answer from the server side: is it running with the same --psk-file, \
+                 connected to this broker with the same --server-side-id and \
+                 --mqtt-topic-prefix? If it is, the broker may be denying this client's \
+                 publishes on that prefix (check its ACL)"
+            }
+            NoAnswer::Unknown | NoAnswer::SameKey => {
+                "no answer from the server side: is it running and connected to this broker \
+                 with the same --server-side-id and --mqtt-topic-prefix? If it is, the broker \
+                 may be denying this client's publishes on that prefix (check its ACL)"
+            }
+        }
+    }
+}
+
+/// The `--psk-file` layer of one session: its channel, the buffer frames
+/// are opened into, and the process-wide count of payloads that did not open.
+pub struct Sealing {
+    /// The session's keys.
+    pub channel: Channel,
+    /// Payloads that failed to open, for the router's refusal summary.
+    pub rejected: Rc<Cell<u64>>,
+    /// The plaintext of the payload being opened (grown to one frame).
+    plain: Vec<u8>,
+}
+
+impl Sealing {
+    pub fn new(channel: Channel, rejected: Rc<Cell<u64>>) -> Sealing {
+        Sealing {
+            channel,
+            rejected,
+            plain: Vec::new(),
+        }
+    }
 }
 
 /// The publishing end of a session: the broker connection, the session's
-/// outgoing topic, and the recycled payload buffers.
+/// outgoing topic, the recycled payload buffers, and the keys if sealed.
 pub struct Outbox {
     broker: Broker,
     topic: String,
     pool: PayloadPool,
+    sealing: Option<Sealing>,
+}
+
+/// A payload buffer the core encodes its frame into after `prefix` bytes
+/// kept for the sealed frame's outer header.
+struct AfterPrefix<'a> {
+    buf: &'a mut BytesMut,
+    prefix: usize,
+}
+
+impl FrameBuf for AfterPrefix<'_> {
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.buf.resize(self.prefix, 0);
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
 }
 
 impl Outbox {
-    /// Publishes on `topic`, frames carrying at most `frame_data` stream bytes.
-    pub fn new(broker: Broker, topic: String, frame_data: usize) -> Outbox {
+    /// Publishes on `topic`, frames carrying at most `frame_data` stream
+    /// bytes, sealed with `sealing` if given.
+    pub fn new(
+        broker: Broker,
+        topic: String,
+        frame_data: usize,
+        sealing: Option<Sealing>,
+    ) -> Outbox {
         Outbox {
             broker,
             topic,
-            pool: PayloadPool::new(HEADER_LEN + MAX_CONFIG_LEN + frame_data),
+            pool: PayloadPool::new(HEADER_LEN + MAX_CONFIG_LEN + frame_data + MAX_OVERHEAD),
+            sealing,
+        }
+    }
+
+    /// Bytes sealing adds to a data frame (0 without a key).
+    pub fn overhead(&self) -> usize {
+        self.sealing.as_ref().map_or(0, |_| SEALED_OVERHEAD)
+    }
+
+    /// True when the session is sealed and the peer has proven its key (the
+    /// server side dials only then); true without a key.
+    pub fn confirmed(&self) -> bool {
+        self.sealing
+            .as_ref()
+            .is_none_or(|s| s.channel.is_confirmed())
+    }
+
+    /// Feeds one payload from the peer to the core, opening it first if
+    /// sealed. A payload that does not open is counted and dropped.
+    pub fn deliver(&mut self, core: &mut Session, id: &SessionId, payload: &[u8], now: Instant) {
+        let bytes = match &mut self.sealing {
+            None => payload,
+            Some(s) => match s.channel.open(payload, &mut s.plain) {
+                Ok(()) => &s.plain[..],
+                Err(e) => {
+                    log::debug!("session {id}: dropping a payload that does not open: {e:?}");
+                    s.rejected.set(s.rejected.get() + 1);
+                    return;
+                }
+            },
+        };
+        match decode(bytes) {
+            Ok(frame) => {
+                if log::log_enabled!(log::Level::Debug) {
+                    log_frame(id, "rx", &frame);
+                }
+                core.handle_frame(&frame, now);
+            }
+            Err(e) => log::debug!("session {id}: dropping frame: {e}"),
         }
     }
 
@@ -100,6 +239,9 @@ impl Outbox {
     /// Frees the payload buffers kept for reuse (the session is over).
     pub fn release_buffers(&mut self) {
         self.pool.release();
+        if let Some(s) = &mut self.sealing {
+            s.plain = Vec::new();
+        }
     }
 
     /// Publishes every frame the core has ready. False if the broker handle
@@ -107,13 +249,28 @@ impl Outbox {
     pub async fn flush(&mut self, core: &mut Session, id: &SessionId) -> bool {
         loop {
             let mut buf = self.pool.take();
-            if !core.poll_transmit(Instant::now(), &mut buf) {
+            let prefix = self.sealing.as_ref().map_or(0, |s| s.channel.prefix_len());
+            let mut out = AfterPrefix {
+                buf: &mut buf,
+                prefix,
+            };
+            out.clear();
+            if !core.poll_transmit(Instant::now(), &mut out) {
                 self.pool.give_back(buf);
                 return true;
             }
             if log::log_enabled!(log::Level::Debug) {
-                if let Ok(frame) = decode(&buf) {
+                if let Ok(frame) = decode(&buf[prefix..]) {
                     log_frame(id, "tx", &frame);
+                }
+            }
+            if let Some(s) = &mut self.sealing {
+                if !s.channel.seal(&mut buf) {
+                    // A key's counter ran out (2^64 frames): never reuse a
+                    // nonce; the session ends.
+                    self.pool.give_back(buf);
+                    core.abort();
+                    return true;
                 }
             }
             let payload = self.pool.lend(buf);
@@ -161,29 +318,70 @@ fn log_frame(id: &SessionId, dir: &str, frame: &Frame<'_>) {
 
 /// Feeds one inbox message to the core. Returns the confirmation channel of
 /// a [`ToSession::Stop`], to be answered once the abort frame is out.
-fn deliver(
+pub fn deliver(
     core: &mut Session,
+    out: &mut Outbox,
     id: &SessionId,
     msg: ToSession,
 ) -> Option<smol::channel::Sender<()>> {
     let now = Instant::now();
     match msg {
-        ToSession::Frame(p) => match decode(&p.payload) {
-            Ok(frame) => {
-                if log::log_enabled!(log::Level::Debug) {
-                    log_frame(id, "rx", &frame);
-                }
-                core.handle_frame(&frame, now);
-            }
-            Err(e) => log::debug!("session {id}: dropping frame: {e}"),
-        },
+        ToSession::Frame(p) => out.deliver(core, id, &p.payload, now),
         ToSession::LinkRestored => core.link_restored(now),
         ToSession::Stop(flushed) => {
-            core.abort();
+            core.abort_with(AbortCode::Stopping);
             return Some(flushed);
         }
     }
     None
+}
+
+/// A sealed server session before it dials: runs the core without a TCP
+/// connection until the client has proven its key (true), or the session
+/// ends first (false: a replayed HELLO, an abandoned one, a refused target,
+/// or a stop; after lingering to repeat the close). Never logs above debug:
+/// a replayed HELLO is not worth a line each.
+pub async fn await_confirmation(
+    core: &mut Session,
+    id: &SessionId,
+    inbox: &Inbox,
+    out: &mut Outbox,
+) -> bool {
+    let mut timer = Timer::never();
+    let mut closed = false;
+    loop {
+        if !closed && out.confirmed() {
+            return true;
+        }
+        while let Some(event) = core.poll_event() {
+            if let Event::Closed(reason) = event {
+                // It lingers, to answer a retransmitted HELLO with the close.
+                log::debug!("session {id}: ended before the client proved its key ({reason})");
+                closed = true;
+            }
+        }
+        let Some(deadline) = core.poll_timeout().filter(|_| !core.is_done()) else {
+            return false;
+        };
+        timer.set_at(deadline);
+        let msg = or(async { Some(inbox.recv().await) }, async {
+            (&mut timer).await;
+            None
+        })
+        .await;
+        match msg {
+            Some(None) => core.abort(),
+            Some(Some(msg)) => {
+                if let Some(flushed) = deliver(core, out, id, msg) {
+                    out.flush(core, id).await;
+                    let _ = flushed.try_send(());
+                }
+            }
+            None => {}
+        }
+        core.handle_timeout(Instant::now());
+        out.flush(core, id).await;
+    }
 }
 
 /// Runs the session until the core is done, logging when it closes.
@@ -195,10 +393,14 @@ pub async fn run(mut core: Session, io: SessionIo) {
         mut out,
         slot,
         frame_limit,
+        no_answer,
     } = io;
+    let keyed = out.overhead() > 0;
     let mut slot = Some(slot);
-    let mut reader = stream.clone();
-    let mut writer = stream;
+    // Both halves are dropped as soon as the session closes (the session
+    // may linger on for its peer): the local peer sees the end at once.
+    let mut reader = Some(stream.clone());
+    let mut writer = Some(stream);
     let mut read_buf = Vec::new();
     let mut write_closed = false;
     let mut tcp_done = false;
@@ -209,7 +411,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
         if let Some(slot) = &slot {
             core.set_buffer_share(slot.share());
         }
-        core.set_frame_limit(frame_limit.get());
+        core.set_frame_limit(frame_limit.get().saturating_sub(out.overhead()));
         if !out.flush(&mut core, &id).await {
             core.abort();
         }
@@ -219,25 +421,34 @@ pub async fn run(mut core: Session, io: SessionIo) {
         while let Some(event) = core.poll_event() {
             match event {
                 Event::PeerEof => {
-                    let _ = writer.flush().await;
-                    let _ = writer.shutdown(Shutdown::Write);
+                    if let Some(writer) = &mut writer {
+                        let _ = writer.flush().await;
+                        let _ = writer.shutdown(Shutdown::Write);
+                    }
                     write_closed = true;
                 }
                 Event::Closed(reason) => {
-                    if reason.is_graceful() {
-                        let _ = writer.shutdown(Shutdown::Both);
-                    } else {
-                        // Reset when the socket is dropped, rather than
-                        // close: the local peer must not mistake a cut-off
-                        // stream for a complete one.
-                        let _ = socket2::SockRef::from(&writer).set_linger(Some(Duration::ZERO));
+                    if let Some(writer) = &writer {
+                        if reason.is_graceful() {
+                            let _ = writer.shutdown(Shutdown::Both);
+                        } else {
+                            // Reset when the socket is dropped, rather than
+                            // close: the local peer must not mistake a
+                            // cut-off stream for a complete one.
+                            let _ = socket2::SockRef::from(writer).set_linger(Some(Duration::ZERO));
+                        }
                     }
+                    reader = None;
+                    writer = None;
                     tcp_done = true;
                     drop(slot.take());
                     // The session may linger a while to answer stray
                     // frames: it needs no read buffer for that.
                     read_buf = Vec::new();
                     out.release_buffers();
+                    if core.peer_kind() == PeerKind::Unknown {
+                        log::warn!("session {id}: {}", no_answer.get().words(keyed));
+                    }
                     log_closed(
                         &id,
                         &Outcome {
@@ -269,17 +480,19 @@ pub async fn run(mut core: Session, io: SessionIo) {
             };
             let inbox_f = async { Wake::Inbox(inbox.recv().await) };
             let read_f = async {
-                if wants_read {
-                    Wake::Read(reader.read(&mut read_buf[..chunk]).await)
-                } else {
-                    pending().await
+                match &mut reader {
+                    Some(reader) if wants_read => {
+                        Wake::Read(reader.read(&mut read_buf[..chunk]).await)
+                    }
+                    _ => pending().await,
                 }
             };
             let write_f = async {
-                if !to_write.is_empty() {
-                    Wake::Wrote(writer.write(to_write).await)
-                } else {
-                    pending().await
+                match &mut writer {
+                    Some(writer) if !to_write.is_empty() => {
+                        Wake::Wrote(writer.write(to_write).await)
+                    }
+                    _ => pending().await,
                 }
             };
             if deadline != armed {
@@ -301,10 +514,10 @@ pub async fn run(mut core: Session, io: SessionIo) {
         match wake {
             Wake::Inbox(None) => core.abort(),
             Wake::Inbox(Some(msg)) => {
-                stopping = stopping.or(deliver(&mut core, &id, msg));
+                stopping = stopping.or(deliver(&mut core, &mut out, &id, msg));
                 for _ in 1..INBOX_BATCH {
                     match inbox.try_recv() {
-                        Some(msg) => stopping = stopping.or(deliver(&mut core, &id, msg)),
+                        Some(msg) => stopping = stopping.or(deliver(&mut core, &mut out, &id, msg)),
                         None => break,
                     }
                 }
@@ -332,13 +545,6 @@ pub async fn run(mut core: Session, io: SessionIo) {
 }
 
 fn log_closed(id: &SessionId, outcome: &Outcome) {
-    if outcome.peer == PeerKind::Unknown {
-        log::warn!(
-            "session {id}: no answer from the server side: is it running and connected to \
-             this broker with the same --server-side-id and --mqtt-topic-prefix? If it is, \
-             the broker may be denying this client's publishes on that prefix (check its ACL)"
-        );
-    }
     let peer = match outcome.peer {
         PeerKind::Capable => "mqtt-forward",
         PeerKind::Legacy => "C mqtt-forward",

@@ -1,0 +1,503 @@
+//! One session's authenticated encryption: the handshake and the sealing and
+//! opening of every frame. Sans-IO, like the session core it wraps: the
+//! shell seals each frame the core produces and opens each payload before
+//! the core sees it.
+//!
+//! Outer format of a keyed payload (the inner frame is the usual one):
+//!
+//! ```text
+//! format (1 = 0x01) | kind | counter (u64 LE) | kind fields | ciphertext | tag (16)
+//! kind 1 HELLO  (client, until answered): e_c (32)            key K_hello
+//! kind 2 REPLY  (server, until confirmed): e_s (32), proof (16) key K_s2c
+//! kind 3 SEALED (both, afterwards)                             K_c2s / K_s2c
+//! ```
+//!
+//! ChaCha20-Poly1305; the nonce is `kind, 0, 0, 0, counter`; the associated
+//! data is everything before the ciphertext, the session id and the
+//! direction. Every frame sealed (retransmissions and acknowledgements too)
+//! takes the next counter of its key, so a nonce never repeats under a key.
+//! `e_c`, `e_s` are fresh X25519 keys of this session; with `dh` their shared
+//! secret and `id` the session id:
+//!
+//! ```text
+//! K_hello = HKDF(psk; id, e_c; "hello")
+//! proof   = HKDF(psk; id, e_c, e_s; "reply")[..16]
+//! K_c2s   = HKDF(psk; dh, id, e_c, e_s; "c2s"),  K_s2c likewise with "s2c"
+//! ```
+//!
+//! The session keys need the PSK and both ephemeral secrets: a recorded
+//! session cannot be decrypted later even with the PSK (forward secrecy),
+//! and replaying a recorded HELLO makes the server side pick a new `e_s`,
+//! under which nothing else recorded opens. The server side dials only once
+//! a SEALED frame from the client proves it holds `e_c`'s secret
+//! ([`Channel::is_confirmed`]).
+
+use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+use ring::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey, X25519};
+use ring::rand::SystemRandom;
+
+use super::psk::{Psk, TAG_LEN};
+use crate::protocol::frame::FrameBuf;
+use crate::protocol::topic::SessionId;
+
+/// First byte of every keyed payload.
+const FORMAT: u8 = 1;
+/// Client to server, before the server side has answered.
+const KIND_HELLO: u8 = 1;
+/// Server to client, until the client has proven its key.
+const KIND_REPLY: u8 = 2;
+/// Either way, once both hold the session keys.
+const KIND_SEALED: u8 = 3;
+/// Bytes of format, kind and counter.
+const BASE_LEN: usize = 1 + 1 + 8;
+/// Bytes of an X25519 public key.
+const PUBLIC_LEN: usize = 32;
+/// Bytes of the AEAD tag.
+const AEAD_TAG_LEN: usize = 16;
+/// Bytes a SEALED payload adds to the frame it carries.
+pub const SEALED_OVERHEAD: usize = BASE_LEN + AEAD_TAG_LEN;
+/// The most bytes any keyed payload adds to its frame (a REPLY).
+pub const MAX_OVERHEAD: usize = BASE_LEN + PUBLIC_LEN + TAG_LEN + AEAD_TAG_LEN;
+/// Counters this far behind the newest one seen are still accepted once
+/// (the broker may reorder a little); older ones are dropped as replays.
+const REPLAY_WINDOW: u64 = 128;
+
+/// Why a payload was not opened. The payload is dropped and counted; it is
+/// never answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// Not a keyed payload of this format (too short, unknown format or kind).
+    Malformed,
+    /// The tag or the proof does not verify: forged, corrupted, or made
+    /// with another key.
+    Unauthenticated,
+    /// Its counter was seen already, or is too old.
+    Replayed,
+    /// A kind that this side does not accept now.
+    Unexpected,
+}
+
+/// Which end of the session this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// Anti-replay state of one key: the newest counter and which of the
+/// [`REPLAY_WINDOW`] before it were seen.
+#[derive(Debug, Default)]
+struct ReplayWindow {
+    newest: Option<u64>,
+    /// Bit i: counter `newest - i` was seen.
+    seen: u128,
+}
+
+impl ReplayWindow {
+    fn is_fresh(&self, n: u64) -> bool {
+        match self.newest {
+            None => true,
+            Some(top) if n > top => true,
+            Some(top) => top - n < REPLAY_WINDOW && self.seen & (1u128 << (top - n)) == 0,
+        }
+    }
+
+    /// Marks `n` seen (after it was authenticated).
+    fn mark(&mut self, n: u64) {
+        match self.newest {
+            Some(top) if n <= top => self.seen |= 1u128 << (top - n),
+            Some(top) => {
+                let shift = n - top;
+                self.seen = if shift >= REPLAY_WINDOW {
+                    0
+                } else {
+                    self.seen << shift
+                } | 1;
+                self.newest = Some(n);
+            }
+            None => {
+                self.seen = 1;
+                self.newest = Some(n);
+            }
+        }
+    }
+}
+
+/// A sending key and its counter.
+#[derive(Debug)]
+struct Sender {
+    key: LessSafeKey,
+    counter: u64,
+}
+
+/// A receiving key and its replay window.
+#[derive(Debug)]
+struct Receiver {
+    key: LessSafeKey,
+    window: ReplayWindow,
+}
+
+fn aead_key(bytes: &[u8; 32]) -> LessSafeKey {
+    // A 32-byte key always fits ChaCha20-Poly1305.
+    LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, bytes).unwrap_or_else(|_| unreachable!()))
+}
+
+fn nonce(kind: u8, counter: u64) -> Nonce {
+    let mut n = [0u8; aead::NONCE_LEN];
+    n[0] = kind;
+    n[4..].copy_from_slice(&counter.to_le_bytes());
+    Nonce::assume_unique_for_key(n)
+}
+
+/// The associated data: the outer header, the session id, the direction.
+fn aad_of(prefix: &[u8], id: &SessionId, to_server: bool) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(prefix.len() + 33);
+    aad.extend_from_slice(prefix);
+    aad.extend_from_slice(id.as_str().as_bytes());
+    aad.push(u8::from(to_server));
+    aad
+}
+
+/// The session keys both sides derive once they know both public keys.
+fn session_keys(
+    psk: &Psk,
+    dh: &[u8],
+    id: &SessionId,
+    e_c: &[u8],
+    e_s: &[u8],
+) -> ([u8; 32], [u8; 32]) {
+    let id = id.as_str().as_bytes();
+    (
+        psk.derive(&[dh, id, e_c, e_s], b"c2s"),
+        psk.derive(&[dh, id, e_c, e_s], b"s2c"),
+    )
+}
+
+fn hello_key(psk: &Psk, id: &SessionId, e_c: &[u8]) -> LessSafeKey {
+    aead_key(&psk.derive(&[id.as_str().as_bytes(), e_c], b"hello"))
+}
+
+fn proof_of(psk: &Psk, id: &SessionId, e_c: &[u8], e_s: &[u8]) -> [u8; TAG_LEN] {
+    psk.tag(&[id.as_str().as_bytes(), e_c, e_s], b"reply")
+}
+
+/// The parsed outer header of a keyed payload.
+struct Outer<'a> {
+    kind: u8,
+    counter: u64,
+    /// `e_c` (HELLO) or `e_s` (REPLY).
+    public: Option<&'a [u8]>,
+    /// The REPLY's proof.
+    proof: Option<&'a [u8]>,
+    /// Everything before the ciphertext.
+    prefix: &'a [u8],
+    /// Ciphertext and tag.
+    sealed: &'a [u8],
+}
+
+fn parse(payload: &[u8]) -> Result<Outer<'_>, Reject> {
+    let base = payload.get(..BASE_LEN).ok_or(Reject::Malformed)?;
+    if base[0] != FORMAT {
+        return Err(Reject::Malformed);
+    }
+    let kind = base[1];
+    let counter = u64::from_le_bytes(base[2..10].try_into().map_err(|_| Reject::Malformed)?);
+    let extra = match kind {
+        KIND_HELLO => PUBLIC_LEN,
+        KIND_REPLY => PUBLIC_LEN + TAG_LEN,
+        KIND_SEALED => 0,
+        _ => return Err(Reject::Malformed),
+    };
+    let prefix_len = BASE_LEN + extra;
+    if payload.len() < prefix_len + AEAD_TAG_LEN {
+        return Err(Reject::Malformed);
+    }
+    let (prefix, sealed) = payload.split_at(prefix_len);
+    Ok(Outer {
+        kind,
+        counter,
+        public: (extra > 0).then(|| &prefix[BASE_LEN..BASE_LEN + PUBLIC_LEN]),
+        proof: (kind == KIND_REPLY).then(|| &prefix[BASE_LEN + PUBLIC_LEN..]),
+        prefix,
+        sealed,
+    })
+}
+
+/// One session's keys and counters.
+#[derive(Debug)]
+pub struct Channel {
+    side: Side,
+    psk: Psk,
+    id: SessionId,
+    /// The client's ephemeral secret, until the server side has answered.
+    ephemeral: Option<EphemeralPrivateKey>,
+    e_c: [u8; PUBLIC_LEN],
+    e_s: Option<[u8; PUBLIC_LEN]>,
+    /// The server's proof in its REPLY frames.
+    proof: [u8; TAG_LEN],
+    /// K_hello: the client sends with it, the server side opens with it.
+    hello_send: Option<Sender>,
+    hello_recv: Option<Receiver>,
+    send: Option<Sender>,
+    recv: Option<Receiver>,
+    /// Server: the client has sent a SEALED frame. Client: the server side
+    /// has answered.
+    confirmed: bool,
+}
+
+impl Channel {
+    /// A client session's channel: a fresh ephemeral key, ready to send
+    /// HELLO frames. Fails only without a random source.
+    pub fn client(psk: &Psk, id: &SessionId) -> Result<Channel, String> {
+        let rng = SystemRandom::new();
+        let ephemeral = EphemeralPrivateKey::generate(&X25519, &rng)
+            .map_err(|_| "no random source for a session key".to_owned())?;
+        let public = ephemeral
+            .compute_public_key()
+            .map_err(|_| "cannot compute a session key".to_owned())?;
+        let mut e_c = [0u8; PUBLIC_LEN];
+        e_c.copy_from_slice(public.as_ref());
+        Ok(Channel {
+            side: Side::Client,
+            psk: psk.clone(),
+            id: *id,
+            ephemeral: Some(ephemeral),
+            e_c,
+            e_s: None,
+            proof: [0; TAG_LEN],
+            hello_send: Some(Sender {
+                key: hello_key(psk, id, &e_c),
+                counter: 0,
+            }),
+            hello_recv: None,
+            send: None,
+            recv: None,
+            confirmed: false,
+        })
+    }
+
+    /// The server side's channel for a session opened by `payload`, which
+    /// must be an authentic HELLO; its frame is written to `plain`. Nothing
+    /// is allocated for a payload that does not verify.
+    pub fn accept(
+        psk: &Psk,
+        id: &SessionId,
+        payload: &[u8],
+        plain: &mut Vec<u8>,
+    ) -> Result<Channel, Reject> {
+        let outer = parse(payload)?;
+        if outer.kind != KIND_HELLO {
+            return Err(Reject::Unexpected);
+        }
+        let e_c_bytes = outer.public.ok_or(Reject::Malformed)?;
+        let mut hello = Receiver {
+            key: hello_key(psk, id, e_c_bytes),
+            window: ReplayWindow::default(),
+        };
+        open_with(&mut hello, &outer, id, true, plain)?;
+        let rng = SystemRandom::new();
+        let ephemeral =
+            EphemeralPrivateKey::generate(&X25519, &rng).map_err(|_| Reject::Unexpected)?;
+        let public = ephemeral
+            .compute_public_key()
+            .map_err(|_| Reject::Unexpected)?;
+        let mut e_s = [0u8; PUBLIC_LEN];
+        e_s.copy_from_slice(public.as_ref());
+        let mut e_c = [0u8; PUBLIC_LEN];
+        e_c.copy_from_slice(e_c_bytes);
+        let keys =
+            agreement::agree_ephemeral(ephemeral, &UnparsedPublicKey::new(&X25519, &e_c), |dh| {
+                session_keys(psk, dh, id, &e_c, &e_s)
+            })
+            .map_err(|_| Reject::Unauthenticated)?;
+        Ok(Channel {
+            side: Side::Server,
+            psk: psk.clone(),
+            id: *id,
+            ephemeral: None,
+            e_c,
+            e_s: Some(e_s),
+            proof: proof_of(psk, id, &e_c, &e_s),
+            hello_send: None,
+            hello_recv: Some(hello),
+            send: Some(Sender {
+                key: aead_key(&keys.1),
+                counter: 0,
+            }),
+            recv: Some(Receiver {
+                key: aead_key(&keys.0),
+                window: ReplayWindow::default(),
+            }),
+            confirmed: false,
+        })
+    }
+
+    /// Server: the client has proven its key (a SEALED frame opened), so
+    /// the session may dial. Client: the server side has answered.
+    pub fn is_confirmed(&self) -> bool {
+        self.confirmed
+    }
+
+    /// The kind of the next frame this side seals.
+    fn next_kind(&self) -> u8 {
+        match self.side {
+            Side::Client if self.send.is_none() => KIND_HELLO,
+            Side::Server if !self.confirmed => KIND_REPLY,
+            _ => KIND_SEALED,
+        }
+    }
+
+    /// Bytes the next sealed frame starts with, before its plaintext: the
+    /// caller leaves that many bytes in front of the frame it encodes.
+    pub fn prefix_len(&self) -> usize {
+        match self.next_kind() {
+            KIND_HELLO => BASE_LEN + PUBLIC_LEN,
+            KIND_REPLY => BASE_LEN + PUBLIC_LEN + TAG_LEN,
+            _ => BASE_LEN,
+        }
+    }
+
+    /// Seals the frame in `buf` after [`Self::prefix_len`] placeholder
+    /// bytes, in place: writes the outer header, encrypts, appends the tag.
+    /// False (nothing to publish) only if the key's counter is exhausted.
+    pub fn seal<B: AsMut<[u8]> + FrameBuf>(&mut self, buf: &mut B) -> bool {
+        let kind = self.next_kind();
+        let prefix_len = self.prefix_len();
+        let to_server = self.side == Side::Client;
+        let sender = match kind {
+            KIND_HELLO => self.hello_send.as_mut(),
+            _ => self.send.as_mut(),
+        };
+        let Some(sender) = sender else {
+            return false;
+        };
+        let counter = sender.counter;
+        let Some(next) = counter.checked_add(1) else {
+            return false;
+        };
+        sender.counter = next;
+        let bytes = buf.as_mut();
+        if bytes.len() < prefix_len {
+            return false;
+        }
+        bytes[0] = FORMAT;
+        bytes[1] = kind;
+        bytes[2..10].copy_from_slice(&counter.to_le_bytes());
+        match kind {
+            KIND_HELLO => bytes[BASE_LEN..prefix_len].copy_from_slice(&self.e_c),
+            KIND_REPLY => {
+                bytes[BASE_LEN..BASE_LEN + PUBLIC_LEN]
+                    .copy_from_slice(&self.e_s.unwrap_or_default());
+                bytes[BASE_LEN + PUBLIC_LEN..prefix_len].copy_from_slice(&self.proof);
+            }
+            _ => {}
+        }
+        let (prefix, plain) = bytes.split_at_mut(prefix_len);
+        let aad = aad_of(prefix, &self.id, to_server);
+        let Ok(tag) =
+            sender
+                .key
+                .seal_in_place_separate_tag(nonce(kind, counter), Aad::from(&aad[..]), plain)
+        else {
+            return false;
+        };
+        buf.put(tag.as_ref());
+        true
+    }
+
+    /// Opens a payload from the peer into `plain` (cleared first).
+    pub fn open(&mut self, payload: &[u8], plain: &mut Vec<u8>) -> Result<(), Reject> {
+        let outer = parse(payload)?;
+        let from_server = self.side == Side::Client;
+        match (self.side, outer.kind) {
+            (Side::Server, KIND_HELLO) => {
+                if outer.public.is_none_or(|e| e != self.e_c) {
+                    return Err(Reject::Unauthenticated);
+                }
+                let hello = self.hello_recv.as_mut().ok_or(Reject::Unexpected)?;
+                open_with(hello, &outer, &self.id, true, plain)
+            }
+            (Side::Server, KIND_SEALED) => {
+                let recv = self.recv.as_mut().ok_or(Reject::Unexpected)?;
+                open_with(recv, &outer, &self.id, true, plain)?;
+                self.confirmed = true;
+                Ok(())
+            }
+            (Side::Client, KIND_REPLY) => {
+                let e_s = outer.public.ok_or(Reject::Malformed)?;
+                if self.recv.is_none() {
+                    self.handshake(e_s, outer.proof.unwrap_or_default())?;
+                } else if self.e_s.is_none_or(|known| known != e_s) {
+                    return Err(Reject::Unauthenticated);
+                }
+                let recv = self.recv.as_mut().ok_or(Reject::Unexpected)?;
+                open_with(recv, &outer, &self.id, !from_server, plain)?;
+                self.confirmed = true;
+                Ok(())
+            }
+            (Side::Client, KIND_SEALED) => {
+                let recv = self.recv.as_mut().ok_or(Reject::Unexpected)?;
+                open_with(recv, &outer, &self.id, !from_server, plain)
+            }
+            _ => Err(Reject::Unexpected),
+        }
+    }
+
+    /// Client: the first REPLY. Its proof is checked before the ephemeral
+    /// secret (usable once) is spent, so that a forged REPLY cannot spoil
+    /// the handshake.
+    fn handshake(&mut self, e_s: &[u8], proof: &[u8]) -> Result<(), Reject> {
+        if !self.psk.verify(
+            &[self.id.as_str().as_bytes(), &self.e_c, e_s],
+            b"reply",
+            proof,
+        ) {
+            return Err(Reject::Unauthenticated);
+        }
+        let ephemeral = self.ephemeral.take().ok_or(Reject::Unexpected)?;
+        let (psk, id, e_c) = (&self.psk, &self.id, &self.e_c);
+        let keys =
+            agreement::agree_ephemeral(ephemeral, &UnparsedPublicKey::new(&X25519, e_s), |dh| {
+                session_keys(psk, dh, id, e_c, e_s)
+            })
+            .map_err(|_| Reject::Unauthenticated)?;
+        let mut known = [0u8; PUBLIC_LEN];
+        known.copy_from_slice(e_s);
+        self.e_s = Some(known);
+        self.send = Some(Sender {
+            key: aead_key(&keys.0),
+            counter: 0,
+        });
+        self.recv = Some(Receiver {
+            key: aead_key(&keys.1),
+            window: ReplayWindow::default(),
+        });
+        self.hello_send = None;
+        Ok(())
+    }
+}
+
+/// Checks the counter, opens `outer` with `recv` into `plain`, and marks the
+/// counter seen.
+fn open_with(
+    recv: &mut Receiver,
+    outer: &Outer<'_>,
+    id: &SessionId,
+    to_server: bool,
+    plain: &mut Vec<u8>,
+) -> Result<(), Reject> {
+    if !recv.window.is_fresh(outer.counter) {
+        return Err(Reject::Replayed);
+    }
+    plain.clear();
+    plain.extend_from_slice(outer.sealed);
+    let aad = aad_of(outer.prefix, id, to_server);
+    let len = recv
+        .key
+        .open_in_place(nonce(outer.kind, outer.counter), Aad::from(&aad[..]), plain)
+        .map_err(|_| Reject::Unauthenticated)?
+        .len();
+    plain.truncate(len);
+    recv.window.mark(outer.counter);
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! The pre-shared key (`--psk-file`) and every key derived from it. The
+//! file holds at least [`MIN_SECRET_BYTES`] random bytes as hex digits (what
+//! `openssl rand -hex 32` prints); whitespace around and between digits is
+//! ignored. The secret is never used directly: HKDF-SHA256 (from *ring*)
+//! turns it, and whatever a derivation binds (session id, ephemeral keys),
+//! into each key.
+
+use std::fmt;
+use std::path::Path;
+
+use ring::hkdf;
+
+/// Fewest secret bytes accepted: 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Most secret bytes accepted (a larger file is not a key file).
+const MAX_SECRET_BYTES: usize = 1024;
+/// Bytes of every derived key and tag source.
+pub const KEY_LEN: usize = 32;
+/// Bytes of a truncated tag (beacons, announcements, the reply's proof).
+pub const TAG_LEN: usize = 16;
+/// Domain separation of the key derivations of this format (version 1).
+const DOMAIN: &[u8] = b"mqtt-forward psk v1";
+
+/// The pre-shared key, as derived from the file's secret. Never printed.
+#[derive(Clone)]
+pub struct Psk {
+    key: [u8; KEY_LEN],
+}
+
+impl fmt::Debug for Psk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Psk(<redacted>)")
+    }
+}
+
+impl PartialEq for Psk {
+    fn eq(&self, other: &Psk) -> bool {
+        same(&self.key, &other.key)
+    }
+}
+
+impl Eq for Psk {}
+
+/// Compares two byte strings in time that depends only on their length.
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `ring::hkdf` output length type for [`KEY_LEN`] bytes.
+struct KeyLen;
+
+impl hkdf::KeyType for KeyLen {
+    fn len(&self) -> usize {
+        KEY_LEN
+    }
+}
+
+/// HKDF-SHA256 with `salt`: extract from `parts` (each preceded by its
+/// length, so that no two lists of parts give the same input), expand with
+/// `label`.
+fn derive(salt: &[u8], parts: &[&[u8]], label: &[u8]) -> [u8; KEY_LEN] {
+    let mut ikm = Vec::with_capacity(parts.iter().map(|p| 4 + p.len()).sum());
+    for part in parts {
+        ikm.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        ikm.extend_from_slice(part);
+    }
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(&ikm);
+    let mut out = [0u8; KEY_LEN];
+    // Expanding 32 bytes from SHA-256 cannot fail (the limit is 255 x 32).
+    if let Ok(okm) = prk.expand(&[label], KeyLen) {
+        let _ = okm.fill(&mut out);
+    }
+    out
+}
+
+impl Psk {
+    /// Parses the key file's text: hex digits, at least 32 bytes.
+    pub fn parse(text: &str) -> Result<Psk, String> {
+        let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if digits.is_empty() {
+            return Err("the file is empty: make one with `openssl rand -hex 32`".into());
+        }
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return Err(
+                "not hex digits: make the file with `openssl rand -hex 32` (64 hex digits)".into(),
+            );
+        }
+        if digits.len() % 2 != 0 {
+            return Err("an odd number of hex digits".into());
+        }
+        let bytes = digits.len() / 2;
+        if bytes < MIN_SECRET_BYTES {
+            return Err(format!(
+                "{bytes} bytes is too short: at least {MIN_SECRET_BYTES} random bytes \
+                 ({} hex digits; `openssl rand -hex 32`)",
+                2 * MIN_SECRET_BYTES
+            ));
+        }
+        if bytes > MAX_SECRET_BYTES {
+            return Err(format!(
+                "longer than {MAX_SECRET_BYTES} bytes: not a key file"
+            ));
+        }
+        let secret: Vec<u8> = digits
+            .chunks(2)
+            .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
+            .collect();
+        Ok(Psk {
+            key: derive(DOMAIN, &[&secret], b"psk"),
+        })
+    }
+
+    /// Reads and parses the key file at `path` (its permissions are checked
+    /// by the command line).
+    pub fn load(path: &Path) -> Result<Psk, String> {
+        let text = std::fs::read(path).map_err(|e| e.to_string())?;
+        let text = std::str::from_utf8(&text).map_err(|_| {
+            "not text: make the file with `openssl rand -hex 32` (64 hex digits)".to_owned()
+        })?;
+        Psk::parse(text)
+    }
+
+    /// A key derived from the PSK, binding `parts`, for `label`.
+    pub fn derive(&self, parts: &[&[u8]], label: &[u8]) -> [u8; KEY_LEN] {
+        derive(&self.key, parts, label)
+    }
+
+    /// A tag over `parts` for `label`: only holders of the PSK can make it.
+    pub fn tag(&self, parts: &[&[u8]], label: &[u8]) -> [u8; TAG_LEN] {
+        let full = self.derive(parts, label);
+        let mut tag = [0u8; TAG_LEN];
+        tag.copy_from_slice(&full[..TAG_LEN]);
+        tag
+    }
+
+    /// True if `tag` is [`Self::tag`] of `parts` and `label`.
+    pub fn verify(&self, parts: &[&[u8]], label: &[u8], tag: &[u8]) -> bool {
+        same(&self.tag(parts, label), tag)
+    }
+}
+
+fn nibble(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit.wrapping_sub(b'A').wrapping_add(10) & 0x0f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn the_hex_that_openssl_prints_is_accepted_with_whitespace_around() {
+        let a = Psk::parse(HEX).unwrap();
+        let b = Psk::parse(&format!("  \n{}\n\n", HEX.to_uppercase())).unwrap();
+        assert_eq!(a, b);
+        let other = Psk::parse(&HEX.replace("ff", "fe")).unwrap();
+        assert_ne!(a, other);
+        assert_eq!(format!("{a:?}"), "Psk(<redacted>)");
+    }
+
+    #[test]
+    fn short_odd_non_hex_and_empty_files_are_refused_in_words() {
+        for (text, words) in [
+            ("", "empty"),
+            ("  \n", "empty"),
+            (&HEX[..62], "too short"),
+            (&HEX[..63], "odd"),
+            ("zz", "hex"),
+            ("correct horse battery staple", "hex"),
+        ] {
+            let e = Psk::parse(text).expect_err(text);
+            assert!(e.contains(words), "{text:?}: {e}");
+        }
+        assert!(Psk::parse(&"ab".repeat(2000)).is_err());
+    }
+
+    #[test]
+    fn tags_depend_on_every_part_the_label_and_the_key() {
+        let psk = Psk::parse(HEX).unwrap();
+        let t = psk.tag(&[b"a", b"b"], b"x");
+        assert!(psk.verify(&[b"a", b"b"], b"x", &t));
+        assert!(!psk.verify(&[b"a", b"c"], b"x", &t));
+        assert!(!psk.verify(&[b"a", b"b"], b"y", &t));
+        let other = Psk::parse(&HEX.replace("00", "01")).unwrap();
+        assert!(!other.verify(&[b"a", b"b"], b"x", &t));
+    }
+}
