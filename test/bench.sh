@@ -498,6 +498,41 @@ IMPAIRED_BYTES=$((QUICK ? 4 * MIB : 16 * MIB))
 impaired wan --delay-ms "$WAN_DELAY_MS"
 impaired loss1 --drop 1
 
+# ------------------------------------------------------------ with a key
+
+# The main forwarder at QoS 0 with --psk-file on both sides: the cost of
+# authenticated encryption, next to the same tests without a key above.
+keyed() {
+    local id port spid cpid key="$WORK/psk"
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$key")
+    id="bench-keyed-$$"
+    port=$("$LOADGEN" free-port)
+    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos 0 --psk-file "$key" \
+        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/keyed-server.log" 2>&1 &
+    spid=$!
+    PIDS+=("$spid")
+    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos 0 --psk-file "$key" \
+        --server-side-id "$id" -p "$port" >"$WORK/keyed-client.log" 2>&1 &
+    cpid=$!
+    PIDS+=("$cpid")
+    if wait_listening "$port" "keyed client side" "$cpid"; then
+        WATCH_NAMES=(client server broker target)
+        WATCH_PIDS=("$cpid" "$spid" "$BROKER_PID" "$TARGET_PID")
+        echo "-- main QoS 0 with --psk-file"
+        measure "key|warmup" setup --port "$port" --count 1 --timeout 15
+        measure "key|setup" setup --port "$port" --count "$SETUP_N" --max-secs "$MAX_SECS" --timeout "$STALL"
+        measure "key|rtt" rtt --port "$port" --count "$RTT_N" --size 64 --max-secs "$MAX_SECS" --timeout "$STALL"
+        measure_reps "key|bulk" bulk-echo --port "$port" --bytes "$BULK_BYTES" --sessions 1 --timeout "$STALL"
+        measure_reps "key|up" one-way --port "$port" --bytes "$ONEWAY_BYTES" --dir up --timeout "$STALL"
+        read -r R["key|rss_client"] _ _ <<<"$(mem_threads "$cpid")"
+        read -r R["key|rss_server"] _ _ <<<"$(mem_threads "$spid")"
+    fi
+    WATCH_PIDS=() WATCH_NAMES=()
+    stop "$cpid"
+    stop "$spid"
+}
+[[ " $QOS_LEVELS " == *" 0 "* ]] && keyed
+
 # ------------------------------------------------------------------- report
 
 fmt() { # number scale decimals: prints number/scale, or "-"
@@ -668,6 +703,25 @@ for name in wan loss1; do
     retx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$WORK/$name-client.log" "$WORK/$name-server.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
     echo "  $name: retransmissions $retx"
 done
+
+if [[ " $QOS_LEVELS " == *" 0 "* ]]; then
+    echo
+    echo "with and without a key (main, QoS 0; --psk-file on both sides)"
+    printf '%-34s %-16s %-16s %s\n' metric "without key" "with key" "with / without"
+    for m in "setup:p50_us:setup p50 ms:1000" "rtt:p50_us:echo RTT 64 B p50 us:1" \
+        "bulk:mbps:bulk echo MB/s:-" "up:mbps:one-way up MB/s:-"; do
+        IFS=: read -r key field label scale <<<"$m"
+        without=$(get "main|q0|$key|$field")
+        with=$(get "key|$key|$field")
+        if [[ $scale == - ]]; then
+            a=$(tput "main|q0|$key") b=$(tput "key|$key")
+        else
+            a=$(fmt "$without" "$scale" 2) b=$(fmt "$with" "$scale" 2)
+        fi
+        printf '%-34s %-16s %-16s %s\n' "$label" "$a" "$b" "$(ratio "$with" "$without")"
+    done
+    printf '%-34s %-16s %-16s\n' "VmRSS client/server KiB after" "-" "$(get "key|rss_client")/$(get "key|rss_server")"
+fi
 
 echo
 echo "================================ logs ==================================="

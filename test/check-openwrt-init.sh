@@ -80,6 +80,7 @@ CONFIG_router_username=router
 CONFIG_router_password_file=$WORK/password
 CONFIG_router_addr=127.0.0.1
 CONFIG_router_port=22
+CONFIG_router_psk_file=/etc/mqtt-forward/psk
 CONFIG_router_allow_remote='192.168.1.0/24:22 10.0.0.1:*'
 CONFIG_router_beacon=1
 CONFIG_router_qos=0
@@ -127,6 +128,7 @@ append [command] [-t]
 append [command] [--mqtt-root-ca] [/etc/mqtt-forward/ca.pem]
 append [command] [--mqtt-certificate] [/etc/mqtt-forward/router.pem]
 append [command] [--mqtt-private-key] [/etc/mqtt-forward/router.key]
+append [command] [--psk-file] [/etc/mqtt-forward/psk]
 append [command] [--mqtt-qos] [0]
 append [command] [--mqtt-topic-prefix] [my prefix]
 append [command] [--window] [16]
