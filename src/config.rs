@@ -32,6 +32,8 @@ pub enum Mode {
         remote_ip: Option<Ipv4Addr>,
         /// `--remote-port`: ask the server side to dial this port.
         remote_port: Option<u16>,
+        /// `--stdio`: no listener; one session over stdin and stdout.
+        stdio: bool,
     },
     /// `-l`: list the server sides that publish beacons.
     ListServers {

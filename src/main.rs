@@ -38,8 +38,16 @@ fn main() {
             exit(e.exit_code());
         }
     };
+    let stdio = matches!(
+        config.mode,
+        mqtt_forward::config::Mode::Client { stdio: true, .. }
+    );
     let level = if config.debug {
         log::LevelFilter::Debug
+    } else if stdio {
+        // ssh shows a ProxyCommand's stderr: only the one line that says
+        // why the session failed, unless -d.
+        log::LevelFilter::Error
     } else {
         log::LevelFilter::Info
     };

@@ -120,3 +120,68 @@ fn allow_remote_rules_from_the_environment_enable_a_range_and_nothing_else() {
     assert_refused(port, "a port outside the rules");
     assert_eq!(denied.accepted(), 0);
 }
+
+/// Runs `mqtt-forward --stdio` with `extra`, feeding `input` on stdin;
+/// returns (exit code, stdout, stderr).
+fn stdio_run(
+    fx: &Fixture,
+    server_side_id: &str,
+    extra: &[&str],
+    input: Vec<u8>,
+) -> (Option<i32>, Vec<u8>, String) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(BIN)
+        .args(fx.broker_args(server_side_id))
+        .arg("--stdio")
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        out.status.code(),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn stdio_mode_carries_one_session_over_stdin_and_stdout_and_exits_0() {
+    let echo = Target::echo();
+    let mut fx = Fixture::new("stdio-echo");
+    fx.server("stdio-echo", echo.port, &[]);
+    let data = random_bytes(2 * 1024 * 1024, 33);
+    let (code, stdout, stderr) = stdio_run(&fx, "stdio-echo", &[], data.clone());
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+    assert_same_data("echo over --stdio", &stdout, &data);
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+}
+
+#[test]
+fn stdio_mode_fails_with_one_line_and_exit_1() {
+    let own = Target::echo();
+    let mut fx = Fixture::new("stdio-fail");
+    fx.server("stdio-fail", own.port, &[]);
+    // A refused target: the server side's reason.
+    let (code, stdout, stderr) =
+        stdio_run(&fx, "stdio-fail", &["--remote-port", "9"], b"x".to_vec());
+    assert_eq!(code, Some(1), "stderr: {stderr}");
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("does not allow this target"), "{stderr}");
+    // No server side at all (--peer-timeout bounds the setup timeout).
+    let (code, _, stderr) = stdio_run(&fx, "nobody", &["--peer-timeout", "3"], b"x".to_vec());
+    assert_eq!(code, Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no answer from the server side"),
+        "{stderr}"
+    );
+}

@@ -441,3 +441,50 @@ fn four_concurrent_ssh_sessions_each_echo_1_mib_through_the_tunnel_intact() {
         started.elapsed()
     );
 }
+
+#[test]
+fn ssh_through_a_proxycommand_with_stdio_and_a_key_needs_no_local_port() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut fx = Fixture::new("ssh-stdio");
+    let sshd = Sshd::start(&fx.dir);
+    let key = fx.dir.file("psk");
+    fs::write(
+        &key,
+        "6b65792d666f722d7468652d70726f7879636f6d6d616e642d746573742d3031\n",
+    )
+    .unwrap();
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+    let key = key.display().to_string();
+    // The server-side id is the host name ssh is given, less ".mqtt": %h
+    // and the shell, exactly as README's ~/.ssh/config example does.
+    fx.server("stdio-pi", sshd.port, &["--psk-file", &key]);
+    let proxy = format!(
+        "ProxyCommand=sh -c 'exec {BIN} --stdio --mqtt-host 127.0.0.1 --mqtt-port {} \
+         --psk-file {key} --server-side-id \"${{0%%.mqtt}}\"' %h",
+        fx.broker.port
+    );
+    let data = random_bytes(MIB, 77);
+    let input = fx.dir.file("input");
+    fs::write(&input, &data).unwrap();
+    let mut cmd = Command::new("ssh");
+    cmd.args(ssh_options(&sshd))
+        .arg("-o")
+        .arg(&proxy)
+        .arg(format!("{}@stdio-pi.mqtt", sshd.user))
+        .arg("echo ok; sha256sum");
+    let out = run_with_stdin(
+        &fx.dir,
+        "ssh -o ProxyCommand",
+        cmd,
+        Stdio::from(File::open(&input).unwrap()),
+    )
+    .expect_success("ssh through --stdio");
+    let expected = format!("ok\n{}  -\n", hex(&sha256(&data)));
+    assert_eq!(out.stdout, expected, "stderr: {:?}", out.stderr);
+    assert!(
+        out.stderr.is_empty(),
+        "the ProxyCommand wrote to stderr: {:?}",
+        out.stderr
+    );
+    eprintln!("ssh through --stdio with 1 MiB in: {:.2?}", out.elapsed);
+}

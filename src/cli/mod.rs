@@ -222,6 +222,11 @@ struct Args {
     #[argh(option, arg_name = "prefix")]
     mqtt_topic_prefix: Option<String>,
 
+    /// client mode: no listener; tunnel one connection over stdin and stdout
+    /// and exit when it ends (for ssh -o ProxyCommand)
+    #[argh(switch)]
+    stdio: bool,
+
     /// with -l: keep listing instead of printing once
     #[argh(switch)]
     watch: bool,
@@ -582,6 +587,11 @@ fn build_config(
             "-s/--server and -l/--list-servers cannot be used together",
         ));
     }
+    if args.stdio && (args.server || args.list_servers) {
+        return Err(CliError::new(
+            "--stdio is for the client side (ssh -o ProxyCommand): not with -s or -l",
+        ));
+    }
 
     let port = flag(args.port, "-p/--port");
     let addr = flag(args.addr, "-a/--addr");
@@ -797,11 +807,17 @@ fn build_config(
         if args.watch {
             warnings.push(not_applicable("--watch", "without -l/--list-servers"));
         }
+        if args.stdio {
+            for given in [&port, &addr].into_iter().flatten() {
+                warnings.push(not_applicable(given.source, "with --stdio (no listener)"));
+            }
+        }
         Mode::Client {
             listen_host: host.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             listen_port: port_number.unwrap_or(DEFAULT_PORT),
             remote_ip: remote_ip_addr,
             remote_port: remote_port_number,
+            stdio: args.stdio,
         }
     };
 

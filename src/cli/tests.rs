@@ -168,6 +168,7 @@ fn client_mode_defaults_listen_on_localhost_port_22_with_a_random_client_id() {
             listen_port: 22,
             remote_ip: None,
             remote_port: None,
+            stdio: false,
         }
     );
     assert!(is_random_client_id(&config.broker.client_id));
@@ -268,6 +269,7 @@ fn long_flags_set_every_client_mode_setting() {
                 listen_port: 8022,
                 remote_ip: Some(Ipv4Addr::new(192, 168, 1, 20)),
                 remote_port: Some(2200),
+                stdio: false,
             },
             debug: true,
             broker: BrokerConfig {
@@ -468,6 +470,7 @@ fn environment_variables_supply_missing_settings() {
             listen_port: 22,
             remote_ip: Some(Ipv4Addr::new(10, 9, 8, 7)),
             remote_port: Some(3389),
+            stdio: false,
         }
     );
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -507,6 +510,7 @@ fn flags_override_environment_variables() {
             listen_port: 22,
             remote_ip: Some(Ipv4Addr::new(10, 0, 0, 1)),
             remote_port: Some(80),
+            stdio: false,
         }
     );
 }
@@ -1412,4 +1416,20 @@ fn a_psk_file_is_read_at_start_up_and_must_be_private() {
     let missing = format!("{}/missing.key", dir.dir());
     let e = error(&server(&["--psk-file", &missing]));
     assert!(e.contains("no such file"), "{e}");
+}
+
+#[test]
+fn stdio_is_a_client_mode_without_a_listener() {
+    let (config, warnings) = run(&client(&["--stdio"]));
+    assert!(matches!(config.mode, Mode::Client { stdio: true, .. }));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (_, warnings) = run(&client(&["--stdio", "-p", "2222"]));
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("-p/--port is not applicable with --stdio")),
+        "{warnings:?}"
+    );
+    let e = error(&server(&["--stdio"]));
+    assert!(e.contains("--stdio is for the client side"), "{e}");
 }

@@ -3,7 +3,6 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -12,10 +11,11 @@ use smol::future::or;
 use smol::{LocalExecutor, Timer};
 
 use super::inbox::{self, InboxSender, ToSession};
+use super::local::LocalStream;
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
 use super::server::INSTANCE;
-use super::session_task::{self, NoAnswer, Outbox, Sealing, SessionIo, Slot};
+use super::session_task::{self, NoAnswer, Outbox, Sealing, SessionEnd, SessionIo, Slot};
 use super::{inbox_bytes, inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
@@ -42,6 +42,8 @@ enum Wake {
     Control(Option<Control>),
     Stop,
     Report,
+    /// The `--stdio` session ended.
+    Ended(SessionEnd),
 }
 
 /// A fresh session id from the OS random source. 128 random bits: ids are
@@ -65,20 +67,26 @@ pub async fn run(
         listen_port,
         remote_ip,
         remote_port,
+        stdio,
     } = &config.mode
     else {
         return Err("internal: client::run outside client mode".into());
     };
-    let listener = async_net::TcpListener::bind((listen_host.as_str(), *listen_port))
-        .await
-        .map_err(|e| format!("cannot listen on {listen_host}:{listen_port}: {e}"))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| format!("cannot listen on {listen_host}:{listen_port}: {e}"))?;
-    log::info!(
-        "client side listening on {local}, forwarding to server side '{}'",
-        config.server_side_id
-    );
+    let listener = if *stdio {
+        None
+    } else {
+        let listener = async_net::TcpListener::bind((listen_host.as_str(), *listen_port))
+            .await
+            .map_err(|e| format!("cannot listen on {listen_host}:{listen_port}: {e}"))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on {listen_host}:{listen_port}: {e}"))?;
+        log::info!(
+            "client side listening on {local}, forwarding to server side '{}'",
+            config.server_side_id
+        );
+        Some(listener)
+    };
     let remote_config = (remote_ip.is_some() || remote_port.is_some()).then_some(RemoteConfig {
         ip: *remote_ip,
         port: *remote_port,
@@ -108,8 +116,19 @@ pub async fn run(
         rejected: rejected.clone(),
         no_answer: no_answer.clone(),
     };
-    // Dropping this task (at a stop) closes the listener.
-    let _acceptor = ex.spawn(acceptor.run(listener));
+    // --stdio: one session, whose end ends the program.
+    let (end_tx, end_rx) = channel::bounded::<SessionEnd>(1);
+    let _acceptor = match listener {
+        // Dropping this task (at a stop) closes the listener.
+        Some(listener) => Some(ex.spawn(acceptor.run(listener))),
+        None => {
+            acceptor
+                .start(LocalStream::stdio(), "stdin/stdout", Some(end_tx))
+                .await;
+            None
+        }
+    };
+    let mut broker_down: Option<String> = None;
 
     let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
     let mut refusals = Refusals::new(Instant::now());
@@ -125,10 +144,18 @@ pub async fn run(
                         let _ = stop.recv().await;
                         Wake::Stop
                     },
-                    async {
-                        super::sleep_until(report_at).await;
-                        Wake::Report
-                    },
+                    or(
+                        async {
+                            super::sleep_until(report_at).await;
+                            Wake::Report
+                        },
+                        async {
+                            match end_rx.recv().await {
+                                Ok(end) => Wake::Ended(end),
+                                Err(_) => smol::future::pending().await,
+                            }
+                        },
+                    ),
                 ),
             ),
         )
@@ -139,6 +166,18 @@ pub async fn run(
             Instant::now(),
         );
         match wake {
+            Wake::Ended(end) => {
+                // Whatever the session still sent reaches the broker first.
+                super::disconnect(&broker, &inbound).await;
+                if end.graceful {
+                    return Ok(());
+                }
+                let why = match (end.no_answer, broker_down) {
+                    (true, Some(down)) if !was_up => down,
+                    _ => end.words,
+                };
+                return Err(format!("session failed: {why}"));
+            }
             Wake::Stop => {
                 drop(_acceptor);
                 super::stop_sessions(sessions.values(), &broker, &inbound).await;
@@ -169,7 +208,7 @@ pub async fn run(
                 }
                 was_up = true;
             }
-            Wake::Inbound(Some(Inbound::Down)) => {}
+            Wake::Inbound(Some(Inbound::Down(why))) => broker_down = Some(why),
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
                 no_answer.set(server_keying(config, &p.payload));
             }
@@ -243,75 +282,90 @@ impl Acceptor {
                     continue;
                 }
             };
-            let id = match new_session_id() {
-                Ok(id) => id,
-                Err(e) => {
-                    log::error!("{e}");
-                    continue;
-                }
-            };
-            if self.open.get() >= self.max_sessions {
-                // Reset, not closed: the local peer must not take it for
-                // a connection that worked.
-                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-                drop(stream);
-                let _ = self.control.send(Control::Refused).await;
-                continue;
-            }
-            let sealing = match self.psk.as_ref().map(|psk| Channel::client(psk, &id)) {
-                None => None,
-                Some(Ok(channel)) => Some(Sealing::new(channel, self.rejected.clone())),
-                Some(Err(e)) => {
-                    log::error!("session {id}: {e}");
-                    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-                    continue;
-                }
-            };
-            let slot = Slot::take(&self.open, self.max_buffer_memory);
             let _ = stream.set_nodelay(true);
-            let (tx, rx) = inbox::inbox(inbox_capacity(&self.config), self.inbox_bytes.clone());
-            if self.control.send(Control::Open(id, tx)).await.is_err() {
+            if !self
+                .start(LocalStream::tcp(stream), &peer.to_string(), None)
+                .await
+            {
                 return;
             }
-            let task = open_session(
-                id,
-                peer,
-                SessionIo {
-                    id,
-                    stream,
-                    inbox: rx,
-                    out: Outbox::new(
-                        self.broker.clone(),
-                        self.topics.session(&id, Direction::ToServer),
-                        self.config.frame_data,
-                        sealing,
-                    ),
-                    slot,
-                    frame_limit: self.frame_limit.clone(),
-                    no_answer: self.no_answer.clone(),
-                },
-                self.topics.session(&id, Direction::ToClient),
-                Role::Client {
-                    remote_config: self.remote_config,
-                },
-                self.config,
-                self.control.clone(),
-            );
-            self.ex.spawn(task).detach();
         }
+    }
+
+    /// Starts a session for a local stream (`peer` names it in the log):
+    /// false if the router is gone. `ended` hears how the session ended.
+    async fn start(
+        &self,
+        stream: LocalStream,
+        peer: &str,
+        ended: Option<Sender<SessionEnd>>,
+    ) -> bool {
+        let id = match new_session_id() {
+            Ok(id) => id,
+            Err(e) => {
+                log::error!("{e}");
+                return true;
+            }
+        };
+        let mut stream = stream;
+        if self.open.get() >= self.max_sessions {
+            // Reset, not closed: the local peer must not take it for a
+            // connection that worked.
+            stream.close(false).await;
+            let _ = self.control.send(Control::Refused).await;
+            return true;
+        }
+        let sealing = match self.psk.as_ref().map(|psk| Channel::client(psk, &id)) {
+            None => None,
+            Some(Ok(channel)) => Some(Sealing::new(channel, self.rejected.clone())),
+            Some(Err(e)) => {
+                log::error!("session {id}: {e}");
+                stream.close(false).await;
+                return true;
+            }
+        };
+        let slot = Slot::take(&self.open, self.max_buffer_memory);
+        let (tx, rx) = inbox::inbox(inbox_capacity(&self.config), self.inbox_bytes.clone());
+        if self.control.send(Control::Open(id, tx)).await.is_err() {
+            return false;
+        }
+        log::info!("session {id}: opened for {peer}");
+        let task = open_session(
+            SessionIo {
+                id,
+                stream,
+                inbox: rx,
+                out: Outbox::new(
+                    self.broker.clone(),
+                    self.topics.session(&id, Direction::ToServer),
+                    self.config.frame_data,
+                    sealing,
+                ),
+                slot,
+                frame_limit: self.frame_limit.clone(),
+                no_answer: self.no_answer.clone(),
+                ended,
+            },
+            self.topics.session(&id, Direction::ToClient),
+            Role::Client {
+                remote_config: self.remote_config,
+            },
+            self.config,
+            self.control.clone(),
+        );
+        self.ex.spawn(task).detach();
+        true
     }
 }
 
 async fn open_session(
-    id: SessionId,
-    peer: SocketAddr,
     io: SessionIo,
     reply_topic: String,
     role: Role,
     config: SessionConfig,
     control: Sender<Control>,
 ) {
-    log::info!("session {id}: opened for {peer}");
+    let id = io.id;
     let broker = io.out.broker().clone();
     // Subscribed before the opening frame is published: the broker handles
     // one connection's packets in order, so no reply can miss it.

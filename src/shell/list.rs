@@ -106,7 +106,10 @@ pub async fn run(
                 print_at.get_or_insert(now + BEACON_PERIOD + LISTEN_MARGIN);
             }
             Wake::Inbound(Some(
-                Inbound::Down | Inbound::Stopped | Inbound::Oversized(_) | Inbound::FrameLimit(_),
+                Inbound::Down(_)
+                | Inbound::Stopped
+                | Inbound::Oversized(_)
+                | Inbound::FrameLimit(_),
             )) => {}
             Wake::Inbound(Some(Inbound::Message(p))) => {
                 if let Some(Incoming::Beacon(id)) = topics.parse(&p.topic) {

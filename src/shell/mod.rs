@@ -7,6 +7,7 @@ mod client;
 mod inbox;
 #[cfg(feature = "list")]
 mod list;
+mod local;
 mod mqtt;
 mod payload_pool;
 mod probe;
@@ -79,6 +80,24 @@ async fn stop_sessions<'a>(
         }
     };
     or(flushed, until_deadline()).await;
+    disconnect_by(broker, inbound, deadline).await;
+    log::info!("stopped: {stopping} sessions aborted");
+}
+
+/// Closes the broker connection after what is queued, within
+/// [`STOP_GRACE`].
+async fn disconnect(broker: &mqtt::Broker, inbound: &Receiver<mqtt::Inbound>) {
+    disconnect_by(broker, inbound, Instant::now() + STOP_GRACE).await;
+}
+
+async fn disconnect_by(
+    broker: &mqtt::Broker,
+    inbound: &Receiver<mqtt::Inbound>,
+    deadline: Instant,
+) {
+    let until_deadline = || async {
+        Timer::at(deadline).await;
+    };
     or(broker.disconnect(), until_deadline()).await;
     let disconnected = async {
         loop {
@@ -89,7 +108,6 @@ async fn stop_sessions<'a>(
         }
     };
     or(disconnected, until_deadline()).await;
-    log::info!("stopped: {stopping} sessions aborted");
 }
 
 /// Waits until `at`, or for ever when there is nothing to wait for: one

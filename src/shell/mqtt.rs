@@ -62,7 +62,7 @@ pub enum Inbound {
     /// The connection is up and subscriptions are being restored.
     Up,
     /// The connection dropped; it is being re-established with backoff.
-    Down,
+    Down(String),
     /// A message arrived on a subscribed topic.
     Message(Publish),
     /// Publishes over the packet limit were dropped as they streamed in
@@ -410,7 +410,8 @@ async fn drive(
                 if let Some(line) = retry.line {
                     log::warn!("{line}");
                 }
-                if inbound.send(Inbound::Down).await.is_err() {
+                let down = format!("no connection to the broker {endpoint}: {why}");
+                if inbound.send(Inbound::Down(down)).await.is_err() {
                     return;
                 }
                 tokio::time::sleep(retry.delay).await;

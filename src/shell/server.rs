@@ -11,6 +11,7 @@ use smol::future::or;
 use smol::{LocalExecutor, Timer};
 
 use super::inbox::{self, InboxSender, ToSession};
+use super::local::LocalStream;
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
 use super::session_task::{self, Outbox, Sealing, SessionIo, Slot};
@@ -196,7 +197,7 @@ pub async fn run(
                 }
                 was_up = true;
             }
-            Wake::Inbound(Some(Inbound::Down)) => link_up = false,
+            Wake::Inbound(Some(Inbound::Down(_))) => link_up = false,
             Wake::Inbound(Some(Inbound::Stopped)) => return Ok(()),
             Wake::Inbound(Some(Inbound::FrameLimit(n))) => frame_limit.set(n),
             Wake::Inbound(Some(Inbound::Oversized(n))) => {
@@ -462,12 +463,13 @@ async fn serve(id: SessionId, opening: Opening, config: SessionConfig, links: Se
             log::info!("session {id}: opened to {host}:{port}");
             let io = SessionIo {
                 id,
-                stream,
+                stream: LocalStream::tcp(stream),
                 inbox: links.inbox,
                 out: links.out,
                 slot: links.slot,
                 frame_limit: links.frame_limit,
                 no_answer: Default::default(),
+                ended: None,
             };
             session_task::run(core, io).await;
         }

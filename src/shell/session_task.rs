@@ -3,9 +3,8 @@
 //! All decisions are the core's; this only performs I/O and reads the clock.
 
 use std::cell::Cell;
-use std::net::Shutdown;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use smol::future::{or, pending};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,6 +13,7 @@ use smol::Timer;
 use bytes::BytesMut;
 
 use super::inbox::{Inbox, ToSession};
+use super::local::LocalStream;
 use super::mqtt::Broker;
 use super::payload_pool::PayloadPool;
 use crate::protocol::abort::AbortCode;
@@ -65,8 +65,8 @@ impl Drop for Slot {
 pub struct SessionIo {
     /// The session's id, for logs.
     pub id: SessionId,
-    /// The local TCP connection.
-    pub stream: async_net::TcpStream,
+    /// The local TCP connection (or stdin and stdout).
+    pub stream: LocalStream,
     /// Frames from the router.
     pub inbox: Inbox,
     /// Where and how this side publishes the session's frames.
@@ -79,6 +79,20 @@ pub struct SessionIo {
     /// What to say when the server side never answered (client side; see
     /// [`NoAnswer`]).
     pub no_answer: Rc<Cell<NoAnswer>>,
+    /// Told how the session ended (`--stdio`, whose one session is the
+    /// program's: it says why itself, in one line).
+    pub ended: Option<smol::channel::Sender<SessionEnd>>,
+}
+
+/// How a session ended, in words.
+#[derive(Debug, Clone)]
+pub struct SessionEnd {
+    /// Both streams ended normally.
+    pub graceful: bool,
+    /// The server side never answered.
+    pub no_answer: bool,
+    /// Why, for a person.
+    pub words: String,
 }
 
 /// Why a client session may have had no answer, as far as the server
@@ -394,13 +408,13 @@ pub async fn run(mut core: Session, io: SessionIo) {
         slot,
         frame_limit,
         no_answer,
+        mut ended,
     } = io;
     let keyed = out.overhead() > 0;
     let mut slot = Some(slot);
-    // Both halves are dropped as soon as the session closes (the session
+    // Both halves are closed as soon as the session closes (the session
     // may linger on for its peer): the local peer sees the end at once.
-    let mut reader = Some(stream.clone());
-    let mut writer = Some(stream);
+    let mut stream = stream;
     let mut read_buf = Vec::new();
     let mut write_closed = false;
     let mut tcp_done = false;
@@ -421,33 +435,33 @@ pub async fn run(mut core: Session, io: SessionIo) {
         while let Some(event) = core.poll_event() {
             match event {
                 Event::PeerEof => {
-                    if let Some(writer) = &mut writer {
-                        let _ = writer.flush().await;
-                        let _ = writer.shutdown(Shutdown::Write);
-                    }
+                    stream.close_write().await;
                     write_closed = true;
                 }
                 Event::Closed(reason) => {
-                    if let Some(writer) = &writer {
-                        if reason.is_graceful() {
-                            let _ = writer.shutdown(Shutdown::Both);
-                        } else {
-                            // Reset when the socket is dropped, rather than
-                            // close: the local peer must not mistake a
-                            // cut-off stream for a complete one.
-                            let _ = socket2::SockRef::from(writer).set_linger(Some(Duration::ZERO));
-                        }
-                    }
-                    reader = None;
-                    writer = None;
+                    stream.close(reason.is_graceful()).await;
                     tcp_done = true;
                     drop(slot.take());
                     // The session may linger a while to answer stray
                     // frames: it needs no read buffer for that.
                     read_buf = Vec::new();
                     out.release_buffers();
-                    if core.peer_kind() == PeerKind::Unknown {
-                        log::warn!("session {id}: {}", no_answer.get().words(keyed));
+                    let unanswered = core.peer_kind() == PeerKind::Unknown;
+                    let words = if unanswered {
+                        no_answer.get().words(keyed).to_owned()
+                    } else {
+                        reason.to_string()
+                    };
+                    match ended.take() {
+                        Some(tx) => {
+                            let _ = tx.try_send(SessionEnd {
+                                graceful: reason.is_graceful(),
+                                no_answer: unanswered,
+                                words,
+                            });
+                        }
+                        None if unanswered => log::warn!("session {id}: {words}"),
+                        None => {}
                     }
                     log_closed(
                         &id,
@@ -479,8 +493,9 @@ pub async fn run(mut core: Session, io: SessionIo) {
                 core.deliverable()
             };
             let inbox_f = async { Wake::Inbox(inbox.recv().await) };
+            let (reader, writer) = stream.halves();
             let read_f = async {
-                match &mut reader {
+                match reader {
                     Some(reader) if wants_read => {
                         Wake::Read(reader.read(&mut read_buf[..chunk]).await)
                     }
@@ -488,7 +503,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
                 }
             };
             let write_f = async {
-                match &mut writer {
+                match writer {
                     Some(writer) if !to_write.is_empty() => {
                         Wake::Wrote(writer.write(to_write).await)
                     }
