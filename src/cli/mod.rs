@@ -375,6 +375,7 @@ fn version_line() -> String {
         ("tls12", cfg!(feature = "tls12")),
         ("timestamps", cfg!(feature = "timestamps")),
         ("list", cfg!(feature = "list")),
+        ("stdio", cfg!(feature = "stdio")),
     ]
     .into_iter()
     .filter_map(|(name, built)| (!built).then_some(name))
@@ -832,6 +833,12 @@ fn build_config(
         DEFAULT_MQTT_PORT
     });
 
+    if matches!(mode, Mode::Client { stdio: true, .. }) && !cfg!(feature = "stdio") {
+        return Err(CliError::new(
+            "this build has no --stdio (built without the stdio feature, as the router build \
+             is): use the full build on the machine that runs ssh",
+        ));
+    }
     if matches!(mode, Mode::ListServers { .. }) && !cfg!(feature = "list") {
         return Err(CliError::new(
             "this build has no -l/--list-servers (built without the list feature, as the \

@@ -1418,6 +1418,7 @@ fn a_psk_file_is_read_at_start_up_and_must_be_private() {
     assert!(e.contains("no such file"), "{e}");
 }
 
+#[cfg(feature = "stdio")]
 #[test]
 fn stdio_is_a_client_mode_without_a_listener() {
     let (config, warnings) = run(&client(&["--stdio"]));

@@ -15,7 +15,9 @@ use super::local::LocalStream;
 use super::mqtt::{Broker, Inbound};
 use super::refusals::{Refusal, Refusals};
 use super::server::INSTANCE;
-use super::session_task::{self, NoAnswer, Outbox, Sealing, SessionEnd, SessionIo, Slot};
+#[cfg(feature = "stdio")]
+use super::session_task::SessionEnd;
+use super::session_task::{self, NoAnswer, Outbox, Sealing, SessionIo, Slot};
 use super::{inbox_bytes, inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
@@ -35,6 +37,9 @@ enum Control {
     Done(SessionId),
     /// A connection beyond `--max-sessions` was reset.
     Refused,
+    /// The `--stdio` session ended.
+    #[cfg(feature = "stdio")]
+    Ended(SessionEnd),
 }
 
 enum Wake {
@@ -42,8 +47,6 @@ enum Wake {
     Control(Option<Control>),
     Stop,
     Report,
-    /// The `--stdio` session ended.
-    Ended(SessionEnd),
 }
 
 /// A fresh session id from the OS random source. 128 random bits: ids are
@@ -116,18 +119,30 @@ pub async fn run(
         rejected: rejected.clone(),
         no_answer: no_answer.clone(),
     };
-    // --stdio: one session, whose end ends the program.
-    let (end_tx, end_rx) = channel::bounded::<SessionEnd>(1);
     let _acceptor = match listener {
         // Dropping this task (at a stop) closes the listener.
         Some(listener) => Some(ex.spawn(acceptor.run(listener))),
+        #[cfg(feature = "stdio")]
         None => {
+            let stdio = LocalStream::stdio().map_err(|e| {
+                format!("--stdio: stdin and stdout must be pipes, sockets or a terminal: {e}")
+            })?;
+            // One session, whose end ends the program.
+            let control = acceptor.control.clone();
+            let ended = move |end| {
+                let _ = control.try_send(Control::Ended(end));
+            };
             acceptor
-                .start(LocalStream::stdio(), "stdin/stdout", Some(end_tx))
+                .start(stdio, "stdin/stdout", Ended(Some(Box::new(ended))))
                 .await;
             None
         }
+        // Refused by the command line already.
+        #[cfg(not(feature = "stdio"))]
+        None => return Err("built without --stdio".into()),
     };
+    // Why the broker is unreachable, for the --stdio session's last line.
+    #[cfg(feature = "stdio")]
     let mut broker_down: Option<String> = None;
 
     let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
@@ -144,18 +159,10 @@ pub async fn run(
                         let _ = stop.recv().await;
                         Wake::Stop
                     },
-                    or(
-                        async {
-                            super::sleep_until(report_at).await;
-                            Wake::Report
-                        },
-                        async {
-                            match end_rx.recv().await {
-                                Ok(end) => Wake::Ended(end),
-                                Err(_) => smol::future::pending().await,
-                            }
-                        },
-                    ),
+                    async {
+                        super::sleep_until(report_at).await;
+                        Wake::Report
+                    },
                 ),
             ),
         )
@@ -166,7 +173,8 @@ pub async fn run(
             Instant::now(),
         );
         match wake {
-            Wake::Ended(end) => {
+            #[cfg(feature = "stdio")]
+            Wake::Control(Some(Control::Ended(end))) => {
                 // Whatever the session still sent reaches the broker first.
                 super::disconnect(&broker, &inbound).await;
                 if end.graceful {
@@ -208,7 +216,10 @@ pub async fn run(
                 }
                 was_up = true;
             }
+            #[cfg(feature = "stdio")]
             Wake::Inbound(Some(Inbound::Down(why))) => broker_down = Some(why),
+            #[cfg(not(feature = "stdio"))]
+            Wake::Inbound(Some(Inbound::Down(_))) => {}
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
                 no_answer.set(server_keying(config, &p.payload));
             }
@@ -229,6 +240,10 @@ pub async fn run(
         }
     }
 }
+
+/// Who hears how a session ended (`--stdio`; nothing without it).
+#[derive(Default)]
+struct Ended(#[cfg(feature = "stdio")] Option<Box<dyn FnOnce(SessionEnd)>>);
 
 /// Accepts connections and starts a session task for each.
 struct Acceptor {
@@ -284,7 +299,11 @@ impl Acceptor {
             };
             let _ = stream.set_nodelay(true);
             if !self
-                .start(LocalStream::tcp(stream), &peer.to_string(), None)
+                .start(
+                    LocalStream::tcp(stream),
+                    &peer.to_string(),
+                    Ended::default(),
+                )
                 .await
             {
                 return;
@@ -294,12 +313,8 @@ impl Acceptor {
 
     /// Starts a session for a local stream (`peer` names it in the log):
     /// false if the router is gone. `ended` hears how the session ended.
-    async fn start(
-        &self,
-        stream: LocalStream,
-        peer: &str,
-        ended: Option<Sender<SessionEnd>>,
-    ) -> bool {
+    #[cfg_attr(not(feature = "stdio"), allow(unused_variables))]
+    async fn start(&self, stream: LocalStream, peer: &str, ended: Ended) -> bool {
         let id = match new_session_id() {
             Ok(id) => id,
             Err(e) => {
@@ -344,7 +359,8 @@ impl Acceptor {
                 slot,
                 frame_limit: self.frame_limit.clone(),
                 no_answer: self.no_answer.clone(),
-                ended,
+                #[cfg(feature = "stdio")]
+                ended: ended.0,
             },
             self.topics.session(&id, Direction::ToClient),
             Role::Client {

@@ -1,71 +1,104 @@
 //! The local end of a session: an accepted or dialed TCP connection, or
 //! (`--stdio`, for `ssh -o ProxyCommand`) this process's stdin and stdout.
+//! Enums rather than trait objects: the router build, which has no
+//! `--stdio`, keeps plain TCP calls (trait objects cost it 10 KB).
 
-use std::fs::File;
+use std::io;
 use std::net::Shutdown;
-use std::os::fd::FromRawFd;
-use std::pin::Pin;
 use std::time::Duration;
 
-use smol::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use smol::Unblock;
+use smol::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The reading half.
+pub enum Reader {
+    Tcp(async_net::TcpStream),
+    #[cfg(feature = "stdio")]
+    Stdin(smol::Async<std::fs::File>),
+}
+
+/// The writing half.
+pub enum Writer {
+    Tcp(async_net::TcpStream),
+    #[cfg(feature = "stdio")]
+    Stdout(smol::Async<std::fs::File>),
+}
+
+impl Reader {
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Reader::Tcp(s) => s.read(buf).await,
+            #[cfg(feature = "stdio")]
+            Reader::Stdin(s) => s.read(buf).await,
+        }
+    }
+}
+
+impl Writer {
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Writer::Tcp(s) => s.write(buf).await,
+            #[cfg(feature = "stdio")]
+            Writer::Stdout(s) => s.write(buf).await,
+        }
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Writer::Tcp(s) => s.flush().await,
+            #[cfg(feature = "stdio")]
+            Writer::Stdout(s) => s.flush().await,
+        }
+    }
+}
 
 /// A readable and a writable half, closed separately.
 pub struct LocalStream {
-    reader: Option<Pin<Box<dyn AsyncRead>>>,
-    writer: Option<Pin<Box<dyn AsyncWrite>>>,
-    /// The TCP socket, for the half-close and the reset.
-    socket: Option<async_net::TcpStream>,
+    reader: Option<Reader>,
+    writer: Option<Writer>,
 }
 
 impl LocalStream {
     /// A TCP connection.
     pub fn tcp(stream: async_net::TcpStream) -> LocalStream {
         LocalStream {
-            reader: Some(Box::pin(stream.clone())),
-            writer: Some(Box::pin(stream.clone())),
-            socket: Some(stream),
+            reader: Some(Reader::Tcp(stream.clone())),
+            writer: Some(Writer::Tcp(stream)),
         }
     }
 
-    /// Standard input and output, through blocking reads and writes on a
-    /// helper thread: they may be pipes, a terminal or a file, which the
-    /// reactor cannot all poll. Closing the writing half closes fd 1, so
-    /// that the reader (ssh) sees the end of the stream.
-    pub fn stdio() -> LocalStream {
+    /// Standard input and output, polled by the reactor like sockets: they
+    /// must be pipes, sockets or a terminal (what ssh gives a ProxyCommand),
+    /// not regular files. Closing the writing half closes fd 1, so that the
+    /// reader (ssh) sees the end of the stream. (A helper thread doing
+    /// blocking reads would take any file, for 10 KB more binary.)
+    #[cfg(feature = "stdio")]
+    pub fn stdio() -> io::Result<LocalStream> {
+        use std::fs::File;
+        use std::os::fd::FromRawFd;
         // SAFETY: fds 0 and 1 are open for the process's life, and nothing
         // else in this program reads stdin or writes stdout in --stdio mode
         // (logs go to stderr); these Files become their only owners.
         let (stdin, stdout) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
-        LocalStream {
-            reader: Some(Box::pin(Unblock::new(stdin))),
-            writer: Some(Box::pin(Unblock::new(stdout))),
-            socket: None,
-        }
+        Ok(LocalStream {
+            reader: Some(Reader::Stdin(smol::Async::new(stdin)?)),
+            writer: Some(Writer::Stdout(smol::Async::new(stdout)?)),
+        })
     }
 
     /// The reading and the writing half, each while open.
-    #[allow(clippy::type_complexity)]
-    pub fn halves(
-        &mut self,
-    ) -> (
-        Option<&mut Pin<Box<dyn AsyncRead>>>,
-        Option<&mut Pin<Box<dyn AsyncWrite>>>,
-    ) {
+    pub fn halves(&mut self) -> (Option<&mut Reader>, Option<&mut Writer>) {
         (self.reader.as_mut(), self.writer.as_mut())
     }
 
-    /// The peer's stream ended: flush and close the writing half.
+    /// The peer's stream ended: flush and close the writing half (a TCP
+    /// half-close; stdout is closed).
+    // Without --stdio, a writer is always TCP.
+    #[allow(irrefutable_let_patterns)]
     pub async fn close_write(&mut self) {
         if let Some(mut writer) = self.writer.take() {
             let _ = writer.flush().await;
-            match &self.socket {
-                Some(socket) => {
-                    let _ = socket.shutdown(Shutdown::Write);
-                }
-                None => {
-                    let _ = writer.close().await;
-                }
+            if let Writer::Tcp(socket) = &writer {
+                let _ = socket.shutdown(Shutdown::Write);
             }
         }
     }
@@ -74,17 +107,16 @@ impl LocalStream {
     /// connection unless `graceful` (its peer must not mistake a cut-off
     /// stream for a complete one).
     pub async fn close(&mut self, graceful: bool) {
-        if let Some(socket) = &self.socket {
+        if let Some(Reader::Tcp(socket)) = &self.reader {
             if graceful {
                 let _ = socket.shutdown(Shutdown::Both);
             } else {
                 let _ = socket2::SockRef::from(socket).set_linger(Some(Duration::ZERO));
             }
-        } else if let Some(mut writer) = self.writer.take() {
-            let _ = writer.close().await;
+        } else if let Some(writer) = &mut self.writer {
+            let _ = writer.flush().await;
         }
         self.reader = None;
         self.writer = None;
-        self.socket = None;
     }
 }

@@ -86,6 +86,7 @@ async fn stop_sessions<'a>(
 
 /// Closes the broker connection after what is queued, within
 /// [`STOP_GRACE`].
+#[cfg(feature = "stdio")]
 async fn disconnect(broker: &mqtt::Broker, inbound: &Receiver<mqtt::Inbound>) {
     disconnect_by(broker, inbound, Instant::now() + STOP_GRACE).await;
 }

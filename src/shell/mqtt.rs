@@ -62,7 +62,8 @@ pub enum Inbound {
     /// The connection is up and subscriptions are being restored.
     Up,
     /// The connection dropped; it is being re-established with backoff.
-    Down(String),
+    /// Why, in words (read by `--stdio` only).
+    Down(#[cfg_attr(not(feature = "stdio"), allow(dead_code))] String),
     /// A message arrived on a subscribed topic.
     Message(Publish),
     /// Publishes over the packet limit were dropped as they streamed in

@@ -469,6 +469,7 @@ async fn serve(id: SessionId, opening: Opening, config: SessionConfig, links: Se
                 slot: links.slot,
                 frame_limit: links.frame_limit,
                 no_answer: Default::default(),
+                #[cfg(feature = "stdio")]
                 ended: None,
             };
             session_task::run(core, io).await;

@@ -7,7 +7,6 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use smol::future::{or, pending};
-use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::Timer;
 
 use bytes::BytesMut;
@@ -81,10 +80,12 @@ pub struct SessionIo {
     pub no_answer: Rc<Cell<NoAnswer>>,
     /// Told how the session ended (`--stdio`, whose one session is the
     /// program's: it says why itself, in one line).
-    pub ended: Option<smol::channel::Sender<SessionEnd>>,
+    #[cfg(feature = "stdio")]
+    pub ended: Option<Box<dyn FnOnce(SessionEnd)>>,
 }
 
 /// How a session ended, in words.
+#[cfg(feature = "stdio")]
 #[derive(Debug, Clone)]
 pub struct SessionEnd {
     /// Both streams ended normally.
@@ -408,6 +409,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
         slot,
         frame_limit,
         no_answer,
+        #[cfg(feature = "stdio")]
         mut ended,
     } = io;
     let keyed = out.overhead() > 0;
@@ -447,21 +449,23 @@ pub async fn run(mut core: Session, io: SessionIo) {
                     read_buf = Vec::new();
                     out.release_buffers();
                     let unanswered = core.peer_kind() == PeerKind::Unknown;
-                    let words = if unanswered {
-                        no_answer.get().words(keyed).to_owned()
-                    } else {
-                        reason.to_string()
-                    };
-                    match ended.take() {
-                        Some(tx) => {
-                            let _ = tx.try_send(SessionEnd {
-                                graceful: reason.is_graceful(),
-                                no_answer: unanswered,
-                                words,
-                            });
-                        }
-                        None if unanswered => log::warn!("session {id}: {words}"),
-                        None => {}
+                    #[cfg(feature = "stdio")]
+                    if let Some(tell) = ended.take() {
+                        tell(SessionEnd {
+                            graceful: reason.is_graceful(),
+                            no_answer: unanswered,
+                            words: if unanswered {
+                                no_answer.get().words(keyed).to_owned()
+                            } else {
+                                reason.to_string()
+                            },
+                        });
+                    } else if unanswered {
+                        log::warn!("session {id}: {}", no_answer.get().words(keyed));
+                    }
+                    #[cfg(not(feature = "stdio"))]
+                    if unanswered {
+                        log::warn!("session {id}: {}", no_answer.get().words(keyed));
                     }
                     log_closed(
                         &id,
