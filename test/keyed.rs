@@ -419,3 +419,40 @@ fn list_with_a_key_shows_only_servers_holding_it_and_without_marks_keyed_ones() 
     assert!(without.contains("open-beacon"), "{without}");
     assert!(!without.contains("open-beacon (needs"), "{without}");
 }
+
+#[test]
+fn a_keyed_client_resets_its_sessions_within_seconds_of_the_server_side_restarting() {
+    let echo = Target::echo();
+    let mut fx = keyed_fixture("keyed-restart");
+    let server = fx.server("restarting", echo.port, &[]);
+    let (client, port) = fx.client("restarting", &[]);
+    let mut stream = connect(port);
+    stream.write_all(b"before").unwrap();
+    let mut back = [0u8; 6];
+    stream.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"before");
+    fx.proc(server).kill();
+    fx.server("restarting", echo.port, &[]);
+    let restarted = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    match stream.read(&mut buf) {
+        Ok(0) | Err(_) => {}
+        Ok(n) => panic!("{n} bytes after the restart"),
+    }
+    let waited = restarted.elapsed();
+    assert!(
+        waited < Duration::from_secs(10),
+        "reset after {waited:?}\n{}",
+        fx.logs()
+    );
+    fx.proc(client)
+        .wait_for_log("the server side restarted", Duration::from_secs(5))
+        .unwrap();
+    // A new session goes to the new process.
+    let data = Arc::new(random_bytes(64 * 1024, 45));
+    let received = echo_through(port, data.clone(), Duration::from_secs(20)).unwrap();
+    assert_same_data("a session after the restart", &received, &data);
+}

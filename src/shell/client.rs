@@ -100,6 +100,8 @@ pub async fn run(
     let rejected = Rc::new(Cell::new(0u64));
     let no_answer = Rc::new(Cell::new(NoAnswer::Unknown));
     let instance_topic = topics.instance();
+    // The server process behind a keyed announcement (its nonce).
+    let mut server_instance: Option<[u8; 16]> = None;
     let (ctl_tx, ctl_rx) = channel::unbounded::<Control>();
     let open = Rc::new(Cell::new(0));
     let frame_limit = super::initial_frame_limit(config);
@@ -221,7 +223,25 @@ pub async fn run(
             #[cfg(not(feature = "stdio"))]
             Wake::Inbound(Some(Inbound::Down(_))) => {}
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
-                no_answer.set(server_keying(config, &p.payload));
+                let (keying, instance) = server_keying(config, &p.payload);
+                no_answer.set(keying);
+                // With a key, a new announcement (made with it: no one else
+                // can) means the server side restarted, and lost every
+                // session: a keyed server side cannot tell a client so
+                // (it cannot authenticate frames of sessions it lost).
+                let restarted = instance
+                    .is_some_and(|new| server_instance.replace(new).is_some_and(|old| old != new));
+                if restarted && !sessions.is_empty() {
+                    log::warn!(
+                        "the server side restarted (its announcement changed): resetting \
+                         the {} sessions it no longer has",
+                        sessions.len()
+                    );
+                    let (tx, _) = channel::unbounded();
+                    for session in sessions.values() {
+                        session.stop(tx.clone());
+                    }
+                }
             }
             Wake::Inbound(Some(Inbound::Message(p))) => match topics.parse(&p.topic) {
                 Some(Incoming::Session(_, Direction::ToClient)) if p.retain => {
@@ -267,8 +287,9 @@ struct Acceptor {
 }
 
 /// What the server side's announcement says about its key, for the line a
-/// session with no answer logs.
-fn server_keying(config: &Config, payload: &[u8]) -> NoAnswer {
+/// session with no answer logs; and the process it announces, if made with
+/// our key.
+fn server_keying(config: &Config, payload: &[u8]) -> (NoAnswer, Option<[u8; 16]>) {
     let psk = config.psk.as_ref();
     let signed = signed::classify(
         psk,
@@ -278,11 +299,14 @@ fn server_keying(config: &Config, payload: &[u8]) -> NoAnswer {
         payload,
     );
     match (signed, psk.is_some()) {
-        (Signed::Plain(_), true) => NoAnswer::ServerHasNoKey,
-        (Signed::Foreign(_), false) => NoAnswer::ServerNeedsKey,
-        (Signed::Foreign(_), true) => NoAnswer::KeysDiffer,
-        (Signed::Ours(_), _) => NoAnswer::SameKey,
-        _ => NoAnswer::Unknown,
+        (Signed::Plain(_), true) => (NoAnswer::ServerHasNoKey, None),
+        (Signed::Foreign(_), false) => (NoAnswer::ServerNeedsKey, None),
+        (Signed::Foreign(_), true) => (NoAnswer::KeysDiffer, None),
+        (Signed::Ours(body), _) => (
+            NoAnswer::SameKey,
+            instance::Announcement::decode(body).map(|a| a.nonce),
+        ),
+        _ => (NoAnswer::Unknown, None),
     }
 }
 

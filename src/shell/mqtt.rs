@@ -411,7 +411,12 @@ async fn drive(
                 if let Some(line) = retry.line {
                     log::warn!("{line}");
                 }
-                let down = format!("no connection to the broker {endpoint}: {why}");
+                // Read by --stdio only.
+                let down = if cfg!(feature = "stdio") {
+                    format!("no connection to the broker {endpoint}: {why}")
+                } else {
+                    String::new()
+                };
                 if inbound.send(Inbound::Down(down)).await.is_err() {
                     return;
                 }

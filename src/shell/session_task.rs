@@ -114,7 +114,7 @@ pub enum NoAnswer {
 }
 
 impl NoAnswer {
-    fn words(self, keyed: bool) -> &'static str {
+    fn words(self) -> &'static str {
         match self {
             NoAnswer::ServerHasNoKey => {
                 "no answer from the server side: it runs without --psk-file (its announcement \
@@ -129,16 +129,11 @@ impl NoAnswer {
                 "no answer from the server side: its --psk-file key differs from this side's \
                  (its announcement does not verify with this key)"
             }
-            NoAnswer::Unknown | NoAnswer::SameKey if keyed => {
-                "no answer from the server side: is it running with the same --psk-file, \
-                 connected to this broker with the same --server-side-id and \
-                 --mqtt-topic-prefix? If it is, the broker may be denying this client's \
-                 publishes on that prefix (check its ACL)"
-            }
             NoAnswer::Unknown | NoAnswer::SameKey => {
-                "no answer from the server side: is it running and connected to this broker \
-                 with the same --server-side-id and --mqtt-topic-prefix? If it is, the broker \
-                 may be denying this client's publishes on that prefix (check its ACL)"
+                "no answer from the server side: is it running (with the same --psk-file, or \
+                 none on both sides) and connected to this broker with the same \
+                 --server-side-id and --mqtt-topic-prefix? If it is, the broker may be denying \
+                 this client's publishes on that prefix (check its ACL)"
             }
         }
     }
@@ -412,7 +407,6 @@ pub async fn run(mut core: Session, io: SessionIo) {
         #[cfg(feature = "stdio")]
         mut ended,
     } = io;
-    let keyed = out.overhead() > 0;
     let mut slot = Some(slot);
     // Both halves are closed as soon as the session closes (the session
     // may linger on for its peer): the local peer sees the end at once.
@@ -455,17 +449,17 @@ pub async fn run(mut core: Session, io: SessionIo) {
                             graceful: reason.is_graceful(),
                             no_answer: unanswered,
                             words: if unanswered {
-                                no_answer.get().words(keyed).to_owned()
+                                no_answer.get().words().to_owned()
                             } else {
                                 reason.to_string()
                             },
                         });
                     } else if unanswered {
-                        log::warn!("session {id}: {}", no_answer.get().words(keyed));
+                        log::warn!("session {id}: {}", no_answer.get().words());
                     }
                     #[cfg(not(feature = "stdio"))]
                     if unanswered {
-                        log::warn!("session {id}: {}", no_answer.get().words(keyed));
+                        log::warn!("session {id}: {}", no_answer.get().words());
                     }
                     log_closed(
                         &id,
