@@ -458,6 +458,12 @@ impl Session {
         self.last_heard = Some(now);
         self.hello_due &= matches!(self.role, Role::Server);
         self.hello_deadline = None;
+        // An opening frame means the client has not heard us yet: our answer
+        // was lost. Answer again at once; a client that waits for it before
+        // sending data (a key, a remote config) would wait for a heartbeat.
+        if matches!(self.role, Role::Server) && h.has(flags::OPENING) {
+            self.ack_now = true;
+        }
 
         if let State::Lingering(_) = self.state {
             // The peer is not done yet (a peer that is done sends nothing):

@@ -152,10 +152,13 @@ pub async fn run(
     let mut was_up = false;
     loop {
         let report_at = refusals.next_report();
+        // Control first: a new session must be registered before the
+        // answer to its opening frame is routed (`or` polls in order, and a
+        // busy broker link is always ready), or the answer is dropped.
         let wake = or(
-            async { Wake::Inbound(inbound.recv().await.ok()) },
+            async { Wake::Control(ctl_rx.recv().await.ok()) },
             or(
-                async { Wake::Control(ctl_rx.recv().await.ok()) },
+                async { Wake::Inbound(inbound.recv().await.ok()) },
                 or(
                     async {
                         let _ = stop.recv().await;

@@ -122,6 +122,34 @@ fn a_client_marks_its_frames_opening_until_the_server_answers_then_never() {
 }
 
 #[test]
+fn a_server_answers_a_repeated_opening_frame_at_once_when_its_answer_was_lost() {
+    let t0 = Instant::now();
+    let mut c = client(t0);
+    c.hold_data_until_answered();
+    assert!(c.push_data(b"held until answered", t0) > 0);
+    let hello = drain(&mut c, t0);
+    let mut s = Session::new(Role::Server, config(), t0);
+    deliver(&mut s, &hello, t0);
+    let lost = drain(&mut s, t0);
+    assert_eq!(lost.len(), 1, "the first answer");
+    // It is lost; the client repeats its opening frame after its timer.
+    let t1 = t0 + Duration::from_secs(1);
+    c.handle_timeout(t1);
+    let again = drain(&mut c, t1);
+    assert!(
+        again.iter().all(|f| header(f).has(flags::OPENING)),
+        "no data before an answer"
+    );
+    assert!(!again.is_empty());
+    deliver(&mut s, &again, t1);
+    let answer = drain(&mut s, t1);
+    assert!(!answer.is_empty(), "no answer until the next heartbeat");
+    deliver(&mut c, &answer, t1);
+    let data = drain(&mut c, t1);
+    assert!(data.iter().any(|f| !decode(f).unwrap().data.is_empty()));
+}
+
+#[test]
 fn the_c_originals_first_frames_open_a_session_and_its_later_ones_do_not() {
     let t0 = Instant::now();
     let client_role = LegacyRole::Client {
