@@ -73,39 +73,71 @@ fi
 # per machine.
 export CROSS_TARGET_DIR=${CROSS_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mqtt-forward/cross-target}
 
-echo "== format";      cargo fmt --check
-echo "== lints";       cargo clippy --all-targets -- -D warnings
-echo "== lints (router feature set)"
-cargo clippy --all-targets --no-default-features --features router -- -D warnings
-echo "== shellcheck";  shellcheck -x test/*.sh .ci/run cross/*.sh cross/openwrt/mqtt-forward.init
-echo "== README.rst";  python3 -m docutils --halt=warning README.rst /dev/null
-echo "== tests";       cargo test
-echo "== unit tests of the patched rumqttc (.cargo/patched)"
-cargo test --manifest-path .cargo/patched/rumqttc-0.25.1/Cargo.toml --lib --locked --target-dir target/patched
-echo "== unit tests (router feature set)"
-cargo test --no-default-features --features router --lib
-echo "== start-all/teardown scripts"; bash test/check-start-all.sh
-echo "== service files (OpenWrt init script, systemd unit)"; bash test/check-service-files.sh
-echo "== simulator soak (20x seeds, release)"
-SIM_SCALE=20 cargo test --release --lib reliable::
+# Every step runs, even after a failure, so that one run reports them all;
+# the last line sums them up, and the exit status is 1 if any failed.
+STARTED=$SECONDS
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+steps_passed=0
+steps_failed=()
+tests_passed=0
+tests_failed=0
+# step NAME COMMAND...: runs COMMAND, its output shown and kept to count the
+# cargo tests in it.
+step() {
+  local name=$1 rc=0
+  shift
+  echo "== $name"
+  "$@" 2>&1 | tee "$LOG" || rc=${PIPESTATUS[0]}
+  local counts
+  counts=$(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$LOG" |
+    awk '{ p += $1; f += $2 } END { print p + 0, f + 0 }')
+  tests_passed=$((tests_passed + ${counts% *}))
+  tests_failed=$((tests_failed + ${counts#* }))
+  if ((rc == 0)); then
+    steps_passed=$((steps_passed + 1))
+  else
+    steps_failed+=("$name")
+    echo "== FAILED: $name (exit status $rc)"
+  fi
+}
 
-echo "== static musl release build"
-cargo build --release --target x86_64-unknown-linux-musl
-bin=target/x86_64-unknown-linux-musl/release/mqtt-forward
-size=$(stat -c %s "$bin")
-echo "binary: $bin, $size bytes"
-if ldd "$bin" 2>&1 | grep -q "=>"; then
-  echo "error: $bin is not statically linked" >&2
-  exit 1
-fi
-"$bin" --version
+static_build() {
+  cargo build --release --target x86_64-unknown-linux-musl
+  local bin=target/x86_64-unknown-linux-musl/release/mqtt-forward
+  echo "binary: $bin, $(stat -c %s "$bin") bytes"
+  if ldd "$bin" 2>&1 | grep -q "=>"; then
+    echo "error: $bin is not statically linked" >&2
+    return 1
+  fi
+  "$bin" --version
+}
 
-echo "== cross builds and size budgets"
-bash cross/build.sh x86_64-unknown-linux-musl mips-unknown-linux-musl armv7-unknown-linux-musleabihf
-echo "== emulated end-to-end tests (qemu-user)"
-bash cross/test-emulated.sh
-echo "== fuzzing (cargo-fuzz, 20 s per target)"
-bash test/fuzz/run.sh 20
+step "format" cargo fmt --check
+step "lints" cargo clippy --all-targets -- -D warnings
+step "lints (router feature set)" cargo clippy --all-targets --no-default-features --features router -- -D warnings
+step "shellcheck" shellcheck -x test/*.sh .ci/run cross/*.sh cross/openwrt/mqtt-forward.init
+step "README.rst" python3 -m docutils --halt=warning README.rst /dev/null
+step "tests" cargo test
+step "unit tests of the patched rumqttc (.cargo/patched)" \
+  cargo test --manifest-path .cargo/patched/rumqttc-0.25.1/Cargo.toml --lib --locked --target-dir target/patched
+step "unit tests (router feature set)" cargo test --no-default-features --features router --lib
+step "start-all/teardown scripts" bash test/check-start-all.sh
+step "quick-start demo (test/demo.sh)" bash test/check-demo.sh
+step "service files (OpenWrt init script, systemd unit)" bash test/check-service-files.sh
+step "simulator soak (20x seeds, release)" env SIM_SCALE=20 cargo test --release --lib reliable::
+step "static musl release build" static_build
+step "cross builds and size budgets" \
+  bash cross/build.sh x86_64-unknown-linux-musl mips-unknown-linux-musl armv7-unknown-linux-musleabihf
+step "emulated end-to-end tests (qemu-user)" bash cross/test-emulated.sh
+step "fuzzing (cargo-fuzz, 20 s per target)" bash test/fuzz/run.sh 20
+# Figures, not pass/fail: the benchmark fails only if it cannot run.
+step "quick benchmark (figures)" bash test/bench.sh --quick
 
-echo "== quick benchmark"
-bash test/bench.sh --quick
+elapsed=$((SECONDS - STARTED))
+echo
+printf 'run-tests: %s tests passed, %s failed; %s of %s steps passed%s (%d min %02d s)\n' \
+  "$tests_passed" "$tests_failed" "$steps_passed" "$((steps_passed + ${#steps_failed[@]}))" \
+  "$( ((${#steps_failed[@]})) && printf '; FAILED: %s' "$(IFS=,; echo "${steps_failed[*]}")")" \
+  $((elapsed / 60)) $((elapsed % 60))
+((${#steps_failed[@]} == 0))
