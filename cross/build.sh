@@ -109,10 +109,11 @@ objcopy_for_mips() {
 # build-std 1,840,944; + optimize_for_size 1,646,032; + immediate-abort
 # 1,437,104; + static non-PIE, no unwind tables 1,235,824).
 SIZE_FLAGS='"-Zunstable-options", "-Cpanic=immediate-abort", "-Cforce-unwind-tables=no", "-Crelocation-model=static"'
-# The router set also prints derived Debug values shallowly (a type or
-# variant name, no fields): 28 KB less on mips. Our own messages are words;
-# a library error shown with {:?} may lose its details there.
-ROUTER_FLAGS='"-Zfmt-debug=shallow"'
+# The router set also compiles Debug formatting to nothing: 57 KB less on
+# mips than full Debug (shallow, a type or variant name only, saved 28 of
+# them). Our own messages are words, never {:?} (src/shell/words.rs); a
+# library error whose Display uses {:?} loses those details there.
+ROUTER_FLAGS='"-Zfmt-debug=none"'
 # The C code (ring) without unwind tables: nothing unwinds with
 # panic=immediate-abort (measured on mips: 3.4 KB smaller). cc-rs reads
 # TARGET_CFLAGS for target builds only, not for build scripts.

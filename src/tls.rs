@@ -19,9 +19,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{ClientConfig, InconsistentKeys, RootCertStore};
+
+mod spki;
 
 use crate::config::TlsFiles;
 
@@ -117,6 +121,10 @@ impl fmt::Display for TlsError {
                                                            certificate (the client certificate \
                                                            must come first in its file)"
                         .to_owned(),
+                    rustls::Error::InvalidCertificate(_) => {
+                        "the certificate is not a DER X.509 certificate in PEM".to_owned()
+                    }
+                    rustls::Error::General(why) => why.clone(),
                     other => other.to_string(),
                 };
                 write!(
@@ -239,12 +247,44 @@ pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, TlsError> {
             .map_err(TlsError::Setup)?
             .with_root_certificates(roots);
     let config = match client_auth {
-        Some((chain, key, cert_path, key_path)) => builder
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| TlsError::ClientAuth(cert_path.clone(), key_path.clone(), e))?,
+        Some((chain, key, cert_path, key_path)) => {
+            let certified = certified_key(chain, key, builder.crypto_provider())
+                .map_err(|e| TlsError::ClientAuth(cert_path.clone(), key_path.clone(), e))?;
+            builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(certified)))
+        }
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
+}
+
+/// The client certificate chain with its key, once the key is known to
+/// match the certificate. rustls checks that with its certificate parser,
+/// which refuses X.509 v1 (as made by `openssl x509 -req` without
+/// extensions, mosquitto-tls(7)'s recipe); the broker accepts those, so the
+/// match is then checked on the certificate's public key alone.
+fn certified_key(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    provider: &CryptoProvider,
+) -> Result<CertifiedKey, rustls::Error> {
+    let signing_key = provider.key_provider.load_private_key(key)?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(InconsistentKeys::Unknown)) => Ok(certified),
+        Err(e @ rustls::Error::InconsistentKeys(_)) => Err(e),
+        Err(e) => {
+            let cert = certified.end_entity_cert()?;
+            let Some(cert_spki) = spki::subject_public_key_info(cert) else {
+                return Err(e);
+            };
+            match certified.key.public_key() {
+                Some(key_spki) if key_spki.as_ref() != cert_spki => {
+                    Err(InconsistentKeys::KeyMismatch.into())
+                }
+                _ => Ok(certified),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -405,3 +405,101 @@ fn a_plain_client_on_a_tls_port_is_told_to_add_tls() {
         "the port of a TLS listener? (add --tls)",
     );
 }
+
+/// Makes an X.509 v1 client certificate `name.crt` with key `name.key`
+/// signed by the test CA, exactly as mosquitto-tls(7) does (`openssl x509
+/// -req` without extensions).
+fn v1_client_certificate(pki: &Pki, name: &str) -> (String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    let key = pki.path(&format!("{name}.key"));
+    let csr = pki.path(&format!("{name}.csr"));
+    let crt = pki.path(&format!("{name}.crt"));
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["genrsa", "-out", &key, "2048"]);
+    run(&[
+        "req",
+        "-out",
+        &csr,
+        "-key",
+        &key,
+        "-new",
+        "-subj",
+        "/CN=v1-client",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &pki.path("ca.pem"),
+        "-CAkey",
+        &pki.path("ca.key"),
+        "-CAcreateserial",
+        "-out",
+        &crt,
+        "-days",
+        "30",
+    ]);
+    let text = Command::new("openssl")
+        .args(["x509", "-in", &crt, "-noout", "-text"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("Version: 1 (0x0)"),
+        "not a v1 certificate"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (crt, key)
+}
+
+#[test]
+fn an_x509_v1_client_certificate_made_as_mosquitto_documents_carries_a_tunnel() {
+    let echo = Target::echo();
+    let (mut fx, pki) = Fixture::mutual_tls("tls-v1");
+    let (crt, key) = v1_client_certificate(&pki, "v1-client");
+    fx.server("tls", echo.port, &[]);
+    fx.client_args = vec![
+        "--mqtt-root-ca".into(),
+        pki.path("ca.pem"),
+        "--mqtt-certificate".into(),
+        crt.clone(),
+        "--mqtt-private-key".into(),
+        key,
+    ];
+    let (_, port) = fx.client("tls", &[]);
+    assert_tunnel_works(port, "echo over mutual TLS with a v1 client certificate");
+    // The same certificate with another key is still refused, in words.
+    let out = run_program(
+        &fx.dir,
+        &[
+            "--mqtt-host",
+            "localhost",
+            "--server-side-id",
+            "x",
+            "-p",
+            "1",
+            "--mqtt-certificate",
+            &crt,
+            "--mqtt-private-key",
+            &pki.path("client-side.key"),
+        ],
+        &[],
+        Duration::from_secs(10),
+    );
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("the private key does not match the certificate"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("Other("), "{out:?}");
+}

@@ -19,9 +19,9 @@ pub fn describe(e: &ConnectionError, cx: &BrokerConfig, connecting: bool) -> Str
         ConnectionError::ConnectionRefused(code) => return refused(*code),
         ConnectionError::NetworkTimeout => {
             return format!(
-                "no answer within {:?} (is --mqtt-port right, and plain or TLS as the \
+                "no answer within {} (is --mqtt-port right, and plain or TLS as the \
                  broker's listener expects? a firewall dropping packets?)",
-                CONNECT_TIMEOUT
+                super::words::Span(CONNECT_TIMEOUT)
             )
         }
         _ => {}
@@ -85,7 +85,13 @@ fn refused(code: ConnectReturnCode) -> String {
             "the broker refused the client id (--client-id, or --server-side-id on the server side)"
                 .to_owned()
         }
-        other => format!("the broker refused the connection ({other:?})"),
+        ConnectReturnCode::RefusedProtocolVersion => {
+            "the broker refused MQTT 3.1.1 (the protocol version this program speaks)".to_owned()
+        }
+        ConnectReturnCode::ServiceUnavailable => {
+            "the broker refused the connection: service unavailable".to_owned()
+        }
+        ConnectReturnCode::Success => "the broker accepted the connection".to_owned(),
     }
 }
 
@@ -245,7 +251,7 @@ mod tests {
             &config(false, false),
             true,
         );
-        assert!(text.contains("no answer within 10s"), "{text}");
+        assert!(text.contains("no answer within 10 s"), "{text}");
         assert!(text.contains("--mqtt-port"), "{text}");
     }
 

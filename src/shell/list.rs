@@ -119,17 +119,18 @@ pub async fn run(
             Wake::Tick => {
                 if print_at.is_none() {
                     return Err(format!(
-                        "no connection to the broker within {CONNECT_TIMEOUT:?}"
+                        "no connection to the broker within {}",
+                        super::words::Span(CONNECT_TIMEOUT)
                     ));
                 }
                 if list.servers.is_empty() && !watch {
                     // Said on stderr: stdout keeps the C original's table.
                     log::warn!(
-                        "no beacon seen on {} within {:?}: no server side with -b is \
+                        "no beacon seen on {} within {}: no server side with -b is \
                          connected under this prefix, or the broker's ACL does not let this \
                          client read it",
                         Topics::beacon_filter(prefix),
-                        BEACON_PERIOD + LISTEN_MARGIN
+                        super::words::Span(BEACON_PERIOD + LISTEN_MARGIN)
                     );
                 }
                 let mut stdout = std::io::stdout().lock();

@@ -18,6 +18,7 @@ mod session_task;
 mod signals;
 mod tombstones;
 mod twins;
+mod words;
 
 use std::rc::Rc;
 use std::sync::Arc;

@@ -453,9 +453,9 @@ async fn report_verdict(
                  --frame-size {s} sets it and skips the probe)"
             ),
             Verdict::NoAnswer(s) => log::info!(
-                "no frame-size probe came back within {:?} (does the broker's ACL allow \
+                "no frame-size probe came back within {} (does the broker's ACL allow \
                  this client its probe topic?): using --frame-size {s}, unverified",
-                super::probe::PROBE_WAIT
+                super::words::Span(super::probe::PROBE_WAIT)
             ),
         }
     }

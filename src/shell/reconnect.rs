@@ -110,7 +110,7 @@ impl Reconnect {
                 self.unreported
             ));
         }
-        line.push_str(&format!("; retrying in {delay:?}"));
+        line.push_str(&format!("; retrying in {}", super::words::Span(delay)));
         self.unreported = 0;
         self.last_line = Some(now);
         Retry {
