@@ -39,6 +39,8 @@ pub enum Mode {
     ListServers {
         /// `--watch`: keep printing every beacon period instead of once.
         watch: bool,
+        /// `--json`: one JSON object per server and line.
+        json: bool,
     },
 }
 
@@ -107,8 +109,11 @@ pub struct Tuning {
 pub struct Config {
     /// Server, client or list mode, with the mode's own settings.
     pub mode: Mode,
-    /// `-d`: per-frame debug logging.
-    pub debug: bool,
+    /// How much is logged (`-q`, `-v`, `-vv`, `MQTT_FORWARD_LOG_LEVEL`).
+    pub log_level: log::LevelFilter,
+    /// Timestamps on log lines (off with `--no-timestamps`, or under
+    /// systemd's journal).
+    pub timestamps: bool,
     /// Broker connection settings.
     pub broker: BrokerConfig,
     /// First topic level (default `ssh`); never contains `/`, `+`, `#`, NUL.

@@ -38,12 +38,22 @@ impl Log for ProgramLogger {
     }
 }
 
-/// Installs the logger at `level` (once; a second call changes nothing).
-pub fn init(level: LevelFilter) {
+/// Installs the logger at `level`, with or without timestamps (once; a
+/// second call changes nothing). A build without the `timestamps` feature
+/// has none.
+pub fn init(level: LevelFilter, timestamps: bool) {
     // rumqttc's own messages duplicate ours; keep only its warnings.
     let inner = SimpleLogger::new()
         .with_level(level)
         .with_module_level("rumqttc", LevelFilter::Warn);
+    #[cfg(feature = "timestamps")]
+    let inner = if timestamps {
+        inner
+    } else {
+        inner.without_timestamps()
+    };
+    #[cfg(not(feature = "timestamps"))]
+    let _ = timestamps;
     let max = inner.max_level();
     if log::set_boxed_logger(Box::new(ProgramLogger(inner))).is_ok() {
         log::set_max_level(max);

@@ -38,25 +38,15 @@ fn main() {
             exit(e.exit_code());
         }
     };
-    let stdio = matches!(
-        config.mode,
-        mqtt_forward::config::Mode::Client { stdio: true, .. }
-    );
-    let level = if config.debug {
-        log::LevelFilter::Debug
-    } else if stdio {
-        // ssh shows a ProxyCommand's stderr: only the one line that says
-        // why the session failed, unless -d.
-        log::LevelFilter::Error
-    } else {
-        log::LevelFilter::Info
-    };
-    logging::init(level);
+    logging::init(config.log_level, config.timestamps);
     for warning in &warnings {
         log::warn!("{warning}");
     }
-    if config.debug && log::STATIC_MAX_LEVEL < log::LevelFilter::Debug {
-        log::warn!("-d: this build has no debug lines (the router build): use the full build");
+    if config.log_level > log::STATIC_MAX_LEVEL {
+        log::warn!(
+            "-v/-d: this build has no debug or per-frame lines (the router build): use the \
+             full build"
+        );
     }
     // File problems are start-up errors (exit 2), before any connection.
     let tls = match config

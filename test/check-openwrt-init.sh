@@ -117,6 +117,7 @@ run_case sample
 cat >"$WORK/expected" <<EOF
 open [router]
 set [command] [/usr/bin/mqtt-forward]
+append [command] [--no-timestamps]
 append [command] [-s]
 append [command] [-b]
 append [command] [-a] [127.0.0.1]
@@ -143,6 +144,7 @@ set [file] [/etc/config/mqtt-forward]
 close
 open [desk]
 set [command] [/usr/bin/mqtt-forward]
+append [command] [--no-timestamps]
 append [command] [--remote-ip] [192.168.1.10]
 append [command] [--remote-port] [80]
 append [command] [-a] [0.0.0.0]

@@ -265,6 +265,12 @@ fn version_exits_0_and_names_the_program() {
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.contains("mqtt-forward"), "{out:?}");
     assert!(out.stdout.contains(env!("CARGO_PKG_VERSION")), "{out:?}");
+    // -V too, naming the target (and the commit when built from git).
+    let short = run_program(&dir, &["-V"], &[], TIMEOUT);
+    assert_eq!(short.code, Some(0), "{short:?}");
+    assert_eq!(short.stdout, out.stdout);
+    let target = format!("{}-{}-", std::env::consts::ARCH, "unknown");
+    assert!(out.stdout.contains(&target), "{out:?}");
 }
 
 #[test]
@@ -383,4 +389,66 @@ fn non_utf8_arguments_and_variables_are_usage_errors_that_do_not_echo_them() {
     );
     assert!(!stderr.contains("S3CRET"), "{stderr}");
     s.assert_untouched("non-UTF-8 input");
+}
+
+#[test]
+fn an_unparsable_address_exits_2_before_any_network_activity() {
+    let dir = TempDir::new("cli-address");
+    let sentinel = Sentinel::new();
+    for (mode, addr) in [
+        ("-s", "1.2.3.999"),
+        ("-p", "1.2.3.999"),
+        ("-s", "bad..name"),
+    ] {
+        let mut args = vec!["--mqtt-host", "127.0.0.1", "--mqtt-port", &sentinel.port];
+        args.extend(["--server-side-id", "x", "-a", addr]);
+        if mode == "-s" {
+            args.push("-s");
+        } else {
+            args.extend(["-p", "5555"]);
+        }
+        let out = run_program(&dir, &args, &[], TIMEOUT);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains("invalid -a/--addr"), "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        sentinel.assert_untouched(addr);
+    }
+}
+
+#[test]
+fn a_privileged_listen_port_without_root_says_to_pick_another() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    // As an unprivileged user: nobody, when the tests run as root.
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let dir = TempDir::new("cli-port-22");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.file("mqtt-forward");
+    std::fs::copy(BIN, &bin).unwrap();
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let broker = Sentinel::new();
+    let out = cmd
+        .args([
+            "-p",
+            "22",
+            "--mqtt-host",
+            "127.0.0.1",
+            "--mqtt-port",
+            &broker.port,
+        ])
+        .args(["--server-side-id", "x"])
+        .output()
+        .expect("run setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot listen on 127.0.0.1:22"), "{stderr}");
+    assert!(stderr.contains("-p 2222"), "{stderr}");
 }

@@ -471,3 +471,40 @@ fn a_stalled_target_stalls_the_sender_and_loses_nothing() {
         &written,
     );
 }
+
+#[test]
+fn list_mode_in_json_says_which_servers_are_this_program() {
+    let echo = Target::echo();
+    let mut fx = Fixture::new("list-json");
+    fx.server("json-server-9", echo.port, &["-b"]);
+    let broker_port = fx.broker.port.to_string();
+    let out = run_program(
+        &fx.dir,
+        &[
+            "-l",
+            "--json",
+            "--mqtt-host",
+            "127.0.0.1",
+            "--mqtt-port",
+            &broker_port,
+        ],
+        &[],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"json-server-9\""))
+        .unwrap_or_else(|| panic!("no line for the server: {out:?}"));
+    assert!(
+        line.starts_with("{\"id\":\"json-server-9\",\"last_seen_secs\":"),
+        "{line}"
+    );
+    assert!(line.contains("\"program\":\"mqtt-forward\""), "{line}");
+    assert!(
+        line.ends_with("\"needs_key\":false,\"gone\":false}"),
+        "{line}"
+    );
+    assert!(!out.stdout.contains("Detected servers"), "{out:?}");
+}

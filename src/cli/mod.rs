@@ -22,6 +22,11 @@ use std::time::Duration;
 
 use argh::FromArgs;
 
+mod help;
+mod host;
+mod log_flags;
+pub use log_flags::{ENV_LOG_LEVEL, ENV_LOG_TIMESTAMPS};
+
 use crate::config::{BrokerConfig, Config, Mode, Secret, TlsFiles, Tuning};
 use crate::protocol::limits::{
     DEFAULT_FRAME_DATA, DEFAULT_MAX_BUFFER_MIB, DEFAULT_MAX_SESSIONS, DEFAULT_PEER_TIMEOUT,
@@ -55,6 +60,26 @@ pub const ENV_REMOTE_PORT: &str = "MQTT_FORWARD_REMOTE_PORT";
 pub const ENV_ALLOW_REMOTE: &str = "MQTT_FORWARD_ALLOW_REMOTE";
 /// Environment variable for `--psk-file`.
 pub const ENV_PSK_FILE: &str = "MQTT_FORWARD_PSK_FILE";
+/// Environment variable for `--mqtt-port`.
+pub const ENV_MQTT_PORT: &str = "MQTT_FORWARD_MQTT_PORT";
+/// Environment variable for `--mqtt-qos`.
+pub const ENV_MQTT_QOS: &str = "MQTT_FORWARD_MQTT_QOS";
+/// Environment variable for `--client-id`.
+pub const ENV_CLIENT_ID: &str = "MQTT_FORWARD_CLIENT_ID";
+/// Environment variable for `-p`/`--port`.
+pub const ENV_PORT: &str = "MQTT_FORWARD_PORT";
+/// Environment variable for `-a`/`--addr`.
+pub const ENV_ADDR: &str = "MQTT_FORWARD_ADDR";
+/// Environment variable for `--window`.
+pub const ENV_WINDOW: &str = "MQTT_FORWARD_WINDOW";
+/// Environment variable for `--frame-size`.
+pub const ENV_FRAME_SIZE: &str = "MQTT_FORWARD_FRAME_SIZE";
+/// Environment variable for `--peer-timeout`.
+pub const ENV_PEER_TIMEOUT: &str = "MQTT_FORWARD_PEER_TIMEOUT";
+/// Environment variable for `--max-sessions`.
+pub const ENV_MAX_SESSIONS: &str = "MQTT_FORWARD_MAX_SESSIONS";
+/// Environment variable for `--max-buffer-memory`.
+pub const ENV_MAX_BUFFER_MEMORY: &str = "MQTT_FORWARD_MAX_BUFFER_MEMORY";
 /// Environment variable for `--server-side-id`.
 pub const ENV_SERVER_ID: &str = "MQTT_FORWARD_SERVER_ID";
 
@@ -72,6 +97,18 @@ pub const ENV_VARS: &[&str] = &[
     ENV_SERVER_ID,
     ENV_ALLOW_REMOTE,
     ENV_PSK_FILE,
+    ENV_MQTT_PORT,
+    ENV_MQTT_QOS,
+    ENV_CLIENT_ID,
+    ENV_PORT,
+    ENV_ADDR,
+    ENV_WINDOW,
+    ENV_FRAME_SIZE,
+    ENV_PEER_TIMEOUT,
+    ENV_MAX_SESSIONS,
+    ENV_MAX_BUFFER_MEMORY,
+    log_flags::ENV_LOG_LEVEL,
+    log_flags::ENV_LOG_TIMESTAMPS,
 ];
 
 /// Exit status for every command-line or environment error.
@@ -103,27 +140,24 @@ const MAX_SHOWN_CHARS: usize = 80;
 /// Forward TCP connections (typically SSH) between two networks through an
 /// MQTT broker.
 #[derive(FromArgs, Debug)]
-#[argh(
-    help_triggers("-h", "--help"),
-    note = "Environment variables (an empty value counts as unset; flags override them):
-  MQTT_FORWARD_MQTT_HOST     --mqtt-host
-  MQTT_FORWARD_SERVER_ID     --server-side-id
-  MQTT_FORWARD_ROOT_CA       --mqtt-root-ca (implies TLS)
-  MQTT_FORWARD_CERTIFICATE   --mqtt-certificate (implies TLS)
-  MQTT_FORWARD_PRIVATE_KEY   --mqtt-private-key (implies TLS)
-  MQTT_FORWARD_MQTT_USERNAME --mqtt-username
-  MQTT_FORWARD_MQTT_PASSWORD --mqtt-password (prefer this to the flag)
-  MQTT_FORWARD_TOPIC_PREFIX  --mqtt-topic-prefix
-  MQTT_FORWARD_REMOTE_IP     --remote-ip
-  MQTT_FORWARD_REMOTE_PORT   --remote-port
-  MQTT_FORWARD_ALLOW_REMOTE  --allow-remote (comma-separated)
-  MQTT_FORWARD_PSK_FILE      --psk-file
---mqtt-host and (except with -l) --server-side-id are mandatory."
-)]
+#[argh(help_triggers("-h", "--help"))]
 struct Args {
-    /// enable per-frame debug logging
+    /// log more: session details (-v), and every frame (-vv); -d is -v
     #[argh(switch, short = 'd')]
     debug: bool,
+
+    /// log more (repeat for every frame)
+    #[argh(switch, short = 'v')]
+    verbose: u8,
+
+    /// log only warnings and errors
+    #[argh(switch, short = 'q')]
+    quiet: bool,
+
+    /// no timestamps on log lines (journald and logd add their own; under
+    /// systemd they are left out anyway)
+    #[argh(switch)]
+    no_timestamps: bool,
 
     /// connect to the broker over TLS (implied by any certificate option)
     #[argh(switch, short = 't')]
@@ -231,6 +265,10 @@ struct Args {
     #[argh(switch)]
     watch: bool,
 
+    /// with -l: one JSON object per server and line
+    #[argh(switch)]
+    json: bool,
+
     /// frames in flight per session and direction (default 32, 2..4096)
     #[argh(option, arg_name = "frames")]
     window: Option<String>,
@@ -255,8 +293,9 @@ struct Args {
     #[argh(option, arg_name = "mib")]
     max_buffer_memory: Option<String>,
 
-    /// print the version and exit
-    #[argh(switch)]
+    /// print the version (with the commit and target it was built for) and
+    /// exit
+    #[argh(switch, short = 'V')]
     version: bool,
 }
 
@@ -340,21 +379,19 @@ fn parse_to_outcome(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Outcome, CliError> {
     let normalized = normalize_args(args);
-    let argv: Vec<&str> = if normalized.help_requested {
-        // getopt prints the help wherever -h appears; argh rejects
-        // arguments after it, so hand it only the trigger.
-        vec!["--help"]
-    } else {
-        normalized.args.iter().map(String::as_str).collect()
-    };
+    if normalized.help_requested {
+        // getopt prints the help wherever -h appears.
+        return Ok(Outcome::Print(help::text(prog)));
+    }
+    let argv: Vec<&str> = normalized.args.iter().map(String::as_str).collect();
     let parsed = match Args::from_args(&[prog], &argv) {
         Ok(parsed) => parsed,
         Err(early) => {
             return match early.status {
                 Ok(()) => Ok(Outcome::Print(early.output)),
                 Err(()) => Err(CliError::new(format!(
-                    "{}; try --help",
-                    redact_passwords(&one_line(&early.output), args)
+                    "{}; see --help",
+                    redact_passwords(&help::parse_error(&one_line(&early.output)), args)
                 ))),
             }
         }
@@ -380,7 +417,14 @@ fn version_line() -> String {
     .into_iter()
     .filter_map(|(name, built)| (!built).then_some(name))
     .collect();
-    let mut line = format!("mqtt-forward {}", env!("CARGO_PKG_VERSION"));
+    let mut line = format!("mqtt-forward {} (", env!("CARGO_PKG_VERSION"));
+    let commit = env!("MQTT_FORWARD_COMMIT");
+    if !commit.is_empty() {
+        line.push_str(commit);
+        line.push_str(", ");
+    }
+    line.push_str(env!("MQTT_FORWARD_TARGET"));
+    line.push(')');
     if !left_out.is_empty() {
         line.push_str(&format!(" (built without {})", left_out.join(", ")));
     }
@@ -402,7 +446,7 @@ fn print_to_stdout(text: &str) {
 // getopt compatibility
 
 /// Single-letter switches (no value), as in the C original's `"hdtslba:p:"`.
-const SHORT_SWITCHES: &[char] = &['h', 'd', 't', 's', 'l', 'b'];
+const SHORT_SWITCHES: &[char] = &['h', 'd', 't', 's', 'l', 'b', 'V', 'v', 'q'];
 /// Single-letter options that take a value.
 const SHORT_VALUED: &[char] = &['a', 'p'];
 /// Long options that take a value (must match the `option` fields of [`Args`]).
@@ -571,14 +615,6 @@ fn pick(
     }
 }
 
-/// A value given only by flag.
-fn flag(value: Option<String>, flag_name: &'static str) -> Option<Given> {
-    value.map(|value| Given {
-        value,
-        source: flag_name,
-    })
-}
-
 fn build_config(
     args: Args,
     env: &dyn Fn(&str) -> Option<String>,
@@ -594,16 +630,16 @@ fn build_config(
         ));
     }
 
-    let port = flag(args.port, "-p/--port");
-    let addr = flag(args.addr, "-a/--addr");
+    let port = pick(args.port, "-p/--port", env, ENV_PORT);
+    let addr = pick(args.addr, "-a/--addr", env, ENV_ADDR);
     let remote_port = pick(args.remote_port, "--remote-port", env, ENV_REMOTE_PORT);
     let remote_ip = pick(args.remote_ip, "--remote-ip", env, ENV_REMOTE_IP);
     let allow_remote = allow_rules(args.allow_remote, env)?;
     let psk_file = pick(args.psk_file, "--psk-file", env, ENV_PSK_FILE);
-    let client_id = flag(args.client_id, "--client-id");
+    let client_id = pick(args.client_id, "--client-id", env, ENV_CLIENT_ID);
     let server_side_id = pick(args.server_side_id, "--server-side-id", env, ENV_SERVER_ID);
     let mqtt_host = pick(args.mqtt_host, "--mqtt-host", env, ENV_MQTT_HOST);
-    let mqtt_port = flag(args.mqtt_port, "--mqtt-port");
+    let mqtt_port = pick(args.mqtt_port, "--mqtt-port", env, ENV_MQTT_PORT);
     let root_ca = pick(args.mqtt_root_ca, "--mqtt-root-ca", env, ENV_ROOT_CA);
     let certificate = pick(
         args.mqtt_certificate,
@@ -620,18 +656,23 @@ fn build_config(
     let password_on_command_line = args.mqtt_password.is_some();
     let username = pick(args.mqtt_username, "--mqtt-username", env, ENV_USERNAME);
     let password = pick(args.mqtt_password, "--mqtt-password", env, ENV_PASSWORD);
-    let qos = flag(args.mqtt_qos, "--mqtt-qos");
+    let qos = pick(args.mqtt_qos, "--mqtt-qos", env, ENV_MQTT_QOS);
     let topic_prefix = pick(
         args.mqtt_topic_prefix,
         "--mqtt-topic-prefix",
         env,
         ENV_TOPIC_PREFIX,
     );
-    let window = flag(args.window, "--window");
-    let frame_size = flag(args.frame_size, "--frame-size");
-    let peer_timeout = flag(args.peer_timeout, "--peer-timeout");
-    let max_sessions = flag(args.max_sessions, "--max-sessions");
-    let max_buffer_memory = flag(args.max_buffer_memory, "--max-buffer-memory");
+    let window = pick(args.window, "--window", env, ENV_WINDOW);
+    let frame_size = pick(args.frame_size, "--frame-size", env, ENV_FRAME_SIZE);
+    let peer_timeout = pick(args.peer_timeout, "--peer-timeout", env, ENV_PEER_TIMEOUT);
+    let max_sessions = pick(args.max_sessions, "--max-sessions", env, ENV_MAX_SESSIONS);
+    let max_buffer_memory = pick(
+        args.max_buffer_memory,
+        "--max-buffer-memory",
+        env,
+        ENV_MAX_BUFFER_MEMORY,
+    );
 
     // Syntax of every value given, whatever the mode.
     let port_number = port.as_ref().map(parse_port).transpose()?;
@@ -781,8 +822,10 @@ fn build_config(
                     .to_owned(),
             );
         }
-        if args.watch {
-            warnings.push(not_applicable("--watch", "without -l/--list-servers"));
+        for (given, name) in [(args.watch, "--watch"), (args.json, "--json")] {
+            if given {
+                warnings.push(not_applicable(name, "without -l/--list-servers"));
+            }
         }
         Mode::Server {
             target_host: host.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
@@ -800,13 +843,18 @@ fn build_config(
         if args.beacon {
             warnings.push(not_applicable("-b/--beacon", "without -s/--server"));
         }
-        Mode::ListServers { watch: args.watch }
+        Mode::ListServers {
+            watch: args.watch,
+            json: args.json,
+        }
     } else {
         if args.beacon {
             warnings.push(not_applicable("-b/--beacon", "without -s/--server"));
         }
-        if args.watch {
-            warnings.push(not_applicable("--watch", "without -l/--list-servers"));
+        for (given, name) in [(args.watch, "--watch"), (args.json, "--json")] {
+            if given {
+                warnings.push(not_applicable(name, "without -l/--list-servers"));
+            }
         }
         if args.stdio {
             for given in [&port, &addr].into_iter().flatten() {
@@ -846,9 +894,20 @@ fn build_config(
         ));
     }
 
+    let (log_level, timestamps) = log_flags::settings(
+        &log_flags::LogFlags {
+            debug: args.debug,
+            verbose: args.verbose,
+            quiet: args.quiet,
+            no_timestamps: args.no_timestamps,
+            stdio: matches!(mode, Mode::Client { stdio: true, .. }),
+        },
+        env,
+    )?;
     let config = Config {
         mode,
-        debug: args.debug,
+        log_level,
+        timestamps,
         broker: BrokerConfig {
             host: mqtt_host,
             port,
@@ -978,25 +1037,9 @@ fn is_ipv6_literal(text: &str) -> bool {
     inner.parse::<Ipv6Addr>().is_ok()
 }
 
-/// A host name or IP literal, not resolved here. `[v6]` is unbracketed so
-/// that it can be passed to the resolver with a separate port.
+/// A host name or IP literal, not resolved here (see [`host::check`]).
 fn check_host(given: &Given) -> Result<String, CliError> {
-    let value = given.value.as_str();
-    if value.is_empty() {
-        return Err(invalid(given, "must not be empty"));
-    }
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(invalid(
-            given,
-            "must be a host name or IP address (no spaces or control characters)",
-        ));
-    }
-    if let Some(inner) = value.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
-        if inner.parse::<Ipv6Addr>().is_ok() {
-            return Ok(inner.to_owned());
-        }
-    }
-    Ok(value.to_owned())
+    host::check(&given.value).map_err(|why| invalid(given, why))
 }
 
 /// A single MQTT topic level: the topic prefix or the server-side-id.

@@ -139,7 +139,8 @@ fn server_mode_defaults_target_localhost_port_22_and_uses_the_server_id_as_clien
                 beacon: false,
                 allow_remote: AllowList::default(),
             },
-            debug: false,
+            log_level: log::LevelFilter::Info,
+            timestamps: true,
             broker: BrokerConfig {
                 host: HOST.to_owned(),
                 port: 1883,
@@ -178,7 +179,7 @@ fn client_mode_defaults_listen_on_localhost_port_22_with_a_random_client_id() {
     assert_eq!(config.topic_prefix, "ssh");
     assert_eq!(config.server_side_id, ID);
     assert_eq!(config.tuning, default_tuning());
-    assert!(!config.debug);
+    assert_eq!(config.log_level, log::LevelFilter::Info);
     assert!(warnings.is_empty(), "{warnings:?}");
 }
 
@@ -186,7 +187,13 @@ fn client_mode_defaults_listen_on_localhost_port_22_with_a_random_client_id() {
 #[test]
 fn list_mode_needs_no_server_side_id_and_leaves_it_empty() {
     let (config, warnings) = run(&list(&[]));
-    assert_eq!(config.mode, Mode::ListServers { watch: false });
+    assert_eq!(
+        config.mode,
+        Mode::ListServers {
+            watch: false,
+            json: false
+        }
+    );
     assert_eq!(config.server_side_id, "");
     assert!(is_random_client_id(&config.broker.client_id));
     assert_eq!(config.broker.port, 1883);
@@ -198,7 +205,13 @@ fn list_mode_needs_no_server_side_id_and_leaves_it_empty() {
 #[test]
 fn list_mode_keeps_a_given_server_side_id_and_watch() {
     let (config, warnings) = run(&list(&["--server-side-id", ID, "--watch"]));
-    assert_eq!(config.mode, Mode::ListServers { watch: true });
+    assert_eq!(
+        config.mode,
+        Mode::ListServers {
+            watch: true,
+            json: false
+        }
+    );
     assert_eq!(config.server_side_id, ID);
     assert!(warnings.is_empty(), "{warnings:?}");
 }
@@ -226,7 +239,7 @@ fn server_mode_takes_port_addr_and_beacon_from_short_flags() {
             allow_remote: AllowList::default(),
         }
     );
-    assert!(config.debug);
+    assert_eq!(config.log_level, log::LevelFilter::Debug);
     assert!(warnings.is_empty(), "{warnings:?}");
 }
 
@@ -271,7 +284,8 @@ fn long_flags_set_every_client_mode_setting() {
                 remote_port: Some(2200),
                 stdio: false,
             },
-            debug: true,
+            log_level: log::LevelFilter::Debug,
+            timestamps: true,
             broker: BrokerConfig {
                 host: HOST.to_owned(),
                 port: 1884,
@@ -403,7 +417,7 @@ fn getopt_equals_form_and_attached_short_values_are_accepted() {
 #[test]
 fn getopt_bundled_short_switches_are_accepted() {
     let (config, _) = run(&["-dsbp", "2222", "--mqtt-host", HOST, "--server-side-id", ID]);
-    assert!(config.debug);
+    assert_eq!(config.log_level, log::LevelFilter::Debug);
     assert_eq!(
         config.mode,
         Mode::Server {
@@ -976,7 +990,7 @@ fn an_empty_tls_path_flag_is_an_error() {
 fn unknown_flag_is_an_error() {
     let message = error(&client(&["--bogus"]));
     assert!(message.contains("--bogus"), "{message}");
-    assert!(message.ends_with("try --help"), "{message}");
+    assert!(message.ends_with("see --help"), "{message}");
 }
 
 #[test]
@@ -1103,7 +1117,13 @@ fn port_addr_and_remote_flags_in_list_mode_are_ignored_with_warnings() {
         "--remote-port",
         "80",
     ]));
-    assert_eq!(config.mode, Mode::ListServers { watch: false });
+    assert_eq!(
+        config.mode,
+        Mode::ListServers {
+            watch: false,
+            json: false
+        }
+    );
     assert_eq!(
         warnings,
         vec![
@@ -1129,20 +1149,22 @@ fn client_id_in_list_mode_is_used() {
 fn version_prints_the_package_version_and_exits_0() {
     match parse_to_outcome("mqtt-forward", &["--version"], &no_env) {
         Ok(Outcome::Print(text)) => {
-            let version = format!("mqtt-forward {}", env!("CARGO_PKG_VERSION"));
-            if cfg!(all(
-                feature = "web-roots",
-                feature = "tls12",
-                feature = "timestamps"
-            )) {
-                assert_eq!(text, format!("{version}\n"));
-            } else {
-                assert!(
-                    text.starts_with(&format!("{version} (built without ")),
-                    "{text}"
-                );
-                assert!(text.ends_with(")\n") && text.lines().count() == 1, "{text}");
-            }
+            let version = format!("mqtt-forward {} (", env!("CARGO_PKG_VERSION"));
+            assert!(text.starts_with(&version), "{text}");
+            assert!(text.contains(env!("MQTT_FORWARD_TARGET")), "{text}");
+            assert!(text.ends_with(")\n") && text.lines().count() == 1, "{text}");
+            let built_without = text.contains("(built without ");
+            assert_eq!(
+                built_without,
+                !cfg!(all(
+                    feature = "web-roots",
+                    feature = "tls12",
+                    feature = "timestamps",
+                    feature = "list",
+                    feature = "stdio"
+                )),
+                "{text}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -1339,7 +1361,7 @@ fn every_environment_variable_is_listed_in_env_vars() {
     for var in ENV_VARS {
         assert!(text.contains(var), "{var} missing from the help text");
     }
-    assert_eq!(ENV_VARS.len(), 12);
+    assert_eq!(ENV_VARS.len(), 24);
 }
 
 #[test]
@@ -1433,4 +1455,80 @@ fn stdio_is_a_client_mode_without_a_listener() {
     );
     let e = error(&server(&["--stdio"]));
     assert!(e.contains("--stdio is for the client side"), "{e}");
+}
+
+#[test]
+fn log_levels_come_from_q_v_vv_d_or_the_environment() {
+    use log::LevelFilter;
+    let level =
+        |args: &[&str], env: &[(&str, &str)]| run_with(&client(args), &env_of(env)).0.log_level;
+    assert_eq!(level(&[], &[]), LevelFilter::Info);
+    assert_eq!(level(&["-q"], &[]), LevelFilter::Warn);
+    assert_eq!(level(&["-v"], &[]), LevelFilter::Debug);
+    assert_eq!(level(&["-d"], &[]), LevelFilter::Debug);
+    assert_eq!(level(&["-vv"], &[]), LevelFilter::Trace);
+    assert_eq!(level(&["-v", "-v"], &[]), LevelFilter::Trace);
+    assert_eq!(level(&["-dv"], &[]), LevelFilter::Trace);
+    assert_eq!(level(&[], &[(ENV_LOG_LEVEL, "quiet")]), LevelFilter::Warn);
+    assert_eq!(level(&[], &[(ENV_LOG_LEVEL, "TRACE")]), LevelFilter::Trace);
+    assert_eq!(
+        level(&["-v"], &[(ENV_LOG_LEVEL, "quiet")]),
+        LevelFilter::Debug
+    );
+    let e = error(&client(&["-q", "-v"]));
+    assert!(e.contains("cannot be used together"), "{e}");
+    let e = error_with(&client(&[]), &env_of(&[(ENV_LOG_LEVEL, "loud")]));
+    assert!(e.contains(ENV_LOG_LEVEL) && e.contains("loud"), "{e}");
+}
+
+#[test]
+fn timestamps_are_on_unless_turned_off_or_under_the_journal() {
+    let ts =
+        |args: &[&str], env: &[(&str, &str)]| run_with(&client(args), &env_of(env)).0.timestamps;
+    assert!(ts(&[], &[]));
+    assert!(!ts(&["--no-timestamps"], &[]));
+    assert!(!ts(&[], &[(ENV_LOG_TIMESTAMPS, "off")]));
+    assert!(ts(
+        &[],
+        &[(ENV_LOG_TIMESTAMPS, "on"), ("JOURNAL_STREAM", "8:123")]
+    ));
+    assert!(!ts(&[], &[("JOURNAL_STREAM", "8:123")]));
+    let e = error_with(&client(&[]), &env_of(&[(ENV_LOG_TIMESTAMPS, "maybe")]));
+    assert!(e.contains(ENV_LOG_TIMESTAMPS), "{e}");
+}
+
+#[test]
+fn broker_port_qos_and_tuning_come_from_the_environment_and_bad_values_name_the_variable() {
+    let env = env_of(&[
+        (ENV_MQTT_PORT, "34449"),
+        (ENV_MQTT_QOS, "0"),
+        (ENV_PORT, "2222"),
+        (ENV_CLIENT_ID, "desk"),
+        (ENV_WINDOW, "64"),
+        (ENV_MAX_SESSIONS, "10"),
+    ]);
+    let (config, _) = run_with(&client(&[]), &env);
+    assert_eq!(config.broker.port, 34449);
+    assert_eq!(config.broker.qos, 0);
+    assert_eq!(config.broker.client_id, "desk");
+    assert_eq!(config.tuning.window_frames, 64);
+    assert_eq!(config.tuning.max_sessions, 10);
+    assert!(matches!(
+        config.mode,
+        Mode::Client {
+            listen_port: 2222,
+            ..
+        }
+    ));
+    // Flags win.
+    let (config, _) = run_with(&client(&["--mqtt-port", "1884"]), &env);
+    assert_eq!(config.broker.port, 1884);
+    for (var, value) in [
+        (ENV_MQTT_PORT, "70000"),
+        (ENV_MQTT_QOS, "3"),
+        (ENV_FRAME_SIZE, "1"),
+    ] {
+        let e = error_with(&client(&[]), &env_of(&[(var, value)]));
+        assert!(e.contains(var) && e.contains(value), "{e}");
+    }
 }

@@ -154,6 +154,12 @@ impl Topics {
         format!("{}/{}/probe/{client_id}", self.prefix, self.server_id)
     }
 
+    /// What `-l` also subscribes to: every server's announcement under the
+    /// prefix (which of them are this program).
+    pub fn instance_filter(prefix: &str) -> String {
+        format!("{prefix}/+/instance")
+    }
+
     /// What `-l` subscribes to: every server's beacon under the prefix.
     pub fn beacon_filter(prefix: &str) -> String {
         format!("{prefix}/+/beacon/rx")

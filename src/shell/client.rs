@@ -80,7 +80,15 @@ pub async fn run(
     } else {
         let listener = async_net::TcpListener::bind((listen_host.as_str(), *listen_port))
             .await
-            .map_err(|e| format!("cannot listen on {listen_host}:{listen_port}: {e}"))?;
+            .map_err(|e| {
+                let hint =
+                    if e.kind() == std::io::ErrorKind::PermissionDenied && *listen_port < 1024 {
+                        " (ports below 1024 need root: listen on another, e.g. -p 2222)"
+                    } else {
+                        ""
+                    };
+                format!("cannot listen on {listen_host}:{listen_port}: {e}{hint}")
+            })?;
         let local = listener
             .local_addr()
             .map_err(|e| format!("cannot listen on {listen_host}:{listen_port}: {e}"))?;

@@ -11,6 +11,7 @@ use smol::Timer;
 use super::mqtt::Inbound;
 use crate::config::BEACON_PERIOD;
 use crate::protocol::frame::{decode, flags};
+use crate::protocol::instance;
 use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::{Incoming, Topics};
 use crate::secure::psk::Psk;
@@ -25,23 +26,43 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most servers listed (the C original's table holds 30; this one more).
 const MAX_SERVERS: usize = 256;
 
-/// Server ids in the order first seen, with when each was last seen.
+/// A server side seen beaconing.
+#[derive(Debug)]
+struct Seen {
+    /// Its server-side-id, as shown (with [`KEYED_MARK`] when it needs a key
+    /// this listener does not have).
+    id: String,
+    /// When its last beacon arrived.
+    last: Instant,
+}
+
+/// Server ids in the order first seen, with when each was last seen, and
+/// which of them announce themselves as this program (`P/S/instance`).
 #[derive(Debug, Default)]
 pub struct ServerList {
-    servers: Vec<(String, Instant)>,
+    servers: Vec<Seen>,
+    /// Server-side ids with an announcement of this program.
+    announced: Vec<String>,
 }
 
 /// Shown after the id of a server whose beacon carries a key's tag, to a
 /// listener without the key.
 const KEYED_MARK: &str = " (needs --psk-file)";
+/// A server whose beacon is this late (three periods) is shown as gone.
+const GONE_AFTER: Duration = Duration::from_secs(3 * 3);
+/// ... and is dropped from the list this late.
+const DROP_AFTER: Duration = Duration::from_secs(60);
 
 impl ServerList {
     /// Records a beacon from `id` at `now`.
     pub fn saw(&mut self, id: &str, now: Instant) {
-        if let Some(entry) = self.servers.iter_mut().find(|(s, _)| s == id) {
-            entry.1 = now;
+        if let Some(entry) = self.servers.iter_mut().find(|s| s.id == id) {
+            entry.last = now;
         } else if self.servers.len() < MAX_SERVERS {
-            self.servers.push((id.to_owned(), now));
+            self.servers.push(Seen {
+                id: id.to_owned(),
+                last: now,
+            });
         }
     }
 
@@ -59,20 +80,114 @@ impl ServerList {
         }
     }
 
-    /// The table as the C original prints it.
+    /// Records that `id` announces itself as this program.
+    pub fn announced(&mut self, id: &str) {
+        if !self.announced.iter().any(|a| a == id) && self.announced.len() < MAX_SERVERS {
+            self.announced.push(id.to_owned());
+        }
+    }
+
+    /// Forgets the servers silent for [`DROP_AFTER`].
+    pub fn expire(&mut self, now: Instant) {
+        self.servers
+            .retain(|s| now.saturating_duration_since(s.last) < DROP_AFTER);
+    }
+
+    fn program(&self, shown: &str) -> &'static str {
+        let id = shown.strip_suffix(KEYED_MARK).unwrap_or(shown);
+        if shown.ends_with(KEYED_MARK) || self.announced.iter().any(|a| a == id) {
+            "mqtt-forward"
+        } else {
+            "C original or older mqtt-forward"
+        }
+    }
+
+    /// The table as the C original prints it (`-l` without `--watch`).
     pub fn render(&self, now: Instant) -> String {
         let mut out = String::from("Detected servers:\n\n");
         out.push_str(&format!(
             "  {:>40}{:>30}\n\n",
             "Server ID", "Last seen (seconds ago)"
         ));
-        for (id, seen) in &self.servers {
-            let ago = now.saturating_duration_since(*seen).as_secs();
-            out.push_str(&format!("  {id:>40}{ago:>30}\n"));
+        for s in &self.servers {
+            let ago = now.saturating_duration_since(s.last).as_secs();
+            out.push_str(&format!("  {:>40}{ago:>30}\n", s.id));
         }
         out.push_str("\n\n");
         out
     }
+
+    /// The `--watch` table: the C columns, which program each server is,
+    /// and which are gone (silent for three beacon periods).
+    pub fn render_watch(&self, now: Instant) -> String {
+        let mut out = format!(
+            "  {:>40}{:>30}  {}\n\n",
+            "Server ID", "Last seen (seconds ago)", "Program"
+        );
+        for s in &self.servers {
+            let silent = now.saturating_duration_since(s.last);
+            let ago = if silent >= GONE_AFTER {
+                format!("{} (gone)", silent.as_secs())
+            } else {
+                silent.as_secs().to_string()
+            };
+            out.push_str(&format!(
+                "  {:>40}{ago:>30}  {}\n",
+                s.id,
+                self.program(&s.id)
+            ));
+        }
+        out
+    }
+
+    /// One JSON object per server and line (`--json`).
+    pub fn render_json(&self, now: Instant) -> String {
+        let mut out = String::new();
+        for s in &self.servers {
+            let silent = now.saturating_duration_since(s.last);
+            let id = s.id.strip_suffix(KEYED_MARK).unwrap_or(&s.id);
+            out.push_str(&format!(
+                "{{\"id\":{},\"last_seen_secs\":{:.1},\"program\":\"{}\",\"needs_key\":{},\"gone\":{}}}\n",
+                json_string(id),
+                silent.as_secs_f64(),
+                if self.program(&s.id) == "mqtt-forward" {
+                    "mqtt-forward"
+                } else {
+                    "c-original-or-older"
+                },
+                s.id.ends_with(KEYED_MARK),
+                silent >= GONE_AFTER
+            ));
+        }
+        out
+    }
+}
+
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// How `-l` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Output {
+    /// `--watch`: keep printing every beacon period.
+    pub watch: bool,
+    /// `--json`: JSON lines instead of a table.
+    pub json: bool,
+    /// Redraw the table in place (stdout is a terminal).
+    pub redraw: bool,
 }
 
 enum Wake {
@@ -84,10 +199,11 @@ enum Wake {
 /// beacon period (plus margin) and returns, or with `watch` every period.
 pub async fn run(
     prefix: &str,
-    watch: bool,
+    output: Output,
     psk: Option<&Psk>,
     inbound: Receiver<Inbound>,
 ) -> Result<(), String> {
+    let watch = output.watch;
     let topics = Topics::new(prefix, "");
     let mut list = ServerList::default();
     let started = Instant::now();
@@ -114,6 +230,11 @@ pub async fn run(
             Wake::Inbound(Some(Inbound::Message(p))) => {
                 if let Some(Incoming::Beacon(id)) = topics.parse(&p.topic) {
                     list.saw_beacon(id, &p.payload, psk, now);
+                } else if let Some(id) = announced_id(prefix, &p.topic) {
+                    // Any announcement of this program, keyed or not.
+                    if p.payload.len() >= instance::LEN {
+                        list.announced(id);
+                    }
                 }
             }
             Wake::Tick => {
@@ -133,9 +254,20 @@ pub async fn run(
                         super::words::Span(BEACON_PERIOD + LISTEN_MARGIN)
                     );
                 }
+                list.expire(now);
+                let text = if output.json {
+                    list.render_json(now)
+                } else if watch && output.redraw {
+                    // Home and clear, then the table: redrawn in place.
+                    format!("\x1b[H\x1b[2J{}", list.render_watch(now))
+                } else if watch {
+                    format!("{}\n", list.render_watch(now))
+                } else {
+                    list.render(now)
+                };
                 let mut stdout = std::io::stdout().lock();
                 let written = stdout
-                    .write_all(list.render(now).as_bytes())
+                    .write_all(text.as_bytes())
                     .and_then(|_| stdout.flush());
                 if !watch || written.is_err() {
                     return Ok(());
@@ -144,6 +276,13 @@ pub async fn run(
             }
         }
     }
+}
+
+/// The server-side id of an announcement topic `P/S/instance`.
+fn announced_id<'a>(prefix: &str, topic: &'a str) -> Option<&'a str> {
+    let rest = topic.strip_prefix(prefix)?.strip_prefix('/')?;
+    let id = rest.strip_suffix("/instance")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
 #[cfg(test)]
@@ -183,13 +322,45 @@ mod tests {
         ] {
             keyed.saw_beacon(id, payload, Some(&psk), t);
         }
-        let ids: Vec<&str> = keyed.servers.iter().map(|(s, _)| s.as_str()).collect();
+        let ids: Vec<&str> = keyed.servers.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["ours"]);
         let mut keyless = ServerList::default();
         for (id, payload) in [("ours", &ours), ("open", &plain)] {
             keyless.saw_beacon(id, payload, None, t);
         }
-        let ids: Vec<&str> = keyless.servers.iter().map(|(s, _)| s.as_str()).collect();
+        let ids: Vec<&str> = keyless.servers.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["ours (needs --psk-file)", "open"]);
+    }
+
+    #[test]
+    fn watch_marks_silent_servers_gone_then_drops_them_and_json_says_which_program() {
+        let t = Instant::now();
+        let mut list = ServerList::default();
+        list.saw("c-box", t);
+        list.saw("pi \"1\"", t + Duration::from_secs(8));
+        list.announced("pi \"1\"");
+        let now = t + Duration::from_secs(10);
+        let table = list.render_watch(now);
+        assert!(table.contains("10 (gone)"), "{table}");
+        assert!(
+            table.contains("C original or older mqtt-forward"),
+            "{table}"
+        );
+        let json = list.render_json(now);
+        let lines: Vec<&str> = json.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[0],
+            r#"{"id":"c-box","last_seen_secs":10.0,"program":"c-original-or-older","needs_key":false,"gone":true}"#
+        );
+        assert_eq!(
+            lines[1],
+            r#"{"id":"pi \"1\"","last_seen_secs":2.0,"program":"mqtt-forward","needs_key":false,"gone":false}"#
+        );
+        list.expire(t + Duration::from_secs(61));
+        assert_eq!(list.servers.len(), 1, "the silent one is dropped");
+        assert_eq!(announced_id("ssh", "ssh/pi/instance"), Some("pi"));
+        assert_eq!(announced_id("ssh", "ssh/pi/x/instance"), None);
+        assert_eq!(announced_id("ssh", "other/pi/instance"), None);
     }
 }

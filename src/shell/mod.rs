@@ -202,7 +202,10 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
                 .with_key(config.psk.is_some());
             vec![topics.server_filter(), topics.instance()]
         }
-        Mode::ListServers { .. } => vec![Topics::beacon_filter(&config.topic_prefix)],
+        Mode::ListServers { .. } => vec![
+            Topics::beacon_filter(&config.topic_prefix),
+            Topics::instance_filter(&config.topic_prefix),
+        ],
         // The server side's announcement says whether it uses a key (for
         // the line a session without an answer logs).
         Mode::Client { .. } => {
@@ -229,9 +232,15 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
                 Ok(client::run(ex.clone(), &config, broker, inbound, stop).await?)
             }
             #[cfg(feature = "list")]
-            Mode::ListServers { watch } => {
+            Mode::ListServers { watch, json } => {
+                let output = list::Output {
+                    watch: *watch,
+                    json: *json,
+                    // SAFETY: isatty has no preconditions.
+                    redraw: *watch && !*json && unsafe { libc::isatty(1) } == 1,
+                };
                 let list = async {
-                    list::run(&config.topic_prefix, *watch, config.psk.as_ref(), inbound).await
+                    list::run(&config.topic_prefix, output, config.psk.as_ref(), inbound).await
                 };
                 let stopped = async {
                     let _ = stop.recv().await;

@@ -232,7 +232,7 @@ impl Outbox {
         };
         match decode(bytes) {
             Ok(frame) => {
-                if log::log_enabled!(log::Level::Debug) {
+                if log::log_enabled!(log::Level::Trace) {
                     log_frame(id, "rx", &frame);
                 }
                 core.handle_frame(&frame, now);
@@ -269,7 +269,7 @@ impl Outbox {
                 self.pool.give_back(buf);
                 return true;
             }
-            if log::log_enabled!(log::Level::Debug) {
+            if log::log_enabled!(log::Level::Trace) {
                 if let Ok(frame) = decode(&buf[prefix..]) {
                     log_frame(id, "tx", &frame);
                 }
@@ -317,7 +317,7 @@ enum Wake {
 
 fn log_frame(id: &SessionId, dir: &str, frame: &Frame<'_>) {
     let h = frame.header;
-    log::debug!(
+    log::trace!(
         "session {id}: {dir} seq {} ack {:?} flags {:#x} data {}",
         h.seq,
         h.ack,
