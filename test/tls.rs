@@ -503,3 +503,27 @@ fn an_x509_v1_client_certificate_made_as_mosquitto_documents_carries_a_tunnel() 
     );
     assert!(!out.stderr.contains("Other("), "{out:?}");
 }
+
+#[test]
+fn a_broker_port_where_ssh_or_http_answers_is_named_as_such() {
+    use std::io::{Read, Write};
+    let ssh = Target::spawn(|mut stream| {
+        let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+        let mut buf = [0u8; 64];
+        let _ = stream.read(&mut buf);
+    });
+    let http = Target::spawn(|mut stream| {
+        let mut buf = [0u8; 64];
+        let _ = stream.read(&mut buf);
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let mut fx = Fixture::new("not-mqtt");
+    for (name, port, words) in [
+        ("ssh", ssh.port, "an SSH server answers on port"),
+        ("http", http.port, "an HTTP server answers on port"),
+    ] {
+        let mut args = fx.broker_args_on(port, "x");
+        args.extend(["-p".to_owned(), free_port().to_string()]);
+        assert_refused(&mut fx, name, args, &[], words);
+    }
+}

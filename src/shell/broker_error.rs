@@ -8,13 +8,23 @@ use std::io;
 use rumqttc::{ConnectReturnCode, ConnectionError};
 use rustls::{AlertDescription, CertificateError};
 
+use super::listener_probe::{mismatch, Listener};
 use super::mqtt::CONNECT_TIMEOUT;
 use crate::config::BrokerConfig;
 
 /// Describes `e` for the log: the root cause, with a hint where the cause
 /// points at a setting of `cx`. `connecting`: the error ended a connection
 /// attempt (rather than an established connection).
-pub fn describe(e: &ConnectionError, cx: &BrokerConfig, connecting: bool) -> String {
+///
+/// `look` finds out what answers on the broker's port (see
+/// [`super::listener_probe`]); it is called only when the failure leaves
+/// that open: the handshake ended without an MQTT or TLS answer.
+pub fn describe(
+    e: &ConnectionError,
+    cx: &BrokerConfig,
+    connecting: bool,
+    look: &mut dyn FnMut() -> Option<Listener>,
+) -> String {
     match e {
         ConnectionError::ConnectionRefused(code) => return refused(*code),
         ConnectionError::NetworkTimeout => {
@@ -26,7 +36,19 @@ pub fn describe(e: &ConnectionError, cx: &BrokerConfig, connecting: bool) -> Str
         }
         _ => {}
     }
-    match find_tls_error(e) {
+    let tls_error = find_tls_error(e);
+    let unclear = match tls_error {
+        // Not a TLS answer at all.
+        Some(rustls::Error::InvalidMessage(_)) => true,
+        Some(_) => false,
+        None => !refused_by_os(e),
+    };
+    if connecting && unclear {
+        if let Some(line) = look().and_then(|l| mismatch(&l, cx.port, cx.tls.is_some())) {
+            return line;
+        }
+    }
+    match tls_error {
         Some(tls) => tls_hint(tls, cx),
         None if connecting && closed_by_peer(e) => {
             let expected = if cx.tls.is_some() {
@@ -48,6 +70,27 @@ pub fn describe(e: &ConnectionError, cx: &BrokerConfig, connecting: bool) -> Str
 /// Whether a client certificate is configured.
 fn has_client_cert(cx: &BrokerConfig) -> bool {
     cx.tls.as_ref().is_some_and(|tls| tls.certificate.is_some())
+}
+
+/// True if nothing listens (the TCP connection itself was refused) or the
+/// host is unknown: then there is nothing to look at.
+fn refused_by_os(e: &(dyn StdError + 'static)) -> bool {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            if matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::NetworkUnreachable
+                    | io::ErrorKind::HostUnreachable
+            ) || io.raw_os_error().is_none() && io.to_string().contains("lookup")
+            {
+                return true;
+            }
+        }
+        current = err.source();
+    }
+    false
 }
 
 /// True if the deepest cause is the peer closing or resetting the connection.
@@ -199,7 +242,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer,
         ));
-        let text = describe(&e, &config(false, false), true);
+        let text = describe(&e, &config(false, false), true, &mut || None);
         assert!(text.contains("not signed by a trusted CA"), "{text}");
         assert!(text.contains("--mqtt-root-ca"), "{text}");
     }
@@ -209,7 +252,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName,
         ));
-        let text = describe(&e, &config(false, false), true);
+        let text = describe(&e, &config(false, false), true, &mut || None);
         assert!(
             text.contains("not valid for the host name 'broker.example'"),
             "{text}"
@@ -221,13 +264,15 @@ mod tests {
         let e = tls_io(rustls::Error::AlertReceived(
             AlertDescription::CertificateRequired,
         ));
-        assert!(describe(&e, &config(false, false), true).contains("--mqtt-certificate"));
+        assert!(
+            describe(&e, &config(false, false), true, &mut || None).contains("--mqtt-certificate")
+        );
     }
 
     #[test]
     fn refused_credentials_name_the_credential_flags_only() {
         let e = ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword);
-        let text = describe(&e, &config(false, false), true);
+        let text = describe(&e, &config(false, false), true, &mut || None);
         assert!(text.contains("user name or password"), "{text}");
     }
 
@@ -236,10 +281,9 @@ mod tests {
         let e = tls_io(rustls::Error::AlertReceived(
             AlertDescription::HandshakeFailure,
         ));
-        assert!(
-            describe(&e, &config(false, false), true).contains("may require a client certificate")
-        );
-        let text = describe(&e, &config(true, true), true);
+        assert!(describe(&e, &config(false, false), true, &mut || None)
+            .contains("may require a client certificate"));
+        let text = describe(&e, &config(true, true), true, &mut || None);
         assert!(text.contains("our client certificate"), "{text}");
         assert!(!text.contains("may require"), "{text}");
     }
@@ -250,6 +294,7 @@ mod tests {
             &ConnectionError::NetworkTimeout,
             &config(false, false),
             true,
+            &mut || None,
         );
         assert!(text.contains("no answer within 10 s"), "{text}");
         assert!(text.contains("--mqtt-port"), "{text}");
@@ -258,22 +303,42 @@ mod tests {
     #[test]
     fn a_reset_while_connecting_asks_whether_the_listener_is_tls_or_plain() {
         let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionReset));
-        let text = describe(&e, &config(false, false), true);
+        let text = describe(&e, &config(false, false), true, &mut || None);
         assert!(
             text.contains("is 8883 the port of a TLS listener? (add --tls)"),
             "{text}"
         );
-        assert!(describe(&e, &config(true, false), true)
+        assert!(describe(&e, &config(true, false), true, &mut || None)
             .contains("a plain MQTT listener? (--tls is on)"));
         // A connection that was up and then reset is just a dropped link.
-        assert!(!describe(&e, &config(false, false), false).contains("listener"));
+        assert!(!describe(&e, &config(false, false), false, &mut || None).contains("listener"));
+    }
+
+    #[test]
+    fn what_answers_on_the_port_is_said_when_the_handshake_does_not_tell() {
+        let reset = ConnectionError::Io(io::Error::from(io::ErrorKind::UnexpectedEof));
+        let ssh = || Some(Listener::Ssh("SSH-2.0-x".into()));
+        let text = describe(&reset, &config(false, false), true, &mut { ssh });
+        assert!(text.contains("an SSH server answers on port"), "{text}");
+        // Not looked at once connected, nor when nothing listens.
+        let mut looked = false;
+        let _ = describe(&reset, &config(false, false), false, &mut || {
+            looked = true;
+            None
+        });
+        let refused = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
+        let _ = describe(&refused, &config(false, false), true, &mut || {
+            looked = true;
+            None
+        });
+        assert!(!looked);
     }
 
     #[test]
     fn plain_io_errors_keep_their_message() {
         let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
         assert_eq!(
-            describe(&e, &config(false, false), true),
+            describe(&e, &config(false, false), true, &mut || None),
             io::Error::from(io::ErrorKind::ConnectionRefused).to_string()
         );
     }

@@ -7,6 +7,7 @@ mod client;
 mod inbox;
 #[cfg(feature = "list")]
 mod list;
+mod listener_probe;
 mod local;
 mod mqtt;
 mod payload_pool;

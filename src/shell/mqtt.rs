@@ -36,6 +36,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// topic length (2), packet id (2) and the longest topic we use
 /// (2 × MAX_TOPIC_LEVEL_LEN + 32-char session id + separators and suffix).
 const PACKET_OVERHEAD: usize = 5 + 2 + 2 + 2 * crate::protocol::limits::MAX_TOPIC_LEVEL_LEN + 64;
+/// How often a failing connection's port is looked at, at most.
+const LOOK_PERIOD: Duration = Duration::from_secs(60);
 /// The largest MQTT packet sent or accepted: the largest frame, sealed
 /// (`--psk-file`), with its packet's header and topic.
 const MAX_PACKET: usize = MAX_PAYLOAD + crate::secure::channel::MAX_OVERHEAD + PACKET_OVERHEAD;
@@ -285,6 +287,8 @@ async fn drive(
     let mut restoring: Option<String> = None;
     let mut awaiting_suback: HashMap<u16, String> = HashMap::new();
     let mut reconnect = Reconnect::default();
+    // When the broker's port was last looked at (see listener_probe).
+    let mut looked: Option<(std::time::Instant, Option<super::listener_probe::Listener>)> = None;
     let mut up = false;
     let mut oversized_seen = rumqttc::oversized_publishes_dropped();
     loop {
@@ -405,7 +409,23 @@ async fn drive(
                 // wait forever (rumqttc issue #1056). The reliability layer
                 // retransmits whatever that drops.
                 eventloop.state.collision = None;
-                let why = super::broker_error::describe(&e, config, !up);
+                let why = super::broker_error::describe(&e, config, !up, &mut || {
+                    // At most once a minute (the verdict is kept): a
+                    // blocking look of at most a few hundred milliseconds,
+                    // on this broker thread.
+                    let now = std::time::Instant::now();
+                    match &looked {
+                        Some((t, verdict)) if now.duration_since(*t) < LOOK_PERIOD => {
+                            verdict.clone()
+                        }
+                        _ => {
+                            let verdict =
+                                super::listener_probe::identify(&config.host, config.port);
+                            looked = Some((now, verdict.clone()));
+                            verdict
+                        }
+                    }
+                });
                 up = false;
                 let retry = reconnect.failed(std::time::Instant::now(), &why, &endpoint);
                 if let Some(line) = retry.line {
