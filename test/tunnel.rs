@@ -194,7 +194,8 @@ fn each_new_session_echoes_its_first_byte_within_2_seconds() {
 fn refused_target_closes_the_client_connection_within_3_seconds() {
     let closed_port = free_port();
     let mut fx = Fixture::new("refused");
-    let port = tunnel(&mut fx, "refused", closed_port, &[]);
+    fx.server("refused", closed_port, &[]);
+    let (client, port) = fx.client("refused", &[]);
     for attempt in 0..2 {
         let started = Instant::now();
         let mut stream = connect(port);
@@ -223,6 +224,13 @@ fn refused_target_closes_the_client_connection_within_3_seconds() {
             "attempt {attempt}: closed after {elapsed:?}"
         );
     }
+    // The server side's reason reaches the client side's log, in words.
+    fx.proc(client)
+        .wait_for_log(
+            "closed (the target refused the connection)",
+            Duration::from_secs(5),
+        )
+        .unwrap();
 }
 
 #[test]
