@@ -736,7 +736,7 @@ for qos in $QOS_LEVELS; do
             closed=$(grep -c 'closed (' "$log" || true)
             retx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
             maxretx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$log" | sort -n | tail -n1)
-            reasons=$(sed -n 's/.*closed (\([^)]*\)).*/\1/p' "$log" | sort | uniq -c | awk '{ printf "%s%s=%s", sep, $2, $1; sep = "," }')
+            reasons=$(sed -n 's/.*closed (\([^)]*\)).*/\1/p' "$log" | sort | uniq -c | awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "%s%s=%s", sep, $0, c; sep = ", " }')
             died=""
             [[ $(get "$impl|q$qos|died_$side") != - ]] && died=" DIED DURING THE RUN: $(get "$impl|q$qos|died_$side")"
             printf '%-6s QoS %s %-6s: %s warn/error lines, %s sessions closed (%s), retransmissions %s (max %s in one session)%s\n' \
