@@ -456,3 +456,38 @@ fn a_keyed_client_resets_its_sessions_within_seconds_of_the_server_side_restarti
     let received = echo_through(port, data.clone(), Duration::from_secs(20)).unwrap();
     assert_same_data("a session after the restart", &received, &data);
 }
+
+#[test]
+fn a_recorded_keyed_announcement_replayed_neither_resets_sessions_nor_counts_as_a_twin() {
+    let echo = Target::echo();
+    let mut fx = keyed_fixture("announce-replay");
+    let first = fx.server("announced", echo.port, &[]);
+    // Record the first process's announcement (retained).
+    let mut recorder = RawClient::connect(fx.broker.port, "recorder");
+    recorder.subscribe("ssh/announced/instance");
+    let (_, old, _) = recorder.next_publish().expect("the retained announcement");
+    drop(recorder);
+    fx.proc(first).kill();
+    let server = fx.server("announced", echo.port, &[]);
+    let (client, port) = fx.client("announced", &[]);
+    let mut stream = connect(port);
+    stream.write_all(b"before").unwrap();
+    let mut back = [0u8; 6];
+    stream.read_exact(&mut back).unwrap();
+    let mut attacker = RawClient::connect(fx.broker.port, "attacker");
+    for _ in 0..3 {
+        attacker.publish("ssh/announced/instance", &old, false);
+        thread::sleep(Duration::from_millis(300));
+    }
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(b"after!").unwrap();
+    stream
+        .read_exact(&mut back)
+        .unwrap_or_else(|e| panic!("the session did not survive the replay: {e}\n{}", fx.logs()));
+    assert_eq!(&back, b"after!");
+    assert_eq!(fx.proc(client).log_count("the server side restarted"), 0);
+    assert_eq!(fx.proc(server).log_count("another server side"), 0);
+    assert!(fx.proc(server).exited().is_none());
+}

@@ -14,6 +14,30 @@ const MAGIC: &[u8; 4] = b"MQFI";
 const VERSION: u8 = 1;
 /// Encoded length.
 pub const LEN: usize = 4 + 1 + 16 + 8;
+/// Length of the body a server side with a key tags (see
+/// `crate::secure::signed`): the announcement and when it was published
+/// (ns since the Unix epoch, big-endian), so that a recorded one can be
+/// told from a fresh one.
+pub const KEYED_LEN: usize = LEN + 8;
+
+/// The keyed body of `announcement` (encoded) published at `published_ns`.
+pub fn with_published(mut announcement: Vec<u8>, published_ns: u64) -> Vec<u8> {
+    announcement.extend_from_slice(&published_ns.to_be_bytes());
+    announcement
+}
+
+/// When a keyed body was published.
+pub fn published_ns(body: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = body.get(LEN..KEYED_LEN)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+/// Nanoseconds since the Unix epoch now (0 with a clock before 1970).
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
 
 /// One process serving a server-side-id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

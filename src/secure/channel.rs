@@ -25,10 +25,17 @@
 //! K_c2s   = HKDF(psk; dh, id, e_c, e_s; "c2s"),  K_s2c likewise with "s2c"
 //! ```
 //!
+//! `psk` here is the server side's own key (`Psk::scoped`: the file's key
+//! bound to the topic prefix and server-side-id), so frames made for one
+//! server side are useless at another that shares the key file.
+//!
 //! The session keys need the PSK and both ephemeral secrets: a recorded
-//! session cannot be decrypted later even with the PSK (forward secrecy),
-//! and replaying a recorded HELLO makes the server side pick a new `e_s`,
-//! under which nothing else recorded opens. The server side dials only once
+//! session's stream cannot be decrypted later even with the PSK (forward
+//! secrecy), and replaying a recorded HELLO makes the server side pick a
+//! new `e_s`, under which nothing else recorded opens. The HELLO itself
+//! (an opening frame, with the client's target request if any, never
+//! stream bytes) is under `K_hello`, from the PSK alone: whoever later
+//! holds the PSK can read that request from a recording. The server side dials only once
 //! a SEALED frame from the client proves it holds `e_c`'s secret
 //! ([`Channel::is_confirmed`]).
 

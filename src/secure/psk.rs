@@ -120,6 +120,16 @@ impl Psk {
         Psk::parse(text)
     }
 
+    /// The key of one server side: every key and tag of its sessions,
+    /// beacons and announcements derives from this, so that frames made
+    /// for one server side (prefix and id) are useless at another that
+    /// shares the key file.
+    pub fn scoped(&self, prefix: &str, server_id: &str) -> Psk {
+        Psk {
+            key: self.derive(&[prefix.as_bytes(), server_id.as_bytes()], b"server side"),
+        }
+    }
+
     /// A key derived from the PSK, binding `parts`, for `label`.
     pub fn derive(&self, parts: &[&[u8]], label: &[u8]) -> [u8; KEY_LEN] {
         derive(&self.key, parts, label)
@@ -177,6 +187,15 @@ mod tests {
             assert!(e.contains(words), "{text:?}: {e}");
         }
         assert!(Psk::parse(&"ab".repeat(2000)).is_err());
+    }
+
+    #[test]
+    fn each_server_side_gets_its_own_key() {
+        let psk = Psk::parse(HEX).unwrap();
+        assert_ne!(psk.scoped("ssh", "a"), psk.scoped("ssh", "b"));
+        assert_ne!(psk.scoped("ssh", "a"), psk.scoped("tun", "a"));
+        assert_ne!(psk.scoped("ss", "ha"), psk.scoped("ssh", "a"));
+        assert_eq!(psk.scoped("ssh", "a"), psk.scoped("ssh", "a"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::session_task::{self, NoAnswer, Outbox, Sealing, SessionIo, Slot};
 use super::{inbox_bytes, inbox_capacity, session_config};
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
-use crate::protocol::instance;
+use crate::protocol::instance::{self, Announcement};
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
 use crate::reliable::session::{Role, Session, SessionConfig};
 use crate::secure::channel::Channel;
@@ -108,8 +108,8 @@ pub async fn run(
     let rejected = Rc::new(Cell::new(0u64));
     let no_answer = Rc::new(Cell::new(NoAnswer::Unknown));
     let instance_topic = topics.instance();
-    // The server process behind a keyed announcement (its nonce).
-    let mut server_instance: Option<[u8; 16]> = None;
+    // The newest server process known from a keyed announcement.
+    let mut server_instance: Option<Announcement> = None;
     let (ctl_tx, ctl_rx) = channel::unbounded::<Control>();
     let open = Rc::new(Cell::new(0));
     let frame_limit = super::initial_frame_limit(config);
@@ -125,7 +125,7 @@ pub async fn run(
         max_buffer_memory: config.tuning.max_buffer_memory,
         inbox_bytes: inbox_bytes(config, &open),
         frame_limit: frame_limit.clone(),
-        psk: config.psk.clone(),
+        psk: super::scoped_psk(config),
         rejected: rejected.clone(),
         no_answer: no_answer.clone(),
     };
@@ -236,12 +236,23 @@ pub async fn run(
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
                 let (keying, instance) = server_keying(config, &p.payload);
                 no_answer.set(keying);
-                // With a key, a new announcement (made with it: no one else
-                // can) means the server side restarted, and lost every
-                // session: a keyed server side cannot tell a client so
-                // (it cannot authenticate frames of sessions it lost).
-                let restarted = instance
-                    .is_some_and(|new| server_instance.replace(new).is_some_and(|old| old != new));
+                // With a key, an announcement (made with it: no one else
+                // can) of a process started after the one known means the
+                // server side restarted, and lost every session: a keyed
+                // server side cannot tell a client so (it cannot
+                // authenticate frames of sessions it lost). A recorded
+                // older one is ignored.
+                let mut restarted = false;
+                if let Some(new) = instance {
+                    match &server_instance {
+                        Some(known) if new.started_ns > known.started_ns => {
+                            restarted = new.nonce != known.nonce;
+                            server_instance = Some(new);
+                        }
+                        Some(_) => {}
+                        None => server_instance = Some(new),
+                    }
+                }
                 if restarted && !sessions.is_empty() {
                     log::warn!(
                         "the server side restarted (its announcement changed): resetting \
@@ -300,22 +311,29 @@ struct Acceptor {
 /// What the server side's announcement says about its key, for the line a
 /// session with no answer logs; and the process it announces, if made with
 /// our key.
-fn server_keying(config: &Config, payload: &[u8]) -> (NoAnswer, Option<[u8; 16]>) {
-    let psk = config.psk.as_ref();
+fn server_keying(config: &Config, payload: &[u8]) -> (NoAnswer, Option<Announcement>) {
+    let scoped = super::scoped_psk(config);
+    let psk = scoped.as_ref();
+    if payload.len() == instance::LEN {
+        let keying = match psk {
+            Some(_) => NoAnswer::ServerHasNoKey,
+            None => NoAnswer::Unknown,
+        };
+        return (keying, None);
+    }
     let signed = signed::classify(
         psk,
         &config.server_side_id,
         INSTANCE,
-        instance::LEN,
+        instance::KEYED_LEN,
         payload,
     );
     match (signed, psk.is_some()) {
-        (Signed::Plain(_), true) => (NoAnswer::ServerHasNoKey, None),
         (Signed::Foreign(_), false) => (NoAnswer::ServerNeedsKey, None),
         (Signed::Foreign(_), true) => (NoAnswer::KeysDiffer, None),
         (Signed::Ours(body), _) => (
             NoAnswer::SameKey,
-            instance::Announcement::decode(body).map(|a| a.nonce),
+            Announcement::decode(&body[..instance::LEN]),
         ),
         _ => (NoAnswer::Unknown, None),
     }

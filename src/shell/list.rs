@@ -68,8 +68,17 @@ impl ServerList {
 
     /// Records a beacon payload from `id`: with a key, only beacons tagged
     /// with it count; without one, a tagged beacon is listed with a mark.
-    pub fn saw_beacon(&mut self, id: &str, payload: &[u8], psk: Option<&Psk>, now: Instant) {
-        let signed = signed::classify(psk, id, BEACON, HEADER_LEN, payload);
+    pub fn saw_beacon(
+        &mut self,
+        prefix: &str,
+        id: &str,
+        payload: &[u8],
+        psk: Option<&Psk>,
+        now: Instant,
+    ) {
+        // Each server side's beacons are tagged with its own key.
+        let scoped = psk.map(|p| p.scoped(prefix, id));
+        let signed = signed::classify(scoped.as_ref(), id, BEACON, HEADER_LEN, payload);
         let (body, shown) = match (signed, psk) {
             (Signed::Ours(body), Some(_)) | (Signed::Plain(body), None) => (body, id.to_owned()),
             (Signed::Foreign(body), None) => (body, format!("{id}{KEYED_MARK}")),
@@ -229,7 +238,7 @@ pub async fn run(
             )) => {}
             Wake::Inbound(Some(Inbound::Message(p))) => {
                 if let Some(Incoming::Beacon(id)) = topics.parse(&p.topic) {
-                    list.saw_beacon(id, &p.payload, psk, now);
+                    list.saw_beacon(prefix, id, &p.payload, psk, now);
                 } else if let Some(id) = announced_id(prefix, &p.topic) {
                     // Any announcement of this program, keyed or not.
                     if p.payload.len() >= instance::LEN {
@@ -310,9 +319,14 @@ mod tests {
         let psk = Psk::parse(&"ab".repeat(32)).unwrap();
         let other = Psk::parse(&"cd".repeat(32)).unwrap();
         let plain = crate::protocol::frame::beacon();
-        let ours = signed::sign(&psk, "ours", BEACON, plain.clone());
-        let theirs = signed::sign(&other, "theirs", BEACON, plain.clone());
-        let forged = signed::sign(&other, "ours", BEACON, plain.clone());
+        let ours = signed::sign(&psk.scoped("ssh", "ours"), "ours", BEACON, plain.clone());
+        let theirs = signed::sign(
+            &other.scoped("ssh", "theirs"),
+            "theirs",
+            BEACON,
+            plain.clone(),
+        );
+        let forged = signed::sign(&other.scoped("ssh", "ours"), "ours", BEACON, plain.clone());
         let mut keyed = ServerList::default();
         for (id, payload) in [
             ("ours", &ours),
@@ -320,13 +334,13 @@ mod tests {
             ("open", &plain),
             ("ours", &forged),
         ] {
-            keyed.saw_beacon(id, payload, Some(&psk), t);
+            keyed.saw_beacon("ssh", id, payload, Some(&psk), t);
         }
         let ids: Vec<&str> = keyed.servers.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["ours"]);
         let mut keyless = ServerList::default();
         for (id, payload) in [("ours", &ours), ("open", &plain)] {
-            keyless.saw_beacon(id, payload, None, t);
+            keyless.saw_beacon("ssh", id, payload, None, t);
         }
         let ids: Vec<&str> = keyless.servers.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["ours (needs --psk-file)", "open"]);

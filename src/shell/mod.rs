@@ -124,6 +124,14 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
+/// The key of this server side (see [`crate::secure::psk::Psk::scoped`]).
+fn scoped_psk(config: &Config) -> Option<crate::secure::psk::Psk> {
+    config
+        .psk
+        .as_ref()
+        .map(|p| p.scoped(&config.topic_prefix, &config.server_side_id))
+}
+
 /// The core's settings from the command line.
 fn session_config(config: &Config) -> SessionConfig {
     SessionConfig {

@@ -26,6 +26,7 @@ use crate::protocol::instance::{self, Announcement};
 use crate::protocol::topic::{Direction, Incoming, SessionId, Topics};
 use crate::reliable::session::{Role, Session, SessionConfig};
 use crate::secure::channel::Channel;
+use crate::secure::psk::Psk;
 use crate::secure::signed::{self, Signed};
 use crate::targets::{AllowList, Requested};
 
@@ -101,11 +102,15 @@ pub async fn run(
     };
     let topics =
         Topics::new(&config.topic_prefix, &config.server_side_id).with_key(config.psk.is_some());
+    let psk = super::scoped_psk(config);
+    // Sealed sessions whose client has not proven its key yet.
+    let unconfirmed = Rc::new(std::cell::Cell::new(0usize));
     // Payloads of open sessions that did not open (see Sealing).
     let rejected = Rc::new(std::cell::Cell::new(0u64));
     let beacon_topic = topics.beacon();
     let instance_topic = topics.instance();
-    let mut twins = Twins::new(announcement());
+    let own = announcement();
+    let mut twins = Twins::new(own);
     let session_config = session_config(config);
     let (done_tx, done_rx) = channel::unbounded::<SessionId>();
     let mut sessions: HashMap<SessionId, InboxSender> = HashMap::new();
@@ -169,7 +174,7 @@ pub async fn run(
             Wake::Beacon => {
                 broker.try_publish(
                     &beacon_topic,
-                    signed_if_keyed(config, BEACON, frame::beacon()),
+                    signed_if_keyed(config, psk.as_ref(), BEACON, frame::beacon()),
                 );
                 next_beacon = Instant::now() + BEACON_PERIOD;
             }
@@ -187,7 +192,7 @@ pub async fn run(
                 link_up = true;
                 broker.try_publish_retained(
                     &instance_topic,
-                    signed_if_keyed(config, INSTANCE, twins.connected()),
+                    announce(config, psk.as_ref(), twins.connected()),
                 );
                 next_beacon = Instant::now();
                 if was_up {
@@ -204,18 +209,36 @@ pub async fn run(
                 refusals.note_many(Refusal::Oversized, n as u64, Instant::now());
             }
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
-                // With a key, only announcements made with it count: no one
-                // else can make this side stop.
-                let body = match signed::classify(
-                    config.psk.as_ref(),
-                    &config.server_side_id,
-                    INSTANCE,
-                    instance::LEN,
-                    &p.payload,
-                ) {
-                    Signed::Ours(body) => body,
-                    Signed::Plain(body) | Signed::Foreign(body) if config.psk.is_none() => body,
-                    _ => continue,
+                // With a key, only announcements made with it, and published
+                // since this process started, count: no one else can make
+                // this side stop, nor replay a recorded announcement.
+                let body = match &psk {
+                    Some(psk) => match signed::classify(
+                        Some(psk),
+                        &config.server_side_id,
+                        INSTANCE,
+                        instance::KEYED_LEN,
+                        &p.payload,
+                    ) {
+                        Signed::Ours(body)
+                            if instance::published_ns(body).is_some_and(|t| {
+                                t.saturating_add(CLOCK_SKEW_NS) >= own.started_ns
+                            }) =>
+                        {
+                            &body[..instance::LEN]
+                        }
+                        _ => continue,
+                    },
+                    None => match signed::classify(
+                        None,
+                        &config.server_side_id,
+                        INSTANCE,
+                        instance::LEN,
+                        &p.payload,
+                    ) {
+                        Signed::Plain(body) => body,
+                        _ => continue,
+                    },
                 };
                 match twins.received(body) {
                     Verdict::Nothing => {}
@@ -258,7 +281,7 @@ pub async fn run(
                 // With a key, only an authentic HELLO opens a session: any
                 // other payload for an unknown id is dropped unanswered (an
                 // answer would be an oracle, and an amplifier).
-                let (plain, sealing) = match &config.psk {
+                let (plain, sealing) = match &psk {
                     Some(psk) => {
                         if tombstones.contains(&id) {
                             continue;
@@ -324,12 +347,16 @@ pub async fn run(
                     }
                     // Sealed: the abort must be sealed too, by a session.
                 }
-                if in_use.get() >= config.tuning.max_sessions {
+                let unconfirmed_cap = (config.tuning.max_sessions / 4).clamp(1, MAX_UNCONFIRMED);
+                if in_use.get() >= config.tuning.max_sessions
+                    || (sealing.is_some() && unconfirmed.get() >= unconfirmed_cap)
+                {
                     // Dropped: the client retries, then times out.
                     log::debug!("session {id}: refused, {} sessions open", in_use.get());
                     refusals.note(Refusal::SessionLimit, now);
                     continue;
                 }
+                let pending = sealing.is_some().then(|| Pending::new(&unconfirmed));
                 let (tx, rx) = inbox::inbox(
                     inbox_capacity(&session_config),
                     inbox_bytes(config, &in_use),
@@ -354,6 +381,7 @@ pub async fn run(
                         done: done_tx.clone(),
                         slot: Slot::take(&in_use, config.tuning.max_buffer_memory),
                         frame_limit: frame_limit.clone(),
+                        pending,
                     },
                 );
                 ex.spawn(task).detach();
@@ -366,9 +394,27 @@ pub async fn run(
 pub const BEACON: &[u8] = b"beacon";
 pub const INSTANCE: &[u8] = b"instance";
 
+/// How far apart the clocks of two server sides with one id may be for a
+/// keyed announcement to count as fresh.
+const CLOCK_SKEW_NS: u64 = 60_000_000_000;
+
+/// This process's announcement to publish: with a key, with the time of
+/// publishing and tagged.
+fn announce(config: &Config, psk: Option<&Psk>, announcement: Vec<u8>) -> Vec<u8> {
+    match psk {
+        Some(psk) => signed::sign(
+            psk,
+            &config.server_side_id,
+            INSTANCE,
+            instance::with_published(announcement, instance::now_ns()),
+        ),
+        None => announcement,
+    }
+}
+
 /// `payload`, tagged with the key if there is one.
-fn signed_if_keyed(config: &Config, label: &[u8], payload: Vec<u8>) -> Vec<u8> {
-    match &config.psk {
+fn signed_if_keyed(config: &Config, psk: Option<&Psk>, label: &[u8], payload: Vec<u8>) -> Vec<u8> {
+    match psk {
         Some(psk) => signed::sign(psk, &config.server_side_id, label, payload),
         None => payload,
     }
@@ -380,10 +426,10 @@ fn announcement() -> Announcement {
     // Without randomness the nonce is all zeros: the start time still tells
     // two processes apart almost always.
     let _ = getrandom::fill(&mut nonce);
-    let started_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    Announcement { nonce, started_ns }
+    Announcement {
+        nonce,
+        started_ns: instance::now_ns(),
+    }
 }
 
 /// When the process of `a` started, as "N s ago" (or "later" for a clock
@@ -404,6 +450,33 @@ struct SessionTaskLinks {
     done: Sender<SessionId>,
     slot: Slot,
     frame_limit: Rc<std::cell::Cell<usize>>,
+    /// Counted among the unconfirmed sessions until the client proves its
+    /// key (sealed sessions).
+    pending: Option<Pending>,
+}
+
+/// Sealed sessions a recorded HELLO may open (they never dial, but hold a
+/// session and answer until they give up) are at most this many, and a
+/// quarter of --max-sessions: replays cannot crowd out real clients.
+const MAX_UNCONFIRMED: usize = 64;
+/// How long a sealed session waits for its client to prove its key. A real
+/// client answers within a round trip through the broker.
+const UNCONFIRMED_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One of the unconfirmed sessions, counted while held.
+struct Pending(Rc<std::cell::Cell<usize>>);
+
+impl Pending {
+    fn new(count: &Rc<std::cell::Cell<usize>>) -> Pending {
+        count.set(count.get() + 1);
+        Pending(count.clone())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
 }
 
 /// What opened a server session.
@@ -438,8 +511,15 @@ async fn serve(id: SessionId, opening: Opening, config: SessionConfig, links: Se
     // The first answer tells the client what kind of peer this is before
     // the (possibly slow) dial completes.
     links.out.flush(&mut core, &id).await;
-    let confirmed =
-        session_task::await_confirmation(&mut core, &id, &links.inbox, &mut links.out).await;
+    let confirmed = or(
+        session_task::await_confirmation(&mut core, &id, &links.inbox, &mut links.out),
+        async {
+            Timer::after(UNCONFIRMED_TIMEOUT).await;
+            false
+        },
+    )
+    .await;
+    drop(links.pending.take());
     if !confirmed || !opening.permitted {
         let _ = links.done.send(id).await;
         return;
