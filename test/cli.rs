@@ -452,3 +452,32 @@ fn a_privileged_listen_port_without_root_says_to_pick_another() {
     assert!(stderr.contains("cannot listen on 127.0.0.1:22"), "{stderr}");
     assert!(stderr.contains("-p 2222"), "{stderr}");
 }
+
+#[test]
+fn a_listen_name_that_does_not_resolve_exits_1_with_the_reason() {
+    let dir = TempDir::new("cli-unresolved");
+    let broker = Sentinel::new();
+    let out = run_program(
+        &dir,
+        &[
+            "-a",
+            "no-such-host.invalid",
+            "-p",
+            "5555",
+            "--mqtt-host",
+            "127.0.0.1",
+            "--mqtt-port",
+            &broker.port,
+            "--server-side-id",
+            "x",
+        ],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("mqtt-forward: cannot listen on no-such-host.invalid:5555: "),
+        "{out:?}"
+    );
+}

@@ -17,7 +17,7 @@ Forward TCP connections (typically SSH) between two networks whose only
 common point is an MQTT broker. Both sides need --mqtt-host and the same
 --server-side-id (-l needs no id).
 
-Broker (both sides)                                   environment variable
+Broker (both sides)                                          environment variable
   --mqtt-host <host>        broker host name or address      MQTT_FORWARD_MQTT_HOST
   --mqtt-port <port>        default 1883, 8883 with TLS      MQTT_FORWARD_MQTT_PORT
   --server-side-id <id>     names the server side            MQTT_FORWARD_SERVER_ID

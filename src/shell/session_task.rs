@@ -317,10 +317,10 @@ enum Wake {
 
 fn log_frame(id: &SessionId, dir: &str, frame: &Frame<'_>) {
     let h = frame.header;
+    let ack = h.ack.map_or("none".to_owned(), |a| a.to_string());
     log::trace!(
-        "session {id}: {dir} seq {} ack {:?} flags {:#x} data {}",
+        "session {id}: {dir} seq {} ack {ack} flags {:#x} data {} bytes",
         h.seq,
-        h.ack,
         h.flags,
         frame.data.len()
     );
