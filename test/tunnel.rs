@@ -516,3 +516,34 @@ fn list_mode_in_json_says_which_servers_are_this_program() {
     );
     assert!(!out.stdout.contains("Detected servers"), "{out:?}");
 }
+
+#[test]
+fn list_watch_redraws_in_place_on_a_terminal_and_appends_otherwise() {
+    use std::process::Command;
+    let echo = Target::echo();
+    let mut fx = Fixture::new("list-watch");
+    fx.server("watched-server", echo.port, &["-b"]);
+    let broker_port = fx.broker.port.to_string();
+    let list = format!("{BIN} -l --watch --mqtt-host 127.0.0.1 --mqtt-port {broker_port}");
+    // On a terminal (script(1) gives it one): home and clear before each
+    // table.
+    let tty = Command::new("timeout")
+        .args(["9", "script", "-qec", &list, "/dev/null"])
+        .output()
+        .expect("run script(1)");
+    let tty_out = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty_out.matches("\x1b[H\x1b[2J").count() >= 2, "{tty_out:?}");
+    assert!(tty_out.contains("watched-server"), "{tty_out:?}");
+    // Into a pipe: plain tables, one after the other.
+    let piped = Command::new("timeout")
+        .args(["9", "sh", "-c", &list])
+        .output()
+        .expect("run the listing");
+    let piped_out = String::from_utf8_lossy(&piped.stdout);
+    assert!(!piped_out.contains('\x1b'), "{piped_out:?}");
+    assert!(
+        piped_out.matches("watched-server").count() >= 2,
+        "{piped_out:?}"
+    );
+    assert!(piped_out.contains("mqtt-forward"), "{piped_out:?}");
+}
