@@ -14,6 +14,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# shellcheck source=test/start-all-lib.sh
+. "$ROOT/test/start-all-lib.sh"
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -34,7 +36,7 @@ while True:
 PY
   PIDS+=("$!")
   for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    connects 127.0.0.1 "$1" && return 0
     sleep 0.1
   done
   echo "check-demo: helper listener on $1 did not start" >&2

@@ -35,9 +35,13 @@ need_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# connects HOST PORT, shared with the start-all scripts.
+# shellcheck source=test/start-all-lib.sh
+. "$here/test/start-all-lib.sh"
+
 # listening PORT: true if something accepts connections on 127.0.0.1:PORT.
 listening() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  connects 127.0.0.1 "$1"
 }
 
 # wait_for FILE TEXT PID: until FILE contains TEXT; false if PID dies or

@@ -45,7 +45,7 @@ use ring::rand::SystemRandom;
 
 use super::psk::{Psk, TAG_LEN};
 use crate::protocol::frame::FrameBuf;
-use crate::protocol::topic::SessionId;
+use crate::protocol::topic::{SessionId, SESSION_ID_LEN};
 
 /// First byte of every keyed payload.
 const FORMAT: u8 = 1;
@@ -156,13 +156,35 @@ fn nonce(kind: u8, counter: u64) -> Nonce {
     Nonce::assume_unique_for_key(n)
 }
 
+/// Bytes of the associated data at most: the longest outer header (a
+/// REPLY's), the session id and the direction.
+const MAX_AAD_LEN: usize = BASE_LEN + PUBLIC_LEN + TAG_LEN + SESSION_ID_LEN + 1;
+
 /// The associated data: the outer header, the session id, the direction.
-fn aad_of(prefix: &[u8], id: &SessionId, to_server: bool) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(prefix.len() + 33);
-    aad.extend_from_slice(prefix);
-    aad.extend_from_slice(id.as_str().as_bytes());
-    aad.push(u8::from(to_server));
-    aad
+/// On the stack: it is built for every frame sealed or opened.
+struct AadBuf {
+    bytes: [u8; MAX_AAD_LEN],
+    len: usize,
+}
+
+impl AadBuf {
+    fn new(prefix: &[u8], id: &SessionId, to_server: bool) -> AadBuf {
+        let mut aad = AadBuf {
+            bytes: [0; MAX_AAD_LEN],
+            len: 0,
+        };
+        for part in [prefix, id.as_str().as_bytes(), &[u8::from(to_server)]] {
+            // A prefix is never longer than a REPLY's (see `parse`).
+            let end = (aad.len + part.len()).min(MAX_AAD_LEN);
+            aad.bytes[aad.len..end].copy_from_slice(&part[..end - aad.len]);
+            aad.len = end;
+        }
+        aad
+    }
+
+    fn get(&self) -> Aad<&[u8]> {
+        Aad::from(&self.bytes[..self.len])
+    }
 }
 
 /// The session keys both sides derive once they know both public keys.
@@ -400,11 +422,10 @@ impl Channel {
             _ => {}
         }
         let (prefix, plain) = bytes.split_at_mut(prefix_len);
-        let aad = aad_of(prefix, &self.id, to_server);
-        let Ok(tag) =
-            sender
-                .key
-                .seal_in_place_separate_tag(nonce(kind, counter), Aad::from(&aad[..]), plain)
+        let aad = AadBuf::new(prefix, &self.id, to_server);
+        let Ok(tag) = sender
+            .key
+            .seal_in_place_separate_tag(nonce(kind, counter), aad.get(), plain)
         else {
             return false;
         };
@@ -498,10 +519,10 @@ fn open_with(
     }
     plain.clear();
     plain.extend_from_slice(outer.sealed);
-    let aad = aad_of(outer.prefix, id, to_server);
+    let aad = AadBuf::new(outer.prefix, id, to_server);
     let len = recv
         .key
-        .open_in_place(nonce(outer.kind, outer.counter), Aad::from(&aad[..]), plain)
+        .open_in_place(nonce(outer.kind, outer.counter), aad.get(), plain)
         .map_err(|_| Reject::Unauthenticated)?
         .len();
     plain.truncate(len);

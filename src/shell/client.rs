@@ -105,6 +105,8 @@ pub async fn run(
     let topics = Rc::new(
         Topics::new(&config.topic_prefix, &config.server_side_id).with_key(config.psk.is_some()),
     );
+    // This server side's key, derived once.
+    let psk = super::scoped_psk(config);
     let rejected = Rc::new(Cell::new(0u64));
     let no_answer = Rc::new(Cell::new(NoAnswer::Unknown));
     let instance_topic = topics.instance();
@@ -125,7 +127,7 @@ pub async fn run(
         max_buffer_memory: config.tuning.max_buffer_memory,
         inbox_bytes: inbox_bytes(config, &open),
         frame_limit: frame_limit.clone(),
-        psk: super::scoped_psk(config),
+        psk: psk.clone(),
         rejected: rejected.clone(),
         no_answer: no_answer.clone(),
     };
@@ -180,11 +182,7 @@ pub async fn run(
             ),
         )
         .await;
-        refusals.note_many(
-            Refusal::Unauthenticated,
-            rejected.replace(0),
-            Instant::now(),
-        );
+        refusals.take_count(Refusal::Unauthenticated, &rejected);
         match wake {
             #[cfg(feature = "stdio")]
             Wake::Control(Some(Control::Ended(end))) => {
@@ -234,7 +232,7 @@ pub async fn run(
             #[cfg(not(feature = "stdio"))]
             Wake::Inbound(Some(Inbound::Down(_))) => {}
             Wake::Inbound(Some(Inbound::Message(p))) if p.topic == instance_topic => {
-                let (keying, instance) = server_keying(config, &p.payload);
+                let (keying, instance) = server_keying(config, psk.as_ref(), &p.payload);
                 no_answer.set(keying);
                 // With a key, an announcement (made with it: no one else
                 // can) of a process started after the one known means the
@@ -311,9 +309,11 @@ struct Acceptor {
 /// What the server side's announcement says about its key, for the line a
 /// session with no answer logs; and the process it announces, if made with
 /// our key.
-fn server_keying(config: &Config, payload: &[u8]) -> (NoAnswer, Option<Announcement>) {
-    let scoped = super::scoped_psk(config);
-    let psk = scoped.as_ref();
+fn server_keying(
+    config: &Config,
+    psk: Option<&Psk>,
+    payload: &[u8],
+) -> (NoAnswer, Option<Announcement>) {
     if payload.len() == instance::LEN {
         let keying = match psk {
             Some(_) => NoAnswer::ServerHasNoKey,

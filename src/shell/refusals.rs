@@ -114,6 +114,16 @@ impl Refusals {
         self.report(now);
     }
 
+    /// Adds what the session tasks counted in `counter` (payloads that did
+    /// not open), and resets it. Called at every wake-up of a router: the
+    /// clock is read only when there is something to add.
+    pub fn take_count(&mut self, why: Refusal, counter: &std::cell::Cell<u64>) {
+        let n = counter.replace(0);
+        if n > 0 {
+            self.note_many(why, n, Instant::now());
+        }
+    }
+
     /// Refusals of one kind counted since the last summary.
     pub fn count(&self, why: Refusal) -> u64 {
         self.counts[why.index()]

@@ -160,11 +160,7 @@ pub async fn run(
             ),
         )
         .await;
-        refusals.note_many(
-            Refusal::Unauthenticated,
-            rejected.replace(0),
-            Instant::now(),
-        );
+        refusals.take_count(Refusal::Unauthenticated, &rejected);
         match wake {
             Wake::Inbound(None) | Wake::Done(None) => return Ok(()),
             Wake::Done(Some(id)) => {
@@ -534,7 +530,7 @@ async fn serve(id: SessionId, opening: Opening, config: SessionConfig, links: Se
         Timer::after(DIAL_TIMEOUT).await;
         Err((
             AbortCode::TargetUnreachable,
-            format!("no answer within {} s", DIAL_TIMEOUT.as_secs()),
+            format!("no answer within {}", super::words::Span(DIAL_TIMEOUT)),
         ))
     };
     match or(dial, timeout).await {
