@@ -10,6 +10,7 @@ pub mod config;
 pub mod logging;
 pub mod protocol;
 pub mod reliable;
+pub mod router;
 pub mod secure;
 pub mod shell;
 pub mod targets;

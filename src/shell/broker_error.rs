@@ -9,7 +9,7 @@ use rumqttc::{ConnectReturnCode, ConnectionError};
 use rustls::{AlertDescription, CertificateError};
 
 use super::listener_probe::{mismatch, Listener};
-use super::mqtt::CONNECT_TIMEOUT;
+use super::CONNECT_TIMEOUT;
 use crate::config::BrokerConfig;
 
 /// Describes `e` for the log: the root cause, with a hint where the cause

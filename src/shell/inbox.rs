@@ -8,6 +8,8 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use crate::router::Counters;
+
 use rumqttc::Publish;
 
 /// What the router hands a session task.
@@ -32,21 +34,21 @@ impl ToSession {
 }
 
 /// How many bytes an inbox may hold: at most `max_bytes`, and at most an
-/// equal share of `budget` among the `sessions` open (the same share bounds
-/// the session's receive window, see
-/// [`crate::shell::session_task::Slot::share`]; the inbox only carries
-/// frames to the session task, which moves them there in batches, so the
-/// two are full together only for a moment).
+/// equal share of the buffer budget among the sessions open (the same share
+/// bounds the session's receive window, see [`crate::router::Slot::share`];
+/// the inbox only carries frames to the session task, which moves them
+/// there in batches, so the two are full together only for a moment).
 #[derive(Debug, Clone)]
 pub struct ByteBound {
+    /// The most, however few sessions are open.
     pub max_bytes: usize,
-    pub budget: usize,
-    pub sessions: Rc<Cell<usize>>,
+    /// The budget and the sessions sharing it.
+    pub counters: Rc<Counters>,
 }
 
 impl ByteBound {
     fn now(&self) -> usize {
-        self.max_bytes.min(self.budget / self.sessions.get().max(1))
+        self.max_bytes.min(self.counters.share())
     }
 }
 
@@ -125,6 +127,7 @@ pub fn inbox(capacity: usize, bound: ByteBound) -> (InboxSender, Inbox) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::router::Slot;
     use rumqttc::QoS;
 
     fn frame(len: usize) -> ToSession {
@@ -134,8 +137,7 @@ mod tests {
     fn bound(max_bytes: usize) -> ByteBound {
         ByteBound {
             max_bytes,
-            budget: usize::MAX,
-            sessions: Rc::new(Cell::new(1)),
+            counters: Counters::new(1, usize::MAX),
         }
     }
 
@@ -160,16 +162,16 @@ mod tests {
 
     #[test]
     fn an_inbox_holds_at_most_its_share_of_the_budget() {
-        let sessions = Rc::new(Cell::new(4));
+        let counters = Counters::new(1, 8_000);
+        let mut slots: Vec<_> = (0..4).map(|_| Slot::take(&counters)).collect();
         let b = ByteBound {
             max_bytes: usize::MAX,
-            budget: 8_000,
-            sessions: sessions.clone(),
+            counters,
         };
         let (tx, _rx) = inbox(100, b);
         assert!(tx.try_send(frame(2_000)));
         assert!(!tx.try_send(frame(1)), "4 sessions: 2,000 bytes each");
-        sessions.set(2);
+        slots.truncate(2);
         assert!(tx.try_send(frame(2_000)));
     }
 }

@@ -9,20 +9,19 @@ use smol::future::or;
 use smol::Timer;
 
 use super::mqtt::Inbound;
+use super::{RunError, CONNECT_TIMEOUT};
 use crate::config::BEACON_PERIOD;
 use crate::protocol::frame::{decode, flags};
 use crate::protocol::instance;
 use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::{Incoming, Topics};
+use crate::router::BEACON_LABEL as BEACON;
 use crate::secure::psk::Psk;
 use crate::secure::signed::{self, Signed};
-use crate::shell::server::BEACON;
 
 /// Listening time beyond one beacon period, so a beacon sent just before
 /// the subscription took effect is followed by one that is seen.
 const LISTEN_MARGIN: Duration = Duration::from_millis(1500);
-/// How long to wait for the broker before giving up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most servers listed (the C original's table holds 30; this one more).
 const MAX_SERVERS: usize = 256;
 
@@ -211,7 +210,7 @@ pub async fn run(
     output: Output,
     psk: Option<&Psk>,
     inbound: Receiver<Inbound>,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let watch = output.watch;
     let topics = Topics::new(prefix, "");
     let mut list = ServerList::default();
@@ -226,7 +225,7 @@ pub async fn run(
         .await;
         let now = Instant::now();
         match wake {
-            Wake::Inbound(None) => return Err("broker connection ended".into()),
+            Wake::Inbound(None) => return Err(RunError::BrokerGone),
             Wake::Inbound(Some(Inbound::Up)) => {
                 print_at.get_or_insert(now + BEACON_PERIOD + LISTEN_MARGIN);
             }
@@ -248,10 +247,7 @@ pub async fn run(
             }
             Wake::Tick => {
                 if print_at.is_none() {
-                    return Err(format!(
-                        "no connection to the broker within {}",
-                        super::words::Span(CONNECT_TIMEOUT)
-                    ));
+                    return Err(RunError::NoBroker(CONNECT_TIMEOUT));
                 }
                 if list.servers.is_empty() && !watch {
                     // Said on stderr: stdout keeps the C original's table.

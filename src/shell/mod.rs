@@ -4,6 +4,8 @@
 
 mod broker_error;
 mod client;
+mod dispatch;
+mod factory;
 mod inbox;
 #[cfg(feature = "list")]
 mod list;
@@ -13,12 +15,11 @@ mod mqtt;
 mod payload_pool;
 mod probe;
 mod reconnect;
-mod refusals;
 mod server;
+mod server_session;
 mod session_task;
 mod signals;
-mod tombstones;
-mod twins;
+mod stdio;
 mod words;
 
 use std::rc::Rc;
@@ -31,9 +32,7 @@ use smol::io::AsyncReadExt;
 use smol::{LocalExecutor, Timer};
 
 use crate::config::{Config, Mode};
-use crate::protocol::limits::{LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
 use crate::protocol::topic::Topics;
-use crate::reliable::session::SessionConfig;
 
 /// How long a stopping process waits for its sessions' abort frames to
 /// reach the broker: the peers then reset their TCP connections at once
@@ -43,8 +42,7 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 /// Watches SIGTERM and SIGINT: the first one sends on the returned channel
 /// (the graceful stop); a second one exits at once (see [`signals`]).
 fn watch_signals(ex: &LocalExecutor<'static>) -> Result<Receiver<()>, RunError> {
-    let mut wake =
-        signals::install().map_err(|e| RunError::Failed(format!("cannot watch signals: {e}")))?;
+    let mut wake = signals::install().map_err(RunError::Signals)?;
     let (tx, rx) = smol::channel::bounded(1);
     ex.spawn(async move {
         let mut byte = [0u8; 1];
@@ -88,7 +86,6 @@ async fn stop_sessions<'a>(
 
 /// Closes the broker connection after what is queued, within
 /// [`STOP_GRACE`].
-#[cfg(feature = "stdio")]
 async fn disconnect(broker: &mqtt::Broker, inbound: &Receiver<mqtt::Inbound>) {
     disconnect_by(broker, inbound, Instant::now() + STOP_GRACE).await;
 }
@@ -101,7 +98,11 @@ async fn disconnect_by(
     let until_deadline = || async {
         Timer::at(deadline).await;
     };
-    or(broker.disconnect(), until_deadline()).await;
+    let disconnect = async {
+        // Gone already: nothing is left to flush.
+        let _ = broker.disconnect().await;
+    };
+    or(disconnect, until_deadline()).await;
     let disconnected = async {
         loop {
             match inbound.recv().await {
@@ -113,77 +114,49 @@ async fn disconnect_by(
     or(disconnected, until_deadline()).await;
 }
 
-/// Waits until `at`, or for ever when there is nothing to wait for: one
-/// branch of a router's wake-up, for its optional timers.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => {
-            Timer::at(at).await;
-        }
-        None => smol::future::pending().await,
-    }
-}
-
-/// The key of this server side (see [`crate::secure::psk::Psk::scoped`]).
-fn scoped_psk(config: &Config) -> Option<crate::secure::psk::Psk> {
-    config
-        .psk
-        .as_ref()
-        .map(|p| p.scoped(&config.topic_prefix, &config.server_side_id))
-}
-
-/// The core's settings from the command line.
-fn session_config(config: &Config) -> SessionConfig {
-    SessionConfig {
-        window: config.tuning.window_frames,
-        frame_data: config.tuning.frame_data,
-        peer_timeout: config.tuning.peer_timeout,
-    }
-}
-
-/// A session's inbox holds a full window of frames from the peer (up to 199
-/// before the peer knows what we are) plus room for acknowledgements.
-fn inbox_capacity(config: &SessionConfig) -> usize {
-    config.window.max(LEGACY_MAX_WINDOW) * 2
-}
-
-/// The frame size sessions start with: the floor every broker accepts while
-/// the probe has not answered, or the configured one when not probing.
-fn initial_frame_limit(config: &Config) -> Rc<std::cell::Cell<usize>> {
-    Rc::new(std::cell::Cell::new(if config.tuning.probe_frame_size {
-        LEGACY_FRAME_DATA
-    } else {
-        config.tuning.frame_data
-    }))
-}
-
-/// Payload bytes a session's inbox holds at most: what its receive window
-/// may hold (its own window of its own frame size, or a C peer's window),
-/// and its share of the process-wide buffer budget among `sessions`.
-fn inbox_bytes(config: &Config, sessions: &Rc<std::cell::Cell<usize>>) -> inbox::ByteBound {
-    let own = config.tuning.window_frames * config.tuning.frame_data;
-    inbox::ByteBound {
-        max_bytes: own.max(LEGACY_MAX_WINDOW * LEGACY_FRAME_DATA),
-        budget: config.tuning.max_buffer_memory,
-        sessions: sessions.clone(),
-    }
-}
-
 /// Why the program stops with an error; `Display` is one line.
 #[derive(Debug)]
 pub enum RunError {
-    /// A failure after start-up (exit code 1).
-    Failed(String),
-    /// Another server side with the same id is connected and started first
-    /// (exit code 2: a configuration problem that restarting cannot fix).
-    Twin(String),
+    /// SIGTERM and SIGINT cannot be watched.
+    Signals(std::io::Error),
+    /// The broker connection's thread cannot start.
+    Broker(std::io::Error),
+    /// The client side cannot listen.
+    Listen(ListenError),
+    /// `--stdio`: stdin and stdout cannot be polled.
+    Stdio(std::io::Error),
+    /// The `--stdio` session failed; why, in words.
+    Session(String),
+    /// Another server side with the same id is connected and started first.
+    Twin(crate::router::TwinStop),
+    /// `-l`: the broker connection ended.
+    BrokerGone,
+    /// `-l`: no connection to the broker within this time.
+    NoBroker(Duration),
+    /// This build lacks the named option (refused by the command line
+    /// already).
+    Missing(&'static str),
+}
+
+/// The client side cannot listen where asked.
+#[derive(Debug)]
+pub struct ListenError {
+    /// `-a`.
+    pub host: String,
+    /// `-p`.
+    pub port: u16,
+    /// Why.
+    pub error: std::io::Error,
 }
 
 impl RunError {
+    /// The exit status: 2 for a twin (a configuration problem that
+    /// restarting cannot fix: systemd's `RestartPreventExitStatus=2`), 1
+    /// for any other failure after start-up.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Failed(_) => 1,
             RunError::Twin(_) => 2,
+            _ => 1,
         }
     }
 }
@@ -191,36 +164,56 @@ impl RunError {
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RunError::Failed(m) | RunError::Twin(m) => f.write_str(m),
+            RunError::Signals(e) => write!(f, "cannot watch signals: {e}"),
+            RunError::Broker(e) => write!(f, "cannot start the MQTT client: {e}"),
+            RunError::Listen(ListenError { host, port, error }) => {
+                write!(f, "cannot listen on {host}:{port}: {error}")?;
+                if error.kind() == std::io::ErrorKind::PermissionDenied && *port < 1024 {
+                    f.write_str(" (ports below 1024 need root: listen on another, e.g. -p 2222)")?;
+                }
+                Ok(())
+            }
+            RunError::Stdio(e) => write!(
+                f,
+                "--stdio: stdin and stdout must be pipes, sockets or a terminal: {e}"
+            ),
+            RunError::Session(why) => write!(f, "session failed: {why}"),
+            RunError::Twin(twin) => twin.fmt(f),
+            RunError::BrokerGone => f.write_str("broker connection ended"),
+            RunError::NoBroker(within) => write!(
+                f,
+                "no connection to the broker within {}",
+                words::Span(*within)
+            ),
+            RunError::Missing(what) => write!(f, "built without {what}"),
         }
     }
 }
 
-impl From<String> for RunError {
-    fn from(message: String) -> Self {
-        RunError::Failed(message)
-    }
-}
+/// How long one connection attempt (name lookup, TCP, TLS handshake,
+/// CONNACK) may take before it is abandoned and retried, and how long `-l`
+/// waits for the broker. rumqttc's default is 5 s; a TLS handshake over a
+/// slow mobile link to a cloud broker can take longer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs the configured mode until it ends or fails.
-/// `tls` is the broker's TLS configuration when TLS is on.
-pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(), RunError> {
-    let permanent = match &config.mode {
-        Mode::Server { .. } => {
-            let topics = Topics::new(&config.topic_prefix, &config.server_side_id)
-                .with_key(config.psk.is_some());
-            vec![topics.server_filter(), topics.instance()]
-        }
+/// The topics the broker connection subscribes to at every connect.
+fn permanent_topics(config: &Config) -> Vec<String> {
+    let topics = factory::topics(config);
+    match &config.mode {
+        Mode::Server { .. } => vec![topics.server_filter(), topics.instance()],
         Mode::ListServers { .. } => vec![
             Topics::beacon_filter(&config.topic_prefix),
             Topics::instance_filter(&config.topic_prefix),
         ],
         // The server side's announcement says whether it uses a key (for
         // the line a session without an answer logs).
-        Mode::Client { .. } => {
-            vec![Topics::new(&config.topic_prefix, &config.server_side_id).instance()]
-        }
-    };
+        Mode::Client { .. } => vec![topics.instance()],
+    }
+}
+
+/// Runs the configured mode until it ends or fails.
+/// `tls` is the broker's TLS configuration when TLS is on.
+pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(), RunError> {
     // Both sides probe the broker's message size limit (probe.rs), unless
     // --frame-size fixes it.
     let probe = (config.tuning.probe_frame_size
@@ -230,36 +223,68 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
             .probe(&config.broker.client_id);
         (topic, config.tuning.frame_data)
     });
-    let (broker, inbound) = mqtt::Broker::start(&config.broker, tls, permanent, probe)
-        .map_err(|e| format!("cannot start the MQTT client: {e}"))?;
+    let permanent = permanent_topics(&config);
+    let (broker, inbound) =
+        mqtt::Broker::start(&config.broker, tls, permanent, probe).map_err(RunError::Broker)?;
     let ex = Rc::new(LocalExecutor::new());
     let stop = watch_signals(&ex)?;
-    smol::block_on(ex.run(async {
-        match &config.mode {
-            Mode::Server { .. } => server::run(ex.clone(), &config, broker, inbound, stop).await,
-            Mode::Client { .. } => {
-                Ok(client::run(ex.clone(), &config, broker, inbound, stop).await?)
-            }
-            #[cfg(feature = "list")]
-            Mode::ListServers { watch, json } => {
-                let output = list::Output {
-                    watch: *watch,
-                    json: *json,
-                    // SAFETY: isatty has no preconditions.
-                    redraw: *watch && !*json && unsafe { libc::isatty(1) } == 1,
-                };
-                let list = async {
-                    list::run(&config.topic_prefix, output, config.psk.as_ref(), inbound).await
-                };
-                let stopped = async {
-                    let _ = stop.recv().await;
-                    Ok(())
-                };
-                Ok(or(list, stopped).await?)
-            }
-            // Refused by the command line already.
-            #[cfg(not(feature = "list"))]
-            Mode::ListServers { .. } => Err(RunError::Failed("built without -l".into())),
+    smol::block_on(ex.run(run_mode(ex.clone(), &config, broker, inbound, stop)))
+}
+
+/// Runs the configured mode on the executor.
+async fn run_mode(
+    ex: Rc<LocalExecutor<'static>>,
+    config: &Config,
+    broker: mqtt::Broker,
+    inbound: Receiver<mqtt::Inbound>,
+    stop: Receiver<()>,
+) -> Result<(), RunError> {
+    match &config.mode {
+        Mode::Server {
+            target_host,
+            target_port,
+            beacon,
+            allow_remote,
+        } => {
+            let settings = crate::router::ServerSettings {
+                server_side_id: config.server_side_id.clone(),
+                target: crate::router::Target {
+                    host: target_host.clone(),
+                    port: *target_port,
+                },
+                allow: allow_remote.clone(),
+                beacon: *beacon,
+                max_sessions: config.tuning.max_sessions,
+                psk: factory::scoped_psk(config),
+            };
+            server::run(ex, config, settings, broker, inbound, stop).await
         }
-    }))
+        Mode::Client {
+            listen_host,
+            listen_port,
+            stdio,
+            ..
+        } => {
+            let listen_on = (!stdio).then_some((listen_host.as_str(), *listen_port));
+            client::run(ex, config, listen_on, broker, inbound, stop).await
+        }
+        #[cfg(feature = "list")]
+        Mode::ListServers { watch, json } => {
+            let output = list::Output {
+                watch: *watch,
+                json: *json,
+                // SAFETY: isatty has no preconditions.
+                redraw: *watch && !*json && unsafe { libc::isatty(1) } == 1,
+            };
+            let list = list::run(&config.topic_prefix, output, config.psk.as_ref(), inbound);
+            let stopped = async {
+                let _ = stop.recv().await;
+                Ok(())
+            };
+            or(list, stopped).await
+        }
+        // Refused by the command line already.
+        #[cfg(not(feature = "list"))]
+        Mode::ListServers { .. } => Err(RunError::Missing("-l")),
+    }
 }

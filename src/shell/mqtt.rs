@@ -21,17 +21,14 @@ use rumqttc::{
 
 use super::probe::{Probe, Verdict};
 use super::reconnect::Reconnect;
+use super::CONNECT_TIMEOUT;
 use crate::config::BrokerConfig;
 use crate::protocol::frame::MAX_PAYLOAD;
+use crate::router::{self, Link, LinkError};
 
 /// Keep-alive interval: the C original's value. A dead broker connection is
 /// noticed within 1.5× this at worst; a closed one at once.
 const KEEP_ALIVE: Duration = Duration::from_secs(20);
-/// How long one connection attempt (name lookup, TCP, TLS handshake,
-/// CONNACK) may take before it is abandoned and retried. rumqttc's default
-/// is 5 s; a TLS handshake over a slow mobile link to a cloud broker can
-/// take longer.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Room in an MQTT PUBLISH packet beyond the payload: fixed header (≤ 5),
 /// topic length (2), packet id (2) and the longest topic we use
 /// (2 × MAX_TOPIC_LEVEL_LEN + 32-char session id + separators and suffix).
@@ -203,50 +200,62 @@ impl Broker {
 
     /// Publishes `payload` on `topic`, waiting while the request queue is
     /// full. The payload is shared, not copied.
-    pub async fn publish(&self, topic: &str, payload: bytes::Bytes) -> bool {
+    pub async fn publish(&self, topic: &str, payload: bytes::Bytes) -> Result<(), LinkError> {
         self.client
             .publish_bytes(topic, self.qos, false, payload)
             .await
-            .is_ok()
-    }
-
-    /// Publishes if the request queue has room; never waits (for replies
-    /// sent from the router, which must never block).
-    pub fn try_publish(&self, topic: &str, payload: Vec<u8>) -> bool {
-        self.client
-            .try_publish(topic, self.qos, false, payload)
-            .is_ok()
-    }
-
-    /// Publishes a retained message if the request queue has room.
-    pub fn try_publish_retained(&self, topic: &str, payload: Vec<u8>) -> bool {
-        self.client
-            .try_publish(topic, self.qos, true, payload)
-            .is_ok()
+            .map_err(|_| LinkError::Closed)
     }
 
     /// Subscribes to `topic` now and after every reconnect. The SUBSCRIBE
     /// goes out before anything this task publishes afterwards, and the
     /// broker handles a connection's packets in order, so a reply to a
     /// later publish cannot miss the subscription.
-    pub async fn subscribe(&self, topic: &str) -> bool {
-        let _ = self.changes.send(SubChange::Add(topic.to_owned())).await;
+    pub async fn subscribe(&self, topic: &str) -> Result<(), LinkError> {
+        self.changes
+            .send(SubChange::Add(topic.to_owned()))
+            .await
+            .map_err(|_| LinkError::Closed)?;
         if let Ok(mut log) = self.subscribed.lock() {
             log.push_back(topic.to_owned());
         }
-        self.client.subscribe(topic, self.qos).await.is_ok()
+        self.client
+            .subscribe(topic, self.qos)
+            .await
+            .map_err(|_| LinkError::Closed)
     }
 
     /// Closes the broker connection cleanly once everything published so
     /// far has been written (the graceful stop).
-    pub async fn disconnect(&self) {
-        let _ = self.client.disconnect().await;
+    pub async fn disconnect(&self) -> Result<(), LinkError> {
+        self.client
+            .disconnect()
+            .await
+            .map_err(|_| LinkError::Closed)
     }
 
     /// Undoes [`Self::subscribe`].
-    pub async fn unsubscribe(&self, topic: &str) {
-        let _ = self.changes.send(SubChange::Remove(topic.to_owned())).await;
-        let _ = self.client.unsubscribe(topic).await;
+    pub async fn unsubscribe(&self, topic: &str) -> Result<(), LinkError> {
+        self.changes
+            .send(SubChange::Remove(topic.to_owned()))
+            .await
+            .map_err(|_| LinkError::Closed)?;
+        self.client
+            .unsubscribe(topic)
+            .await
+            .map_err(|_| LinkError::Closed)
+    }
+}
+
+impl Link for Broker {
+    /// Publishes if the request queue has room; never waits (for what a
+    /// router publishes, which must never block). rumqttc does not say
+    /// whether its queue is full or gone: a gone one ends the inbound
+    /// channel too, which stops the router.
+    fn try_publish(&self, out: router::Outgoing) -> Result<(), LinkError> {
+        self.client
+            .try_publish(out.topic, self.qos, out.retain, out.payload)
+            .map_err(|_| LinkError::Full)
     }
 }
 

@@ -2,7 +2,6 @@
 //! the TCP socket and the session's inbox, and moves bytes between them.
 //! All decisions are the core's; this only performs I/O and reads the clock.
 
-use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -20,45 +19,12 @@ use crate::protocol::frame::{decode, Frame, FrameBuf, MAX_CONFIG_LEN};
 use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::SessionId;
 use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
+use crate::router::{Counters, Slot};
 use crate::secure::channel::{Channel, MAX_OVERHEAD, SEALED_OVERHEAD};
 
 /// Frames handled per wake-up before the task looks at its socket again,
 /// so a burst from the broker cannot starve the TCP side.
 const INBOX_BATCH: usize = 32;
-
-/// One of `--max-sessions` slots, held while the session carries a TCP
-/// connection: given back when the session closes (a lingering session,
-/// which only answers stray frames, holds none) or when its task ends.
-/// The sessions holding a slot share the buffer budget equally.
-#[derive(Debug)]
-pub struct Slot {
-    in_use: Rc<Cell<usize>>,
-    budget: usize,
-}
-
-impl Slot {
-    /// Takes a slot of `in_use` (the caller checked the limit); the slots
-    /// share `budget` bytes of frame buffers.
-    pub fn take(in_use: &Rc<Cell<usize>>, budget: usize) -> Slot {
-        in_use.set(in_use.get() + 1);
-        Slot {
-            in_use: in_use.clone(),
-            budget,
-        }
-    }
-
-    /// This session's share of the budget now: an equal share (which also
-    /// bounds its inbox, see [`super::inbox::ByteBound`]).
-    pub fn share(&self) -> usize {
-        self.budget / self.in_use.get().max(1)
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.in_use.set(self.in_use.get().saturating_sub(1));
-    }
-}
 
 /// Everything a session task talks to.
 pub struct SessionIo {
@@ -72,20 +38,16 @@ pub struct SessionIo {
     pub out: Outbox,
     /// The session's slot, given back at close.
     pub slot: Slot,
-    /// The largest frame the broker carries, in stream bytes (probed, see
-    /// `probe.rs`; updated by the router).
-    pub frame_limit: Rc<Cell<usize>>,
-    /// What to say when the server side never answered (client side; see
-    /// [`NoAnswer`]).
-    pub no_answer: Rc<Cell<NoAnswer>>,
-    /// Told how the session ended (`--stdio`, whose one session is the
-    /// program's: it says why itself, in one line).
-    #[cfg(feature = "stdio")]
-    pub ended: Option<Box<dyn FnOnce(SessionEnd)>>,
+    /// What the router shares: the largest frame the broker carries (in
+    /// stream bytes, probed), what to say when the server side never
+    /// answered.
+    pub counters: Rc<Counters>,
+    /// Told how the session ended, if anyone is (`--stdio`).
+    pub on_end: Option<OnEnd>,
 }
 
-/// How a session ended, in words.
-#[cfg(feature = "stdio")]
+/// How a session ended, in words (for `--stdio`, whose one session is the
+/// program's: it says why itself, in one line).
 #[derive(Debug, Clone)]
 pub struct SessionEnd {
     /// Both streams ended normally.
@@ -96,65 +58,27 @@ pub struct SessionEnd {
     pub words: String,
 }
 
-/// Why a client session may have had no answer, as far as the server
-/// side's announcement tells (`P/S/instance`, retained).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NoAnswer {
-    /// Nothing known: not running, another broker or id, or an ACL.
-    #[default]
-    Unknown,
-    /// This side has a key; the server side runs without one.
-    ServerHasNoKey,
-    /// The server side requires a key and this side has none.
-    ServerNeedsKey,
-    /// Both have keys, and they differ.
-    KeysDiffer,
-    /// Both hold the same key (the server side is simply not answering).
-    SameKey,
-}
-
-impl NoAnswer {
-    fn words(self) -> &'static str {
-        match self {
-            NoAnswer::ServerHasNoKey => {
-                "no answer from the server side: it runs without --psk-file (its announcement \
-                 says so), and a server side answers only sessions made like its own: give \
-                 both sides the same key, or neither"
-            }
-            NoAnswer::ServerNeedsKey => {
-                "no answer from the server side: it requires --psk-file, and ignores \
-                 sessions without its key: give this side the same key file"
-            }
-            NoAnswer::KeysDiffer => {
-                "no answer from the server side: its --psk-file key differs from this side's \
-                 (its announcement does not verify with this key)"
-            }
-            NoAnswer::Unknown | NoAnswer::SameKey => {
-                "no answer from the server side: is it running (with the same --psk-file, or \
-                 none on both sides) and connected to this broker with the same \
-                 --server-side-id and --mqtt-topic-prefix? If it is, the broker may be denying \
-                 this client's publishes on that prefix (check its ACL)"
-            }
-        }
-    }
-}
+/// Who hears how a session ended, instead of the log.
+pub type OnEnd = Box<dyn FnOnce(SessionEnd)>;
 
 /// The `--psk-file` layer of one session: its channel, the buffer frames
-/// are opened into, and the process-wide count of payloads that did not open.
+/// are opened into, and where payloads that did not open are counted.
 pub struct Sealing {
     /// The session's keys.
     pub channel: Channel,
-    /// Payloads that failed to open, for the router's refusal summary.
-    pub rejected: Rc<Cell<u64>>,
+    /// Payloads that failed to open are counted there, for the router's
+    /// refusal summary.
+    counters: Rc<Counters>,
     /// The plaintext of the payload being opened (grown to one frame).
     plain: Vec<u8>,
 }
 
 impl Sealing {
-    pub fn new(channel: Channel, rejected: Rc<Cell<u64>>) -> Sealing {
+    /// The layer of a session sealed with `channel`.
+    pub fn new(channel: Channel, counters: Rc<Counters>) -> Sealing {
         Sealing {
             channel,
-            rejected,
+            counters,
             plain: Vec::new(),
         }
     }
@@ -225,7 +149,7 @@ impl Outbox {
                 Ok(()) => &s.plain[..],
                 Err(e) => {
                     log::debug!("session {id}: dropping a payload that does not open: {e:?}");
-                    s.rejected.set(s.rejected.get() + 1);
+                    s.counters.rejected.set(s.counters.rejected.get() + 1);
                     return;
                 }
             },
@@ -284,7 +208,7 @@ impl Outbox {
                 }
             }
             let payload = self.pool.lend(buf);
-            if !self.broker.publish(&self.topic, payload).await {
+            if self.broker.publish(&self.topic, payload).await.is_err() {
                 return false;
             }
         }
@@ -402,10 +326,8 @@ pub async fn run(mut core: Session, io: SessionIo) {
         inbox,
         mut out,
         slot,
-        frame_limit,
-        no_answer,
-        #[cfg(feature = "stdio")]
-        mut ended,
+        counters,
+        mut on_end,
     } = io;
     let mut slot = Some(slot);
     // Both halves are closed as soon as the session closes (the session
@@ -421,7 +343,7 @@ pub async fn run(mut core: Session, io: SessionIo) {
         if let Some(slot) = &slot {
             core.set_buffer_share(slot.share());
         }
-        core.set_frame_limit(frame_limit.get().saturating_sub(out.overhead()));
+        core.set_frame_limit(counters.frame_limit.get().saturating_sub(out.overhead()));
         if !out.flush(&mut core, &id).await {
             core.abort();
         }
@@ -443,23 +365,19 @@ pub async fn run(mut core: Session, io: SessionIo) {
                     read_buf = Vec::new();
                     out.release_buffers();
                     let unanswered = core.peer_kind() == PeerKind::Unknown;
-                    #[cfg(feature = "stdio")]
-                    if let Some(tell) = ended.take() {
+                    let no_answer = counters.no_answer.get().words();
+                    if let Some(tell) = on_end.take() {
                         tell(SessionEnd {
                             graceful: reason.is_graceful(),
                             no_answer: unanswered,
                             words: if unanswered {
-                                no_answer.get().words().to_owned()
+                                no_answer.to_owned()
                             } else {
                                 reason.to_string()
                             },
                         });
                     } else if unanswered {
-                        log::warn!("session {id}: {}", no_answer.get().words());
-                    }
-                    #[cfg(not(feature = "stdio"))]
-                    if unanswered {
-                        log::warn!("session {id}: {}", no_answer.get().words());
+                        log::warn!("session {id}: {no_answer}");
                     }
                     log_closed(
                         &id,

@@ -115,13 +115,9 @@ impl Refusals {
     }
 
     /// Adds what the session tasks counted in `counter` (payloads that did
-    /// not open), and resets it. Called at every wake-up of a router: the
-    /// clock is read only when there is something to add.
-    pub fn take_count(&mut self, why: Refusal, counter: &std::cell::Cell<u64>) {
-        let n = counter.replace(0);
-        if n > 0 {
-            self.note_many(why, n, Instant::now());
-        }
+    /// not open), and resets it. Called at every input of a router.
+    pub fn take_count(&mut self, why: Refusal, counter: &std::cell::Cell<u64>, now: Instant) {
+        self.note_many(why, counter.replace(0), now);
     }
 
     /// Refusals of one kind counted since the last summary.

@@ -1,0 +1,218 @@
+//! The client side's router: frames travelling toward this side go to
+//! their sessions, local connections are admitted within
+//! `--max-sessions`, and the server side's announcement tells what to say
+//! when it never answers and, with a key, when it restarted (and lost every
+//! session).
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::common::{Common, Message, Route, Router};
+use super::counters::Counters;
+use super::refusals::Refusal;
+use super::server::INSTANCE_LABEL;
+use crate::protocol::instance::{self, Announcement};
+use crate::protocol::topic::{Direction, SessionId, Topics};
+use crate::secure::psk::Psk;
+use crate::secure::signed::{self, Signed};
+
+/// Why a client session may have had no answer, as far as the server
+/// side's announcement tells (`P/S/instance`, retained).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoAnswer {
+    /// Nothing known: not running, another broker or id, or an ACL.
+    #[default]
+    Unknown,
+    /// This side has a key; the server side runs without one.
+    ServerHasNoKey,
+    /// The server side requires a key and this side has none.
+    ServerNeedsKey,
+    /// Both have keys, and they differ.
+    KeysDiffer,
+    /// Both hold the same key (the server side is simply not answering).
+    SameKey,
+}
+
+impl NoAnswer {
+    /// What to tell the user.
+    pub fn words(self) -> &'static str {
+        match self {
+            NoAnswer::ServerHasNoKey => {
+                "no answer from the server side: it runs without --psk-file (its announcement \
+                 says so), and a server side answers only sessions made like its own: give \
+                 both sides the same key, or neither"
+            }
+            NoAnswer::ServerNeedsKey => {
+                "no answer from the server side: it requires --psk-file, and ignores \
+                 sessions without its key: give this side the same key file"
+            }
+            NoAnswer::KeysDiffer => {
+                "no answer from the server side: its --psk-file key differs from this side's \
+                 (its announcement does not verify with this key)"
+            }
+            NoAnswer::Unknown | NoAnswer::SameKey => {
+                "no answer from the server side: is it running (with the same --psk-file, or \
+                 none on both sides) and connected to this broker with the same \
+                 --server-side-id and --mqtt-topic-prefix? If it is, the broker may be denying \
+                 this client's publishes on that prefix (check its ACL)"
+            }
+        }
+    }
+}
+
+/// What the shell does with a message, as the client router decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAction {
+    /// Nothing.
+    None,
+    /// Hand the message to this session.
+    Deliver(SessionId),
+    /// The server side restarted and lost every session: reset them all.
+    ResetAll,
+}
+
+/// The client side's router.
+#[derive(Debug)]
+pub struct ClientRouter<H> {
+    common: Common<H>,
+    server_side_id: String,
+    instance_topic: String,
+    psk: Option<Psk>,
+    max_sessions: usize,
+    /// The newest server process known from a keyed announcement.
+    server_instance: Option<Announcement>,
+}
+
+impl<H> ClientRouter<H> {
+    /// The router of a client side of `server_side_id` on `topics`, with
+    /// the server side's key if any.
+    pub fn new(
+        server_side_id: &str,
+        topics: Topics,
+        psk: Option<Psk>,
+        max_sessions: usize,
+        counters: Rc<Counters>,
+        now: Instant,
+    ) -> ClientRouter<H> {
+        ClientRouter {
+            instance_topic: topics.instance(),
+            common: Common::new(topics, counters, now),
+            server_side_id: server_side_id.to_owned(),
+            psk,
+            max_sessions,
+            server_instance: None,
+        }
+    }
+
+    /// A local connection arrived: true if it may have a session; false
+    /// (counted) if it must be reset, `--max-sessions` being in use.
+    pub fn admit_local(&mut self, now: Instant) -> bool {
+        self.common.absorb(now);
+        let room = self.common.counters().in_use() < self.max_sessions;
+        if !room {
+            self.common.refusals.note(Refusal::ConnectionLimit, now);
+        }
+        room
+    }
+
+    /// What to do with a message the broker delivered.
+    pub fn handle_message(&mut self, msg: &Message<'_>, now: Instant) -> ClientAction {
+        if msg.topic == self.instance_topic {
+            self.common.absorb(now);
+            return self.announcement(msg.payload);
+        }
+        match self.common.route(msg, Direction::ToClient, now) {
+            Route::Known(id) => ClientAction::Deliver(id),
+            Route::NotOurs | Route::Retained | Route::Unknown(_) => ClientAction::None,
+        }
+    }
+
+    /// The server side's announcement: what it says about keys; with a key,
+    /// an announcement (made with it: no one else can) of a process started
+    /// after the one known means the server side restarted, and lost every
+    /// session: a keyed server side cannot tell a client so (it cannot
+    /// authenticate frames of sessions it lost). A recorded older one is
+    /// ignored.
+    fn announcement(&mut self, payload: &[u8]) -> ClientAction {
+        let (keying, instance) = self.keying(payload);
+        self.common.counters().no_answer.set(keying);
+        let mut restarted = false;
+        if let Some(new) = instance {
+            match &self.server_instance {
+                Some(known) if new.started_ns > known.started_ns => {
+                    restarted = new.nonce != known.nonce;
+                    self.server_instance = Some(new);
+                }
+                Some(_) => {}
+                None => self.server_instance = Some(new),
+            }
+        }
+        if !restarted || self.common.is_empty() {
+            return ClientAction::None;
+        }
+        log::warn!(
+            "the server side restarted (its announcement changed): resetting the {} sessions \
+             it no longer has",
+            self.common.len()
+        );
+        ClientAction::ResetAll
+    }
+
+    /// What the server side's announcement says about its key, and the
+    /// process it announces, if made with our key.
+    fn keying(&self, payload: &[u8]) -> (NoAnswer, Option<Announcement>) {
+        let psk = self.psk.as_ref();
+        if payload.len() == instance::LEN {
+            let keying = match psk {
+                Some(_) => NoAnswer::ServerHasNoKey,
+                None => NoAnswer::Unknown,
+            };
+            return (keying, None);
+        }
+        let signed = signed::classify(
+            psk,
+            &self.server_side_id,
+            INSTANCE_LABEL,
+            instance::KEYED_LEN,
+            payload,
+        );
+        match (signed, psk.is_some()) {
+            (Signed::Foreign(_), false) => (NoAnswer::ServerNeedsKey, None),
+            (Signed::Foreign(_), true) => (NoAnswer::KeysDiffer, None),
+            (Signed::Ours(body), _) => (
+                NoAnswer::SameKey,
+                Announcement::decode(&body[..instance::LEN]),
+            ),
+            _ => (NoAnswer::Unknown, None),
+        }
+    }
+}
+
+impl<H> Router for ClientRouter<H> {
+    type Handle = H;
+
+    fn common(&self) -> &Common<H> {
+        &self.common
+    }
+
+    fn common_mut(&mut self) -> &mut Common<H> {
+        &mut self.common
+    }
+
+    fn link_up(&mut self, now: Instant) -> bool {
+        self.common.link_up(now)
+    }
+
+    fn session_done(&mut self, id: &SessionId, now: Instant) {
+        self.common.absorb(now);
+        self.common.remove(id);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.common.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.common.handle_timeout(now);
+    }
+}

@@ -1,0 +1,107 @@
+//! What a router and its sessions share: counts the router's admission
+//! rules read and the sessions change as they open and close, the frame
+//! size the router learns from the broker, and what the server side's
+//! announcement says about keys. One thread owns them all (the shell runs
+//! every task on one executor), so plain cells suffice.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::client::NoAnswer;
+
+/// The state a router shares with its sessions.
+#[derive(Debug)]
+pub struct Counters {
+    /// Sessions carrying a connection now (see [`Slot`]).
+    in_use: Cell<usize>,
+    /// Sealed server sessions whose client has not proven its key yet (see
+    /// [`Pending`]).
+    unconfirmed: Cell<usize>,
+    /// Payloads of open sessions that did not open (forged, replayed, made
+    /// with another key), for the router's refusal summary.
+    pub rejected: Cell<u64>,
+    /// The largest frame the broker carries, in stream bytes (probed, or
+    /// the configured size).
+    pub frame_limit: Cell<usize>,
+    /// What to say when a client session's server side never answers.
+    pub no_answer: Cell<NoAnswer>,
+    /// Bytes of frame buffers all sessions together may hold per direction
+    /// (`--max-buffer-memory`), shared equally among the slots in use.
+    budget: usize,
+}
+
+impl Counters {
+    /// Nothing open yet; sessions start with frames of `frame_limit` stream
+    /// bytes and share `budget` bytes of buffers.
+    pub fn new(frame_limit: usize, budget: usize) -> Rc<Counters> {
+        Rc::new(Counters {
+            in_use: Cell::new(0),
+            unconfirmed: Cell::new(0),
+            rejected: Cell::new(0),
+            frame_limit: Cell::new(frame_limit),
+            no_answer: Cell::new(NoAnswer::Unknown),
+            budget,
+        })
+    }
+
+    /// Sessions carrying a connection now.
+    pub fn in_use(&self) -> usize {
+        self.in_use.get()
+    }
+
+    /// Sealed sessions waiting for their client's proof.
+    pub fn unconfirmed(&self) -> usize {
+        self.unconfirmed.get()
+    }
+
+    /// One session's share of the buffer budget now.
+    pub fn share(&self) -> usize {
+        self.budget / self.in_use.get().max(1)
+    }
+}
+
+/// One of `--max-sessions` slots, held while the session carries a TCP
+/// connection: given back when the session closes (a lingering session,
+/// which only answers stray frames, holds none) or when its task ends.
+/// The sessions holding a slot share the buffer budget equally.
+#[derive(Debug)]
+pub struct Slot(Rc<Counters>);
+
+impl Slot {
+    /// Takes a slot (the caller checked the limit).
+    pub fn take(counters: &Rc<Counters>) -> Slot {
+        counters.in_use.set(counters.in_use.get() + 1);
+        Slot(counters.clone())
+    }
+
+    /// This session's share of the budget now: an equal share (which also
+    /// bounds its inbox).
+    pub fn share(&self) -> usize {
+        self.0.share()
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.in_use.set(self.0.in_use.get().saturating_sub(1));
+    }
+}
+
+/// One of the unconfirmed sessions, counted while held.
+#[derive(Debug)]
+pub struct Pending(Rc<Counters>);
+
+impl Pending {
+    /// Counts one more unconfirmed session.
+    pub fn new(counters: &Rc<Counters>) -> Pending {
+        counters.unconfirmed.set(counters.unconfirmed.get() + 1);
+        Pending(counters.clone())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let n = &self.0.unconfirmed;
+        n.set(n.get().saturating_sub(1));
+    }
+}

@@ -1,0 +1,452 @@
+//! The server side's router: frames of known sessions go to them, an
+//! opening frame of a new session id is admitted (or refused) here, ended
+//! sessions are remembered so that late frames never recreate them, the
+//! beacon and the instance announcement are published, and a twin (another
+//! process with this server-side id) is told apart from a stale or replayed
+//! announcement.
+
+use std::fmt;
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::common::{Common, Message, Route, Router};
+use super::counters::{Counters, Pending, Slot};
+use super::refusals::Refusal;
+use super::tombstones::Tombstones;
+use super::twins::{Twins, Verdict};
+use crate::config::BEACON_PERIOD;
+use crate::protocol::abort::AbortCode;
+use crate::protocol::frame::{self, decode, flags, RemoteConfig};
+use crate::protocol::instance::{self, Announcement};
+use crate::protocol::topic::{Direction, SessionId, Topics};
+use crate::secure::channel::Channel;
+use crate::secure::psk::Psk;
+use crate::secure::signed::{self, Signed};
+use crate::targets::{AllowList, Requested};
+
+/// Labels of the tags of beacons and announcements (see [`signed`]).
+pub const BEACON_LABEL: &[u8] = b"beacon";
+/// See [`BEACON_LABEL`].
+pub const INSTANCE_LABEL: &[u8] = b"instance";
+
+/// How far apart the clocks of two server sides with one id may be for a
+/// keyed announcement to count as fresh.
+const CLOCK_SKEW_NS: u64 = 60_000_000_000;
+
+/// Sealed sessions a recorded HELLO may open (they never dial, but hold a
+/// session and answer until they give up) are at most this many, and a
+/// quarter of --max-sessions: replays cannot crowd out real clients.
+const MAX_UNCONFIRMED: usize = 64;
+
+/// Where new sessions connect to by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `-a`.
+    pub host: String,
+    /// `-p`.
+    pub port: u16,
+}
+
+impl Target {
+    /// The host and port a session dials: the client's request, if any,
+    /// over the defaults.
+    pub fn resolve(&self, remote: Option<RemoteConfig>) -> (String, u16) {
+        let remote = remote.unwrap_or_default();
+        (
+            remote.ip.map_or(self.host.clone(), |ip| ip.to_string()),
+            remote.port.unwrap_or(self.port),
+        )
+    }
+
+    /// True if the session may dial `host:port`: the defaults always, any
+    /// other target only through an `--allow-remote` rule.
+    fn permits(
+        &self,
+        host: &str,
+        port: u16,
+        remote: Option<RemoteConfig>,
+        allow: &AllowList,
+    ) -> bool {
+        (host == self.host && port == self.port)
+            || allow.permits(&Requested {
+                host,
+                ip: remote.and_then(|r| r.ip),
+                port,
+            })
+    }
+}
+
+/// A session the router admitted: the shell starts it.
+#[derive(Debug)]
+pub struct Opening {
+    /// Its id.
+    pub id: SessionId,
+    /// The opening frame (opened, if sealed).
+    pub frame: Vec<u8>,
+    /// Its keys, if sealed.
+    pub channel: Option<Channel>,
+    /// What to dial.
+    pub host: String,
+    /// The port to dial.
+    pub port: u16,
+    /// False: the client asked for a target that is not allowed; the
+    /// session only tells it so (sealed sessions, whose abort must be
+    /// sealed too).
+    pub permitted: bool,
+    /// Its `--max-sessions` slot.
+    pub slot: Slot,
+    /// Counted as unconfirmed until the client proves its key (sealed).
+    pub pending: Option<Pending>,
+}
+
+/// What the shell does with a message, as the server router decides.
+#[derive(Debug)]
+pub enum ServerAction {
+    /// Nothing (counted or logged where worth it).
+    None,
+    /// Hand the message to this session.
+    Deliver(SessionId),
+    /// Start this session, then [`Common::insert`] its handle.
+    Open(Box<Opening>),
+    /// Another server side with this id, which started first, is connected:
+    /// this process must stop.
+    Stop(TwinStop),
+}
+
+/// Why a server side stops for a twin; `Display` is one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwinStop {
+    /// The id both use.
+    pub server_side_id: String,
+    /// The other process.
+    pub other: Announcement,
+}
+
+impl fmt::Display for TwinStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "another server side with id '{}' (started {}, before this one) is connected to \
+             the broker: stopping this one; run only one server side per --server-side-id",
+            self.server_side_id,
+            StartedAgo(&self.other)
+        )
+    }
+}
+
+/// When the process of an announcement started, as "N s ago" (or "by a
+/// clock ahead of this one").
+struct StartedAgo<'a>(&'a Announcement);
+
+impl fmt::Display for StartedAgo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match instance::now_ns().checked_sub(self.0.started_ns) {
+            Some(ago) => write!(f, "{} s ago", ago / 1_000_000_000),
+            None => f.write_str("by a clock ahead of this one"),
+        }
+    }
+}
+
+/// The server side's settings the router needs.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// `-s`'s id.
+    pub server_side_id: String,
+    /// `-a`/`-p`.
+    pub target: Target,
+    /// `--allow-remote`.
+    pub allow: AllowList,
+    /// `-b`.
+    pub beacon: bool,
+    /// `--max-sessions`.
+    pub max_sessions: usize,
+    /// This server side's key (scoped to its topics), if any.
+    pub psk: Option<Psk>,
+}
+
+/// The server side's router.
+#[derive(Debug)]
+pub struct ServerRouter<H> {
+    common: Common<H>,
+    settings: ServerSettings,
+    beacon_topic: String,
+    instance_topic: String,
+    tombstones: Tombstones,
+    own: Announcement,
+    twins: Twins,
+    link_up: bool,
+    next_beacon: Instant,
+}
+
+impl<H> ServerRouter<H> {
+    /// The router of a server side on `topics`, announcing itself as `own`.
+    pub fn new(
+        settings: ServerSettings,
+        topics: Topics,
+        counters: Rc<Counters>,
+        own: Announcement,
+        now: Instant,
+    ) -> ServerRouter<H> {
+        ServerRouter {
+            beacon_topic: topics.beacon(),
+            instance_topic: topics.instance(),
+            common: Common::new(topics, counters, now),
+            settings,
+            tombstones: Tombstones::default(),
+            own,
+            twins: Twins::new(own),
+            link_up: false,
+            next_beacon: now,
+        }
+    }
+
+    /// The settings it runs with.
+    pub fn settings(&self) -> &ServerSettings {
+        &self.settings
+    }
+
+    /// What to do with a message the broker delivered.
+    pub fn handle_message(&mut self, msg: &Message<'_>, now: Instant) -> ServerAction {
+        if msg.topic == self.instance_topic {
+            self.common.absorb(now);
+            return self.announcement(msg.payload);
+        }
+        match self.common.route(msg, Direction::ToServer, now) {
+            Route::NotOurs | Route::Retained => ServerAction::None,
+            Route::Known(id) => ServerAction::Deliver(id),
+            Route::Unknown(id) => self.admit(id, msg.payload, now),
+        }
+    }
+
+    /// A message on the instance topic: with a key, only announcements made
+    /// with it, and published since this process started, count: no one
+    /// else can make this side stop, nor replay a recorded announcement.
+    fn announcement(&mut self, payload: &[u8]) -> ServerAction {
+        let id = &self.settings.server_side_id;
+        let body = match &self.settings.psk {
+            Some(psk) => {
+                match signed::classify(Some(psk), id, INSTANCE_LABEL, instance::KEYED_LEN, payload)
+                {
+                    Signed::Ours(body)
+                        if instance::published_ns(body).is_some_and(|t| {
+                            t.saturating_add(CLOCK_SKEW_NS) >= self.own.started_ns
+                        }) =>
+                    {
+                        &body[..instance::LEN]
+                    }
+                    _ => return ServerAction::None,
+                }
+            }
+            None => match signed::classify(None, id, INSTANCE_LABEL, instance::LEN, payload) {
+                Signed::Plain(body) => body,
+                _ => return ServerAction::None,
+            },
+        };
+        match self.twins.received(body) {
+            Verdict::Nothing => ServerAction::None,
+            Verdict::KeepServing(other) => {
+                log::warn!(
+                    "another server side with id '{id}' (started {}) connects to this broker \
+                     too, which hands the connection to each in turn; this one started first \
+                     and keeps serving, the other one stops",
+                    StartedAgo(&other)
+                );
+                ServerAction::None
+            }
+            Verdict::Stop(other) => ServerAction::Stop(TwinStop {
+                server_side_id: id.clone(),
+                other,
+            }),
+        }
+    }
+
+    /// A frame for a session this side does not have: only an opening
+    /// frame (with a key: an authentic HELLO) may create one.
+    fn admit(&mut self, id: SessionId, payload: &[u8], now: Instant) -> ServerAction {
+        // With a key, any payload but an authentic HELLO for an unknown id
+        // is dropped unanswered (an answer would be an oracle, and an
+        // amplifier).
+        let (plain, channel) = match &self.settings.psk {
+            Some(psk) => {
+                if self.tombstones.contains(&id) {
+                    return ServerAction::None;
+                }
+                let mut plain = Vec::new();
+                match Channel::accept(psk, &id, payload, &mut plain) {
+                    Ok(channel) => (plain, Some(channel)),
+                    Err(_) => {
+                        self.common.refusals.note(Refusal::Unauthenticated, now);
+                        return ServerAction::None;
+                    }
+                }
+            }
+            None => (payload.to_vec(), None),
+        };
+        let (header, remote) = match decode(&plain) {
+            Ok(frame) => (frame.header, frame.remote_config),
+            Err(_) => {
+                log::debug!("session {id}: dropping undecodable frame");
+                self.common.refusals.note(Refusal::Undecodable, now);
+                return ServerAction::None;
+            }
+        };
+        if header.has(flags::BEACON) || frame::is_close(&header) {
+            return ServerAction::None;
+        }
+        let sealed = channel.is_some();
+        let ended = self.tombstones.contains(&id);
+        if ended || !frame::opens_session(&header) {
+            // The peer still thinks the session is alive: it ended here (a
+            // straggler: expected, not counted), or this process restarted
+            // since. Never dial.
+            log::debug!("session {id}: unknown or ended, answering with an abort");
+            if !ended {
+                self.common.refusals.note(Refusal::UnknownSession, now);
+            }
+            if !sealed {
+                self.answer(&id, frame::encode(&frame::close_header(), None, &[]), now);
+            }
+            return ServerAction::None;
+        }
+        let (host, port) = self.settings.target.resolve(remote);
+        let permitted = self
+            .settings
+            .target
+            .permits(&host, port, remote, &self.settings.allow);
+        if !permitted && !self.refuse_target(&id, &host, port, sealed, now) {
+            return ServerAction::None;
+        }
+        if !self.has_room(sealed) {
+            // Dropped: the client retries, then times out.
+            log::debug!(
+                "session {id}: refused, {} sessions open",
+                self.common.counters().in_use()
+            );
+            self.common.refusals.note(Refusal::SessionLimit, now);
+            return ServerAction::None;
+        }
+        let counters = self.common.counters();
+        ServerAction::Open(Box::new(Opening {
+            id,
+            frame: plain,
+            pending: sealed.then(|| Pending::new(counters)),
+            slot: Slot::take(counters),
+            channel,
+            host,
+            port,
+            permitted,
+        }))
+    }
+
+    /// A session asks for a target no rule allows: one line names it, more
+    /// within the report period are only counted. Unsealed, it is refused
+    /// without a session (every retransmission of the opening frame gets
+    /// the same answer): false. Sealed, the abort must be sealed too, by a
+    /// session: true.
+    fn refuse_target(
+        &mut self,
+        id: &SessionId,
+        host: &str,
+        port: u16,
+        sealed: bool,
+        now: Instant,
+    ) -> bool {
+        let refusals = &mut self.common.refusals;
+        if refusals.count(Refusal::TargetNotAllowed) == 0 {
+            log::warn!(
+                "session {id}: refused to dial {host}:{port} for a client: not this server \
+                 side's target, and no --allow-remote rule allows it"
+            );
+        }
+        refusals.note(Refusal::TargetNotAllowed, now);
+        if !sealed {
+            self.answer(id, frame::close_frame(AbortCode::TargetNotAllowed), now);
+        }
+        sealed
+    }
+
+    /// True if one more session fits: `--max-sessions` in all, and a
+    /// bounded number of unconfirmed sealed ones.
+    fn has_room(&self, sealed: bool) -> bool {
+        let counters = self.common.counters();
+        let unconfirmed_cap = (self.settings.max_sessions / 4).clamp(1, MAX_UNCONFIRMED);
+        counters.in_use() < self.settings.max_sessions
+            && !(sealed && counters.unconfirmed() >= unconfirmed_cap)
+    }
+
+    /// Answers a refused frame of session `id` with `frame`, within the
+    /// answer budget.
+    fn answer(&mut self, id: &SessionId, frame: Vec<u8>, now: Instant) {
+        if self.common.refusals.may_answer(now) {
+            let topic = self.common.topics().session(id, Direction::ToClient);
+            self.common.publish(topic, frame, false);
+        }
+    }
+
+    /// `payload`, tagged with the key if there is one.
+    fn signed(&self, label: &[u8], payload: Vec<u8>) -> Vec<u8> {
+        match &self.settings.psk {
+            Some(psk) => signed::sign(psk, &self.settings.server_side_id, label, payload),
+            None => payload,
+        }
+    }
+}
+
+impl<H> Router for ServerRouter<H> {
+    type Handle = H;
+
+    fn common(&self) -> &Common<H> {
+        &self.common
+    }
+
+    fn common_mut(&mut self) -> &mut Common<H> {
+        &mut self.common
+    }
+
+    /// Announces this process (retained; with a key, with the time of
+    /// publishing), and beacons at once.
+    fn link_up(&mut self, now: Instant) -> bool {
+        self.link_up = true;
+        let own = self.twins.connected();
+        let payload = match self.settings.psk {
+            Some(_) => self.signed(
+                INSTANCE_LABEL,
+                instance::with_published(own, instance::now_ns()),
+            ),
+            None => own,
+        };
+        self.common
+            .publish(self.instance_topic.clone(), payload, true);
+        self.next_beacon = now;
+        self.common.link_up(now)
+    }
+
+    fn link_down(&mut self) {
+        self.link_up = false;
+    }
+
+    /// Remembers the id, so that late frames never recreate the session.
+    fn session_done(&mut self, id: &SessionId, now: Instant) {
+        self.common.absorb(now);
+        self.common.remove(id);
+        self.tombstones.bury(*id);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let beacon = (self.settings.beacon && self.link_up).then_some(self.next_beacon);
+        match (beacon, self.common.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.settings.beacon && self.link_up && now >= self.next_beacon {
+            let beacon = self.signed(BEACON_LABEL, frame::beacon());
+            self.common
+                .publish(self.beacon_topic.clone(), beacon, false);
+            self.next_beacon = now + BEACON_PERIOD;
+        }
+        self.common.handle_timeout(now);
+    }
+}

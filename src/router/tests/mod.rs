@@ -1,0 +1,2 @@
+//! The routers on virtual time: a client router and a server router joined
+//! by an in-memory broker, sessions driven without sockets.
