@@ -25,7 +25,8 @@
 #                                       (e.g. "--window 128 --frame-size 32768")
 #                       BENCH_BROKER_NODELAY=0  leave out "set_tcp_nodelay
 #                                       true" (the recommended broker setting,
-#                                       on by default; see README.rst)
+#                                       on by default; see README.rst,
+#                                       Broker configuration)
 #                       BENCH_FLOOR_SIZE  message size of the floor's
 #                                       throughput test (default 32792)
 #                       BENCH_REPS      runs of each throughput test (default
@@ -321,8 +322,8 @@ done
 }
 
 # The forwarders run from private copies: a rebuild during the run cannot
-# swap the binary under the suite, and a "pkill mqtt-forward" from another
-# session on this machine does not stop them.
+# swap the binary under the suite, and a "pkill mqtt-forward" run by
+# someone else on the same host does not stop them.
 IMPLS=(main)
 cp "$MAIN" "$WORK/fwd-main"
 declare -A BIN=([main]=$WORK/fwd-main)
@@ -341,7 +342,7 @@ echo "== sizes: setup ${SETUP_N}x, rtt ${RTT_N}x64 B (each capped at ${MAX_SECS}
     "one-way $((ONEWAY_BYTES / MIB)) MiB, ${MULTI_SESSIONS}x$((MULTI_BYTES / MIB)) MiB echo," \
     "floor ${FLOOR_RTT_N}x64 B rtt and ${FLOOR_TP_N}x${FLOOR_SIZE} B"
 
-# Other brokers or forwarders on this machine share its 2 cores (and may be
+# Other brokers or forwarders on the same host share its CPUs (and may be
 # stopped or restarted by whoever started them): say so, figures will vary.
 FOREIGN=$(pgrep -c -x mqtt-forward || true)
 FOREIGN_BROKERS=$(pgrep -c -x mosquitto || true)

@@ -1,4 +1,4 @@
-//! Sessions with a pre-shared key (`--psk-file`, issue 10) against a real
+//! Sessions with a pre-shared key (`--psk-file`) against a real
 //! mosquitto and a third MQTT client on the broker: a sniffer, a forger, a
 //! replayer.
 

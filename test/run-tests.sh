@@ -5,14 +5,18 @@
 # musl target with rustup, the pinned nightly and rust-src through
 # cross/build.sh; zig and docutils with pip; cargo-zigbuild and cargo-fuzz
 # with cargo; aedes with npm),
-# then: formatting, lints (both feature sets, shell scripts, README.rst),
+# then: formatting, lints (both feature sets, shell scripts, README.rst and
+# docs/*.rst),
 # unit + simulator + integration tests (TLS, real ssh/scp), the router
 # feature set's unit tests, the start-all/teardown scripts in both modes, the
 # service files, a simulator soak, the static musl release build with its
 # size, the cross builds with their size budgets (x86_64, mips full and
-# router, armv7), the emulated end-to-end tests under qemu-user, a short
+# router, armv7) and the size table of docs/router-builds.rst against them,
+# the emulated end-to-end tests under qemu-user, a short
 # fuzzing run of the frame decoder and the session (test/fuzz), and a quick
 # benchmark run (figures only; targets are judged from them).
+# A run leaves the checkout as it was: what it builds or writes goes to
+# target/ (or the caches below, or temporary directories).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -72,6 +76,12 @@ fi
 # each time): the pinned nightly's std and the dependencies are built once
 # per machine.
 export CROSS_TARGET_DIR=${CROSS_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mqtt-forward/cross-target}
+# The cross-built binaries (cross/build.sh, cross/test-emulated.sh) go to
+# target/dist, not dist/: a test run neither leaves files outside target/
+# nor mixes with release binaries in dist/. What the cross builds measured
+# goes to target/cross-sizes.txt for the size-table check.
+export DIST=${DIST:-$PWD/target/dist}
+export CROSS_SIZES_FILE=${CROSS_SIZES_FILE:-$PWD/target/cross-sizes.txt}
 
 # Every step runs, even after a failure, so that one run reports them all;
 # the last line sums them up, and the exit status is 1 if any failed.
@@ -118,6 +128,15 @@ step "lints" cargo clippy --all-targets -- -D warnings
 step "lints (router feature set)" cargo clippy --all-targets --no-default-features --features router -- -D warnings
 step "shellcheck" shellcheck -x test/*.sh .ci/run cross/*.sh cross/openwrt/mqtt-forward.init
 step "README.rst" python3 -m docutils --halt=warning README.rst /dev/null
+docs_rst() { # every docs/*.rst through docutils, one line per file
+  local f rc=0
+  for f in docs/*.rst; do
+    echo "$f"
+    python3 -m docutils --halt=warning "$f" /dev/null || rc=1
+  done
+  return "$rc"
+}
+step "docs/*.rst" docs_rst
 step "tests" cargo test
 step "unit tests of the patched rumqttc (.cargo/patched)" \
   cargo test --manifest-path .cargo/patched/rumqttc-0.25.1/Cargo.toml --lib --locked --target-dir target/patched
@@ -129,6 +148,8 @@ step "simulator soak (20x seeds, release)" env SIM_SCALE=20 cargo test --release
 step "static musl release build" static_build
 step "cross builds and size budgets" \
   bash cross/build.sh x86_64-unknown-linux-musl mips-unknown-linux-musl armv7-unknown-linux-musleabihf
+step "size table (docs/router-builds.rst within 3 % of these builds)" \
+  bash cross/size-table.sh --check --tolerance 3 "$CROSS_SIZES_FILE"
 step "emulated end-to-end tests (qemu-user)" bash cross/test-emulated.sh
 step "fuzzing (cargo-fuzz, 20 s per target)" bash test/fuzz/run.sh 20
 # Figures, not pass/fail: the benchmark fails only if it cannot run.

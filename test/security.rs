@@ -1,4 +1,4 @@
-//! Safe on a shared broker (issue 10): the server side dials only its own
+//! Safe on a shared broker: the server side dials only its own
 //! target unless told otherwise, against a real mosquitto.
 
 mod common;
