@@ -12,6 +12,7 @@ mod list;
 mod listener_probe;
 mod local;
 mod mqtt;
+mod outbox;
 mod payload_pool;
 mod probe;
 mod reconnect;

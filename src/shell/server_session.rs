@@ -59,7 +59,9 @@ pub async fn serve(opening: Opening, config: SessionConfig, links: Links) {
     }
     // The first answer tells the client what kind of peer this is before
     // the (possibly slow) dial completes.
-    links.out.flush(&mut core, &id).await;
+    if !links.out.flush(&mut core, &id).await {
+        core.abort();
+    }
     let confirmed = or(
         session_task::await_confirmation(&mut core, &id, &links.inbox, &mut links.out),
         async {
@@ -87,7 +89,8 @@ pub async fn serve(opening: Opening, config: SessionConfig, links: Links) {
             Err((code, e)) => {
                 log::warn!("session {id}: cannot connect to {host}:{port}: {e}");
                 core.abort_with(code);
-                links.out.flush(&mut core, &id).await;
+                // Gone: the client gives up on its own.
+                let _ = links.out.flush(&mut core, &id).await;
             }
         }
     }
