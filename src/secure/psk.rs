@@ -10,16 +10,16 @@ use std::path::Path;
 
 use ring::hkdf;
 
+use crate::protocol::labels::{PSK_DOMAIN, PSK_LABEL, SERVER_SIDE_LABEL};
+
 /// Fewest secret bytes accepted: 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Most secret bytes accepted (a larger file is not a key file).
 const MAX_SECRET_BYTES: usize = 1024;
 /// Bytes of every derived key and tag source.
 pub const KEY_LEN: usize = 32;
-/// Bytes of a truncated tag (beacons, announcements, the reply's proof).
-pub const TAG_LEN: usize = 16;
-/// Domain separation of the key derivations of this format (version 1).
-const DOMAIN: &[u8] = b"mqtt-forward psk v1";
+/// Bytes of a truncated tag (see [`crate::protocol::keyed::TAG_LEN`]).
+pub use crate::protocol::keyed::TAG_LEN;
 
 /// The pre-shared key, as derived from the file's secret. Never printed.
 #[derive(Clone)]
@@ -106,7 +106,7 @@ impl Psk {
             .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
             .collect();
         Ok(Psk {
-            key: derive(DOMAIN, &[&secret], b"psk"),
+            key: derive(PSK_DOMAIN, &[&secret], PSK_LABEL),
         })
     }
 
@@ -126,7 +126,10 @@ impl Psk {
     /// shares the key file.
     pub fn scoped(&self, prefix: &str, server_id: &str) -> Psk {
         Psk {
-            key: self.derive(&[prefix.as_bytes(), server_id.as_bytes()], b"server side"),
+            key: self.derive(
+                &[prefix.as_bytes(), server_id.as_bytes()],
+                SERVER_SIDE_LABEL,
+            ),
         }
     }
 
