@@ -26,7 +26,7 @@ pub const KIND_HELLO: u8 = 1;
 pub const KIND_REPLY: u8 = 2;
 /// Either way, once both hold the session keys.
 pub const KIND_SEALED: u8 = 3;
-/// Bytes of format, kind and counter (a u64: a key never runs out).
+/// Bytes of format, kind and counter (a u64, which no session exhausts).
 pub const BASE_LEN: usize = 1 + 1 + 8;
 /// Bytes of an X25519 public key.
 pub const PUBLIC_LEN: usize = 32;

@@ -28,7 +28,7 @@ mod timers;
 mod transmit;
 
 /// The acknowledgement flag of a receiver that saw a gap (see
-/// [`flags::GAP`](crate::protocol::frame::flags::GAP)).
+/// [`flags::GAP`]).
 pub use crate::protocol::frame::flags::GAP as GAP_FLAG;
 pub use config::{PeerKind, Role, SessionConfig};
 pub use outcome::{CloseReason, Event};
@@ -169,7 +169,7 @@ impl Session {
     /// Sets this session's share of the process-wide buffer budget (bytes
     /// per direction): what it may hold of the peer's frames received ahead
     /// of a hole or not yet written out, and of its own frames in flight.
-    /// Never below [`MIN_SHARE_FRAMES`] frames.
+    /// Never below `MIN_SHARE_FRAMES` (2) frames.
     pub fn set_buffer_share(&mut self, bytes: usize) {
         self.share = bytes;
         self.recv.set_limit(self.recv_limit());
