@@ -72,6 +72,11 @@ pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(180);
 /// (the C original's period, which it also uses).
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
 
+/// How often a server side started with `-b` publishes its beacon: the C
+/// original's period. A listing (`-l`) waits this and a margin, so it hears
+/// every server side that beacons.
+pub const BEACON_PERIOD: Duration = Duration::from_secs(3);
+
 /// Maximum length of the topic prefix and of the server-side-id (the C
 /// original's buffers are 50 and 100 bytes; MQTT topics are limited anyway).
 pub const MAX_TOPIC_LEVEL_LEN: usize = 100;

@@ -3,21 +3,10 @@
 //! shell seals each frame the core produces and opens each payload before
 //! the core sees it.
 //!
-//! Outer format of a keyed payload (the inner frame is the usual one):
-//!
-//! ```text
-//! format (1 = 0x01) | kind | counter (u64 LE) | kind fields | ciphertext | tag (16)
-//! kind 1 HELLO  (client, until answered): e_c (32)            key K_hello
-//! kind 2 REPLY  (server, until confirmed): e_s (32), proof (16) key K_s2c
-//! kind 3 SEALED (both, afterwards)                             K_c2s / K_s2c
-//! ```
-//!
-//! ChaCha20-Poly1305; the nonce is `kind, 0, 0, 0, counter`; the associated
-//! data is everything before the ciphertext, the session id and the
-//! direction. Every frame sealed (retransmissions and acknowledgements too)
-//! takes the next counter of its key, so a nonce never repeats under a key.
-//! `e_c`, `e_s` are fresh X25519 keys of this session; with `dh` their shared
-//! secret and `id` the session id:
+//! The outer format of a keyed payload, its nonces and associated data are
+//! in [`crate::protocol::keyed`]; the labels in [`crate::protocol::labels`].
+//! `e_c`, `e_s` are fresh X25519 keys of this session; with `dh` their
+//! shared secret and `id` the session id:
 //!
 //! ```text
 //! K_hello = HKDF(psk; id, e_c; "hello")
@@ -35,39 +24,26 @@
 //! new `e_s`, under which nothing else recorded opens. The HELLO itself
 //! (an opening frame, with the client's target request if any, never
 //! stream bytes) is under `K_hello`, from the PSK alone: whoever later
-//! holds the PSK can read that request from a recording. The server side dials only once
-//! a SEALED frame from the client proves it holds `e_c`'s secret
+//! holds the PSK can read that request from a recording. The server side
+//! dials only once a SEALED frame from the client proves it holds `e_c`'s
+//! secret
 //! ([`Channel::is_confirmed`]).
 
-use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
 use ring::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey, X25519};
 use ring::rand::SystemRandom;
 
-use super::psk::{Psk, TAG_LEN};
+use super::keys::{aead_key, hello_key, nonce, proof_of, session_keys, AadBuf, Receiver, Sender};
+use super::outer::{parse, Outer};
+use super::psk::Psk;
+use super::replay::ReplayWindow;
 use crate::protocol::frame::FrameBuf;
-use crate::protocol::topic::{SessionId, SESSION_ID_LEN};
-
-/// First byte of every keyed payload.
-const FORMAT: u8 = 1;
-/// Client to server, before the server side has answered.
-const KIND_HELLO: u8 = 1;
-/// Server to client, until the client has proven its key.
-const KIND_REPLY: u8 = 2;
-/// Either way, once both hold the session keys.
-const KIND_SEALED: u8 = 3;
-/// Bytes of format, kind and counter.
-const BASE_LEN: usize = 1 + 1 + 8;
-/// Bytes of an X25519 public key.
-const PUBLIC_LEN: usize = 32;
-/// Bytes of the AEAD tag.
-const AEAD_TAG_LEN: usize = 16;
-/// Bytes a SEALED payload adds to the frame it carries.
-pub const SEALED_OVERHEAD: usize = BASE_LEN + AEAD_TAG_LEN;
-/// The most bytes any keyed payload adds to its frame (a REPLY).
-pub const MAX_OVERHEAD: usize = BASE_LEN + PUBLIC_LEN + TAG_LEN + AEAD_TAG_LEN;
-/// Counters this far behind the newest one seen are still accepted once
-/// (the broker may reorder a little); older ones are dropped as replays.
-const REPLAY_WINDOW: u64 = 128;
+use crate::protocol::keyed::{
+    BASE_LEN, FORMAT, HELLO_PREFIX_LEN, KIND_HELLO, KIND_REPLY, KIND_SEALED, PUBLIC_LEN,
+    REPLY_PREFIX_LEN, TAG_LEN,
+};
+pub use crate::protocol::keyed::{MAX_OVERHEAD, SEALED_OVERHEAD};
+use crate::protocol::labels::REPLY_LABEL;
+use crate::protocol::topic::SessionId;
 
 /// Why a payload was not opened. The payload is dropped and counted; it is
 /// never answered.
@@ -89,167 +65,6 @@ pub enum Reject {
 pub enum Side {
     Client,
     Server,
-}
-
-/// Anti-replay state of one key: the newest counter and which of the
-/// [`REPLAY_WINDOW`] before it were seen.
-#[derive(Debug, Default)]
-struct ReplayWindow {
-    newest: Option<u64>,
-    /// Bit i: counter `newest - i` was seen.
-    seen: u128,
-}
-
-impl ReplayWindow {
-    fn is_fresh(&self, n: u64) -> bool {
-        match self.newest {
-            None => true,
-            Some(top) if n > top => true,
-            Some(top) => top - n < REPLAY_WINDOW && self.seen & (1u128 << (top - n)) == 0,
-        }
-    }
-
-    /// Marks `n` seen (after it was authenticated).
-    fn mark(&mut self, n: u64) {
-        match self.newest {
-            Some(top) if n <= top => self.seen |= 1u128 << (top - n),
-            Some(top) => {
-                let shift = n - top;
-                self.seen = if shift >= REPLAY_WINDOW {
-                    0
-                } else {
-                    self.seen << shift
-                } | 1;
-                self.newest = Some(n);
-            }
-            None => {
-                self.seen = 1;
-                self.newest = Some(n);
-            }
-        }
-    }
-}
-
-/// A sending key and its counter.
-#[derive(Debug)]
-struct Sender {
-    key: LessSafeKey,
-    counter: u64,
-}
-
-/// A receiving key and its replay window.
-#[derive(Debug)]
-struct Receiver {
-    key: LessSafeKey,
-    window: ReplayWindow,
-}
-
-fn aead_key(bytes: &[u8; 32]) -> LessSafeKey {
-    // A 32-byte key always fits ChaCha20-Poly1305.
-    LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, bytes).unwrap_or_else(|_| unreachable!()))
-}
-
-fn nonce(kind: u8, counter: u64) -> Nonce {
-    let mut n = [0u8; aead::NONCE_LEN];
-    n[0] = kind;
-    n[4..].copy_from_slice(&counter.to_le_bytes());
-    Nonce::assume_unique_for_key(n)
-}
-
-/// Bytes of the associated data at most: the longest outer header (a
-/// REPLY's), the session id and the direction.
-const MAX_AAD_LEN: usize = BASE_LEN + PUBLIC_LEN + TAG_LEN + SESSION_ID_LEN + 1;
-
-/// The associated data: the outer header, the session id, the direction.
-/// On the stack: it is built for every frame sealed or opened.
-struct AadBuf {
-    bytes: [u8; MAX_AAD_LEN],
-    len: usize,
-}
-
-impl AadBuf {
-    fn new(prefix: &[u8], id: &SessionId, to_server: bool) -> AadBuf {
-        let mut aad = AadBuf {
-            bytes: [0; MAX_AAD_LEN],
-            len: 0,
-        };
-        for part in [prefix, id.as_str().as_bytes(), &[u8::from(to_server)]] {
-            // A prefix is never longer than a REPLY's (see `parse`).
-            let end = (aad.len + part.len()).min(MAX_AAD_LEN);
-            aad.bytes[aad.len..end].copy_from_slice(&part[..end - aad.len]);
-            aad.len = end;
-        }
-        aad
-    }
-
-    fn get(&self) -> Aad<&[u8]> {
-        Aad::from(&self.bytes[..self.len])
-    }
-}
-
-/// The session keys both sides derive once they know both public keys.
-fn session_keys(
-    psk: &Psk,
-    dh: &[u8],
-    id: &SessionId,
-    e_c: &[u8],
-    e_s: &[u8],
-) -> ([u8; 32], [u8; 32]) {
-    let id = id.as_str().as_bytes();
-    (
-        psk.derive(&[dh, id, e_c, e_s], b"c2s"),
-        psk.derive(&[dh, id, e_c, e_s], b"s2c"),
-    )
-}
-
-fn hello_key(psk: &Psk, id: &SessionId, e_c: &[u8]) -> LessSafeKey {
-    aead_key(&psk.derive(&[id.as_str().as_bytes(), e_c], b"hello"))
-}
-
-fn proof_of(psk: &Psk, id: &SessionId, e_c: &[u8], e_s: &[u8]) -> [u8; TAG_LEN] {
-    psk.tag(&[id.as_str().as_bytes(), e_c, e_s], b"reply")
-}
-
-/// The parsed outer header of a keyed payload.
-struct Outer<'a> {
-    kind: u8,
-    counter: u64,
-    /// `e_c` (HELLO) or `e_s` (REPLY).
-    public: Option<&'a [u8]>,
-    /// The REPLY's proof.
-    proof: Option<&'a [u8]>,
-    /// Everything before the ciphertext.
-    prefix: &'a [u8],
-    /// Ciphertext and tag.
-    sealed: &'a [u8],
-}
-
-fn parse(payload: &[u8]) -> Result<Outer<'_>, Reject> {
-    let base = payload.get(..BASE_LEN).ok_or(Reject::Malformed)?;
-    if base[0] != FORMAT {
-        return Err(Reject::Malformed);
-    }
-    let kind = base[1];
-    let counter = u64::from_le_bytes(base[2..10].try_into().map_err(|_| Reject::Malformed)?);
-    let extra = match kind {
-        KIND_HELLO => PUBLIC_LEN,
-        KIND_REPLY => PUBLIC_LEN + TAG_LEN,
-        KIND_SEALED => 0,
-        _ => return Err(Reject::Malformed),
-    };
-    let prefix_len = BASE_LEN + extra;
-    if payload.len() < prefix_len + AEAD_TAG_LEN {
-        return Err(Reject::Malformed);
-    }
-    let (prefix, sealed) = payload.split_at(prefix_len);
-    Ok(Outer {
-        kind,
-        counter,
-        public: (extra > 0).then(|| &prefix[BASE_LEN..BASE_LEN + PUBLIC_LEN]),
-        proof: (kind == KIND_REPLY).then(|| &prefix[BASE_LEN + PUBLIC_LEN..]),
-        prefix,
-        sealed,
-    })
 }
 
 /// One session's keys and counters.
@@ -380,8 +195,8 @@ impl Channel {
     /// caller leaves that many bytes in front of the frame it encodes.
     pub fn prefix_len(&self) -> usize {
         match self.next_kind() {
-            KIND_HELLO => BASE_LEN + PUBLIC_LEN,
-            KIND_REPLY => BASE_LEN + PUBLIC_LEN + TAG_LEN,
+            KIND_HELLO => HELLO_PREFIX_LEN,
+            KIND_REPLY => REPLY_PREFIX_LEN,
             _ => BASE_LEN,
         }
     }
@@ -477,7 +292,7 @@ impl Channel {
     fn handshake(&mut self, e_s: &[u8], proof: &[u8]) -> Result<(), Reject> {
         if !self.psk.verify(
             &[self.id.as_str().as_bytes(), &self.e_c, e_s],
-            b"reply",
+            REPLY_LABEL,
             proof,
         ) {
             return Err(Reject::Unauthenticated);

@@ -4,7 +4,10 @@
 //! Pure code on *ring* (which rustls links already), no I/O.
 
 pub mod channel;
+mod keys;
+mod outer;
 pub mod psk;
+mod replay;
 pub mod signed;
 
 #[cfg(test)]

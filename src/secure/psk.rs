@@ -10,16 +10,16 @@ use std::path::Path;
 
 use ring::hkdf;
 
+use crate::protocol::labels::{PSK_DOMAIN, PSK_LABEL, SERVER_SIDE_LABEL};
+
 /// Fewest secret bytes accepted: 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Most secret bytes accepted (a larger file is not a key file).
 const MAX_SECRET_BYTES: usize = 1024;
 /// Bytes of every derived key and tag source.
 pub const KEY_LEN: usize = 32;
-/// Bytes of a truncated tag (beacons, announcements, the reply's proof).
-pub const TAG_LEN: usize = 16;
-/// Domain separation of the key derivations of this format (version 1).
-const DOMAIN: &[u8] = b"mqtt-forward psk v1";
+/// Bytes of a truncated tag (see [`crate::protocol::keyed::TAG_LEN`]).
+pub use crate::protocol::keyed::TAG_LEN;
 
 /// The pre-shared key, as derived from the file's secret. Never printed.
 #[derive(Clone)]
@@ -106,7 +106,7 @@ impl Psk {
             .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
             .collect();
         Ok(Psk {
-            key: derive(DOMAIN, &[&secret], b"psk"),
+            key: derive(PSK_DOMAIN, &[&secret], PSK_LABEL),
         })
     }
 
@@ -126,7 +126,10 @@ impl Psk {
     /// shares the key file.
     pub fn scoped(&self, prefix: &str, server_id: &str) -> Psk {
         Psk {
-            key: self.derive(&[prefix.as_bytes(), server_id.as_bytes()], b"server side"),
+            key: self.derive(
+                &[prefix.as_bytes(), server_id.as_bytes()],
+                SERVER_SIDE_LABEL,
+            ),
         }
     }
 
@@ -154,58 +157,5 @@ fn nibble(digit: u8) -> u8 {
         b'0'..=b'9' => digit - b'0',
         b'a'..=b'f' => digit - b'a' + 10,
         _ => digit.wrapping_sub(b'A').wrapping_add(10) & 0x0f,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-    #[test]
-    fn the_hex_that_openssl_prints_is_accepted_with_whitespace_around() {
-        let a = Psk::parse(HEX).unwrap();
-        let b = Psk::parse(&format!("  \n{}\n\n", HEX.to_uppercase())).unwrap();
-        assert_eq!(a, b);
-        let other = Psk::parse(&HEX.replace("ff", "fe")).unwrap();
-        assert_ne!(a, other);
-        assert_eq!(format!("{a:?}"), "Psk(<redacted>)");
-    }
-
-    #[test]
-    fn short_odd_non_hex_and_empty_files_are_refused_in_words() {
-        for (text, words) in [
-            ("", "empty"),
-            ("  \n", "empty"),
-            (&HEX[..62], "too short"),
-            (&HEX[..63], "odd"),
-            ("zz", "hex"),
-            ("correct horse battery staple", "hex"),
-        ] {
-            let e = Psk::parse(text).expect_err(text);
-            assert!(e.contains(words), "{text:?}: {e}");
-        }
-        assert!(Psk::parse(&"ab".repeat(2000)).is_err());
-    }
-
-    #[test]
-    fn each_server_side_gets_its_own_key() {
-        let psk = Psk::parse(HEX).unwrap();
-        assert_ne!(psk.scoped("ssh", "a"), psk.scoped("ssh", "b"));
-        assert_ne!(psk.scoped("ssh", "a"), psk.scoped("tun", "a"));
-        assert_ne!(psk.scoped("ss", "ha"), psk.scoped("ssh", "a"));
-        assert_eq!(psk.scoped("ssh", "a"), psk.scoped("ssh", "a"));
-    }
-
-    #[test]
-    fn tags_depend_on_every_part_the_label_and_the_key() {
-        let psk = Psk::parse(HEX).unwrap();
-        let t = psk.tag(&[b"a", b"b"], b"x");
-        assert!(psk.verify(&[b"a", b"b"], b"x", &t));
-        assert!(!psk.verify(&[b"a", b"c"], b"x", &t));
-        assert!(!psk.verify(&[b"a", b"b"], b"y", &t));
-        let other = Psk::parse(&HEX.replace("00", "01")).unwrap();
-        assert!(!other.verify(&[b"a", b"b"], b"x", &t));
     }
 }

@@ -2,10 +2,13 @@
 //! usual payload followed by a [`TAG_LEN`]-byte tag that binds it to the
 //! server-side-id under the PSK. A listener with the key shows only servers
 //! whose tag verifies; one without the key sees that a key is announced.
+//! The labels are [`BEACON_LABEL`] and [`INSTANCE_LABEL`].
 //! A tag proves who made the payload, not when: a recorded beacon can be
 //! replayed (it shows a server as present), which no key prevents.
 
 use super::psk::{Psk, TAG_LEN};
+#[cfg(doc)]
+use crate::protocol::labels::{BEACON_LABEL, INSTANCE_LABEL};
 
 /// What a payload that may carry a tag turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,42 +48,5 @@ pub fn classify<'a>(
     match psk {
         Some(psk) if psk.verify(&[server_id.as_bytes(), body], label, tag) => Signed::Ours(body),
         _ => Signed::Foreign(body),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_signed_payload_verifies_only_with_its_key_and_server_id() {
-        let psk = Psk::parse(&"ab".repeat(32)).unwrap();
-        let other = Psk::parse(&"cd".repeat(32)).unwrap();
-        let signed = sign(&psk, "pi", b"beacon", vec![1, 2, 3]);
-        assert_eq!(signed.len(), 3 + TAG_LEN);
-        assert_eq!(
-            classify(Some(&psk), "pi", b"beacon", 3, &signed),
-            Signed::Ours(&[1, 2, 3])
-        );
-        assert_eq!(
-            classify(Some(&other), "pi", b"beacon", 3, &signed),
-            Signed::Foreign(&[1, 2, 3])
-        );
-        assert_eq!(
-            classify(Some(&psk), "router", b"beacon", 3, &signed),
-            Signed::Foreign(&[1, 2, 3])
-        );
-        assert_eq!(
-            classify(None, "pi", b"beacon", 3, &signed),
-            Signed::Foreign(&[1, 2, 3])
-        );
-        assert_eq!(
-            classify(Some(&psk), "pi", b"beacon", 3, &[1, 2, 3]),
-            Signed::Plain(&[1, 2, 3])
-        );
-        assert_eq!(
-            classify(Some(&psk), "pi", b"beacon", 3, &[1]),
-            Signed::Invalid
-        );
     }
 }

@@ -1,9 +1,9 @@
 //! The handshake and sealed frames, end to end in memory.
 
-use super::channel::{Channel, Reject, MAX_OVERHEAD, SEALED_OVERHEAD};
-use super::psk::Psk;
 use crate::protocol::frame::FrameBuf;
 use crate::protocol::topic::SessionId;
+use crate::secure::channel::{Channel, Reject, MAX_OVERHEAD, SEALED_OVERHEAD};
+use crate::secure::psk::Psk;
 
 const KEY: &str = "4f6e65206b657920746f2072756c65207468656d20616c6c2c206f6e65206b65";
 const OTHER_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";

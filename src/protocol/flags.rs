@@ -1,0 +1,29 @@
+//! The bits of a frame header's `flags` field, all in one place. The C
+//! original ignores the bits it does not know, so the bits of this program
+//! ([`CAPABLE`], [`GAP`], [`OPENING`]) ride on frames that it still reads as
+//! its own.
+
+/// End of stream (sequenced) or, with [`NO_DATA`], abort of the session.
+/// The C original ignores it.
+pub const DISCONNECT: u32 = 0x01;
+/// `ack` holds the highest sequence number delivered in order.
+pub const ACK_VALID: u32 = 0x02;
+/// Heartbeat/ack only: no stream bytes, `seq` is 0.
+pub const NO_DATA: u32 = 0x04;
+/// Server-side presence beacon; any frame with this bit is a beacon.
+pub const BEACON: u32 = 0x08;
+/// A remote-config block follows the header.
+pub const REMOTE_CONFIG: u32 = 0x10;
+/// Sent by this program on every frame so two instances recognise each
+/// other and may use the extensions (close propagation, larger frames and
+/// windows). The C original ignores unknown flags.
+pub const CAPABLE: u32 = 0x20;
+/// Ours: this acknowledgement was sent because a frame arrived out of order
+/// or twice, i.e. the sender may have lost one (fast retransmit). Heeded
+/// only on frames that also carry [`CAPABLE`]: the C original does not know it.
+pub const GAP: u32 = 0x40;
+/// Ours: set by a client session on every frame until it has heard from
+/// the server side. Only such a frame may create a server session; any
+/// other frame for an unknown session is from a session the server side
+/// no longer has (it restarted), and is answered with an abort.
+pub const OPENING: u32 = 0x80;

@@ -1,0 +1,21 @@
+//! A one-line summary of a session's state, for the simulators' failure
+//! reports.
+
+use super::Session;
+
+impl Session {
+    /// The session's state in one line.
+    pub(crate) fn summary(&self) -> String {
+        format!(
+            "state {:?} peer {:?} local_eof {} send {} recv_ack {:?} fin_delivered {} hello_due {} last_heard {:?}",
+            self.state,
+            self.peer,
+            self.local_eof,
+            self.send.summary(),
+            self.recv.ack(),
+            self.recv.fin_delivered(),
+            self.hello_due,
+            self.last_heard.map(|t| t - self.created)
+        )
+    }
+}

@@ -1,0 +1,51 @@
+//! The outer header of a keyed payload, parsed (the format is in
+//! [`crate::protocol::keyed`]).
+
+use super::channel::Reject;
+use crate::protocol::keyed::{
+    AEAD_TAG_LEN, BASE_LEN, FORMAT, KIND_HELLO, KIND_REPLY, KIND_SEALED, PUBLIC_LEN, TAG_LEN,
+};
+
+/// The parsed outer header of a keyed payload.
+pub(super) struct Outer<'a> {
+    pub(super) kind: u8,
+    pub(super) counter: u64,
+    /// `e_c` (HELLO) or `e_s` (REPLY).
+    pub(super) public: Option<&'a [u8]>,
+    /// The REPLY's proof.
+    pub(super) proof: Option<&'a [u8]>,
+    /// Everything before the ciphertext.
+    pub(super) prefix: &'a [u8],
+    /// Ciphertext and tag.
+    pub(super) sealed: &'a [u8],
+}
+
+/// Splits a keyed payload into its outer header and sealed part; rejects
+/// an unknown format or kind and a payload too short for its kind.
+pub(super) fn parse(payload: &[u8]) -> Result<Outer<'_>, Reject> {
+    let base = payload.get(..BASE_LEN).ok_or(Reject::Malformed)?;
+    if base[0] != FORMAT {
+        return Err(Reject::Malformed);
+    }
+    let kind = base[1];
+    let counter = u64::from_le_bytes(base[2..10].try_into().map_err(|_| Reject::Malformed)?);
+    let extra = match kind {
+        KIND_HELLO => PUBLIC_LEN,
+        KIND_REPLY => PUBLIC_LEN + TAG_LEN,
+        KIND_SEALED => 0,
+        _ => return Err(Reject::Malformed),
+    };
+    let prefix_len = BASE_LEN + extra;
+    if payload.len() < prefix_len + AEAD_TAG_LEN {
+        return Err(Reject::Malformed);
+    }
+    let (prefix, sealed) = payload.split_at(prefix_len);
+    Ok(Outer {
+        kind,
+        counter,
+        public: (extra > 0).then(|| &prefix[BASE_LEN..BASE_LEN + PUBLIC_LEN]),
+        proof: (kind == KIND_REPLY).then(|| &prefix[BASE_LEN + PUBLIC_LEN..]),
+        prefix,
+        sealed,
+    })
+}
