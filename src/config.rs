@@ -17,7 +17,7 @@ pub enum Mode {
         target_host: String,
         /// Port of the TCP server to dial.
         target_port: u16,
-        /// `-b`: publish a beacon every [`crate::config::BEACON_PERIOD`].
+        /// `-b`: publish a beacon every [`crate::protocol::limits::BEACON_PERIOD`].
         beacon: bool,
         /// `--allow-remote`: other targets a client may ask for.
         allow_remote: AllowList,
@@ -126,6 +126,3 @@ pub struct Config {
     /// end with this key (see [`crate::secure`]).
     pub psk: Option<Psk>,
 }
-
-/// How often a server side started with `-b` publishes its beacon (the C original's period).
-pub const BEACON_PERIOD: Duration = Duration::from_secs(3);

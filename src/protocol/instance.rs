@@ -2,7 +2,7 @@
 //! server-side-id. Published retained on `P/S/instance` at every connect, so
 //! that a second process with the same id (which the broker hands the
 //! connection to in turn, the id being the MQTT client id) is told apart
-//! from a stale message: see `src/shell/twins.rs`. Not part of the C
+//! from a stale message: see `src/router/twins.rs`. Not part of the C
 //! original's protocol; it never subscribes to this topic.
 //!
 //! Payload: `MQFI`, version 1, 16 random bytes (this process), the process

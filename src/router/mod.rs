@@ -27,10 +27,7 @@ mod tests;
 pub use client::{ClientAction, ClientRouter, NoAnswer};
 pub use common::{Common, Message, Outgoing, Router};
 pub use counters::{Counters, Pending, Slot};
-pub use server::{
-    Opening, ServerAction, ServerRouter, ServerSettings, Target, TwinStop, BEACON_LABEL,
-    INSTANCE_LABEL,
-};
+pub use server::{Opening, ServerAction, ServerRouter, ServerSettings, Target, TwinStop};
 
 /// Why the broker connection did not take a publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,20 +14,16 @@ use super::counters::{Counters, Pending, Slot};
 use super::refusals::Refusal;
 use super::tombstones::Tombstones;
 use super::twins::{Twins, Verdict};
-use crate::config::BEACON_PERIOD;
 use crate::protocol::abort::AbortCode;
 use crate::protocol::frame::{self, decode, flags, RemoteConfig};
 use crate::protocol::instance::{self, Announcement};
+use crate::protocol::labels::{BEACON_LABEL, INSTANCE_LABEL};
+use crate::protocol::limits::BEACON_PERIOD;
 use crate::protocol::topic::{Direction, SessionId, Topics};
 use crate::secure::channel::Channel;
 use crate::secure::psk::Psk;
 use crate::secure::signed::{self, Signed};
 use crate::targets::{AllowList, Requested};
-
-/// Labels of the tags of beacons and announcements (see [`signed`]).
-pub const BEACON_LABEL: &[u8] = b"beacon";
-/// See [`BEACON_LABEL`].
-pub const INSTANCE_LABEL: &[u8] = b"instance";
 
 /// How far apart the clocks of two server sides with one id may be for a
 /// keyed announcement to count as fresh.

@@ -10,12 +10,12 @@ use smol::Timer;
 
 use super::mqtt::Inbound;
 use super::{RunError, CONNECT_TIMEOUT};
-use crate::config::BEACON_PERIOD;
 use crate::protocol::frame::{decode, flags};
 use crate::protocol::instance;
+use crate::protocol::labels::BEACON_LABEL as BEACON;
+use crate::protocol::limits::BEACON_PERIOD;
 use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::{Incoming, Topics};
-use crate::router::BEACON_LABEL as BEACON;
 use crate::secure::psk::Psk;
 use crate::secure::signed::{self, Signed};
 

@@ -5,11 +5,12 @@ use std::time::Duration;
 use super::pair::{topics, Pair, Setup, ATTACKER, SERVER_ID};
 use crate::protocol::abort::AbortCode;
 use crate::protocol::instance::{self, Announcement};
+use crate::protocol::labels::INSTANCE_LABEL;
 use crate::protocol::limits::{HEADER_LEN, LEGACY_FRAME_DATA};
 use crate::protocol::topic::Direction;
 use crate::reliable::session::CloseReason;
 use crate::router::refusals::Refusal;
-use crate::router::{NoAnswer, Router, INSTANCE_LABEL};
+use crate::router::{NoAnswer, Router};
 use crate::secure::psk::Psk;
 use crate::secure::signed;
 

@@ -6,10 +6,11 @@ use super::pair::{topics, Pair, Setup, ATTACKER, SERVER_ID};
 use crate::protocol::abort::AbortCode;
 use crate::protocol::frame::{self, decode, flags, Header, RemoteConfig};
 use crate::protocol::instance::{self, Announcement};
+use crate::protocol::labels::INSTANCE_LABEL;
 use crate::protocol::topic::{Direction, SessionId};
 use crate::reliable::session::CloseReason;
 use crate::router::refusals::{Refusal, MAX_ANSWERS_PER_SEC};
-use crate::router::{Router, INSTANCE_LABEL};
+use crate::router::Router;
 use crate::secure::psk::Psk;
 use crate::secure::signed;
 
