@@ -41,30 +41,53 @@ pub struct Requested<'a> {
     pub port: u16,
 }
 
+/// What is wrong with an `--allow-remote` rule; `Display` says it in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleError {
+    /// Not `HOST:PORT` or `HOST:*`.
+    Shape,
+    /// The port is not 1..65535 or `*`.
+    Port,
+    /// The range is not an IPv4 `address/prefix`.
+    Range,
+    /// The prefix length is not 0..32.
+    PrefixLength,
+    /// The host is not an address, a range or a name.
+    Host,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RuleError::Shape => "must be HOST:PORT or HOST:* (e.g. 192.168.1.0/24:22)",
+            RuleError::Port => "the port must be 1..65535 or *",
+            RuleError::Range => "a range must be an IPv4 address/prefix such as 10.0.0.0/8",
+            RuleError::PrefixLength => "the prefix length must be 0..32",
+            RuleError::Host => "the host must be an IPv4 address, a range or a host name",
+        })
+    }
+}
+
 impl AllowRule {
     /// Parses one rule; the error says what is wrong, in words.
-    pub fn parse(text: &str) -> Result<AllowRule, String> {
-        let (host, port) = text
-            .rsplit_once(':')
-            .ok_or("must be HOST:PORT or HOST:* (e.g. 192.168.1.0/24:22)")?;
+    pub fn parse(text: &str) -> Result<AllowRule, RuleError> {
+        let (host, port) = text.rsplit_once(':').ok_or(RuleError::Shape)?;
         let port = match port {
             "*" => None,
             p => Some(
                 p.parse::<u16>()
                     .ok()
                     .filter(|p| *p != 0)
-                    .ok_or("the port must be 1..65535 or *")?,
+                    .ok_or(RuleError::Port)?,
             ),
         };
         let host = if let Some((addr, prefix)) = host.split_once('/') {
-            let addr: Ipv4Addr = addr
-                .parse()
-                .map_err(|_| "a range must be an IPv4 address/prefix such as 10.0.0.0/8")?;
+            let addr: Ipv4Addr = addr.parse().map_err(|_| RuleError::Range)?;
             let prefix: u8 = prefix
                 .parse()
                 .ok()
                 .filter(|p| *p <= 32)
-                .ok_or("the prefix length must be 0..32")?;
+                .ok_or(RuleError::PrefixLength)?;
             HostPattern::V4Net {
                 net: u32::from(addr) & mask(prefix),
                 prefix,
@@ -85,7 +108,7 @@ impl AllowRule {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
             if !valid {
-                return Err("the host must be an IPv4 address, a range or a host name".into());
+                return Err(RuleError::Host);
             }
             HostPattern::Name(name.to_ascii_lowercase())
         };
@@ -239,6 +262,7 @@ mod tests {
             "10.0.0.0/x:*",
         ] {
             let e = AllowRule::parse(bad).expect_err(bad);
+            let e = e.to_string();
             assert!(!e.is_empty() && !e.contains('\n'), "{bad}: {e}");
         }
     }

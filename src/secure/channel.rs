@@ -89,16 +89,34 @@ pub struct Channel {
     confirmed: bool,
 }
 
+/// Why a client session has no key pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoSessionKey {
+    /// The OS gave no randomness.
+    NoRandom,
+    /// The public key could not be computed.
+    PublicKey,
+}
+
+impl std::fmt::Display for NoSessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoSessionKey::NoRandom => "no random source for a session key",
+            NoSessionKey::PublicKey => "cannot compute a session key",
+        })
+    }
+}
+
 impl Channel {
     /// A client session's channel: a fresh ephemeral key, ready to send
     /// HELLO frames. Fails only without a random source.
-    pub fn client(psk: &Psk, id: &SessionId) -> Result<Channel, String> {
+    pub fn client(psk: &Psk, id: &SessionId) -> Result<Channel, NoSessionKey> {
         let rng = SystemRandom::new();
-        let ephemeral = EphemeralPrivateKey::generate(&X25519, &rng)
-            .map_err(|_| "no random source for a session key".to_owned())?;
+        let ephemeral =
+            EphemeralPrivateKey::generate(&X25519, &rng).map_err(|_| NoSessionKey::NoRandom)?;
         let public = ephemeral
             .compute_public_key()
-            .map_err(|_| "cannot compute a session key".to_owned())?;
+            .map_err(|_| NoSessionKey::PublicKey)?;
         let mut e_c = [0u8; PUBLIC_LEN];
         e_c.copy_from_slice(public.as_ref());
         Ok(Channel {

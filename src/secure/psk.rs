@@ -73,33 +73,69 @@ fn derive(salt: &[u8], parts: &[&[u8]], label: &[u8]) -> [u8; KEY_LEN] {
     out
 }
 
-impl Psk {
-    /// Parses the key file's text: hex digits, at least 32 bytes.
-    pub fn parse(text: &str) -> Result<Psk, String> {
-        let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        if digits.is_empty() {
-            return Err("the file is empty: make one with `openssl rand -hex 32`".into());
-        }
-        if !digits.iter().all(u8::is_ascii_hexdigit) {
-            return Err(
-                "not hex digits: make the file with `openssl rand -hex 32` (64 hex digits)".into(),
-            );
-        }
-        if digits.len() % 2 != 0 {
-            return Err("an odd number of hex digits".into());
-        }
-        let bytes = digits.len() / 2;
-        if bytes < MIN_SECRET_BYTES {
-            return Err(format!(
+/// What is wrong with a key file; `Display` says it in words, with how to
+/// make a good one.
+#[derive(Debug)]
+pub enum KeyFileError {
+    /// Nothing but whitespace.
+    Empty,
+    /// Something other than hex digits.
+    NotHex,
+    /// Half a byte too many.
+    OddDigits,
+    /// Fewer than [`MIN_SECRET_BYTES`] bytes (how many).
+    TooShort(usize),
+    /// More than [`MAX_SECRET_BYTES`] bytes.
+    TooLong,
+    /// Not UTF-8 text.
+    NotText,
+    /// It cannot be read.
+    Unreadable(std::io::Error),
+}
+
+impl std::fmt::Display for KeyFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MAKE: &str = "make the file with `openssl rand -hex 32` (64 hex digits)";
+        match self {
+            KeyFileError::Empty => {
+                f.write_str("the file is empty: make one with `openssl rand -hex 32`")
+            }
+            KeyFileError::NotHex => write!(f, "not hex digits: {MAKE}"),
+            KeyFileError::OddDigits => f.write_str("an odd number of hex digits"),
+            KeyFileError::TooShort(bytes) => write!(
+                f,
                 "{bytes} bytes is too short: at least {MIN_SECRET_BYTES} random bytes \
                  ({} hex digits; `openssl rand -hex 32`)",
                 2 * MIN_SECRET_BYTES
-            ));
+            ),
+            KeyFileError::TooLong => {
+                write!(f, "longer than {MAX_SECRET_BYTES} bytes: not a key file")
+            }
+            KeyFileError::NotText => write!(f, "not text: {MAKE}"),
+            KeyFileError::Unreadable(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Psk {
+    /// Parses the key file's text: hex digits, at least 32 bytes.
+    pub fn parse(text: &str) -> Result<Psk, KeyFileError> {
+        let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if digits.is_empty() {
+            return Err(KeyFileError::Empty);
+        }
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return Err(KeyFileError::NotHex);
+        }
+        if digits.len() % 2 != 0 {
+            return Err(KeyFileError::OddDigits);
+        }
+        let bytes = digits.len() / 2;
+        if bytes < MIN_SECRET_BYTES {
+            return Err(KeyFileError::TooShort(bytes));
         }
         if bytes > MAX_SECRET_BYTES {
-            return Err(format!(
-                "longer than {MAX_SECRET_BYTES} bytes: not a key file"
-            ));
+            return Err(KeyFileError::TooLong);
         }
         let secret: Vec<u8> = digits
             .chunks(2)
@@ -112,11 +148,9 @@ impl Psk {
 
     /// Reads and parses the key file at `path` (its permissions are checked
     /// by the command line).
-    pub fn load(path: &Path) -> Result<Psk, String> {
-        let text = std::fs::read(path).map_err(|e| e.to_string())?;
-        let text = std::str::from_utf8(&text).map_err(|_| {
-            "not text: make the file with `openssl rand -hex 32` (64 hex digits)".to_owned()
-        })?;
+    pub fn load(path: &Path) -> Result<Psk, KeyFileError> {
+        let text = std::fs::read(path).map_err(KeyFileError::Unreadable)?;
+        let text = std::str::from_utf8(&text).map_err(|_| KeyFileError::NotText)?;
         Psk::parse(text)
     }
 

@@ -25,7 +25,7 @@ fn short_odd_non_hex_and_empty_files_are_refused_in_words() {
         ("correct horse battery staple", "hex"),
     ] {
         let e = Psk::parse(text).expect_err(text);
-        assert!(e.contains(words), "{text:?}: {e}");
+        assert!(e.to_string().contains(words), "{text:?}: {e}");
     }
     assert!(Psk::parse(&"ab".repeat(2000)).is_err());
 }
