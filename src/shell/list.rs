@@ -260,25 +260,36 @@ pub async fn run(
                     );
                 }
                 list.expire(now);
-                let text = if output.json {
-                    list.render_json(now)
-                } else if watch && output.redraw {
-                    // Home and clear, then the table: redrawn in place.
-                    format!("\x1b[H\x1b[2J{}", list.render_watch(now))
-                } else if watch {
-                    format!("{}\n", list.render_watch(now))
-                } else {
-                    list.render(now)
-                };
-                let mut stdout = std::io::stdout().lock();
-                let written = stdout
-                    .write_all(text.as_bytes())
-                    .and_then(|_| stdout.flush());
+                let written = print(&list.text(&output, now));
                 if !watch || written.is_err() {
                     return Ok(());
                 }
                 print_at = Some(now + BEACON_PERIOD);
             }
+        }
+    }
+}
+
+/// Writes the table to stdout.
+fn print(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+}
+
+impl ServerList {
+    /// The table as `output` asks for it.
+    fn text(&self, output: &Output, now: Instant) -> String {
+        if output.json {
+            self.render_json(now)
+        } else if output.watch && output.redraw {
+            // Home and clear, then the table: redrawn in place.
+            format!("\x1b[H\x1b[2J{}", self.render_watch(now))
+        } else if output.watch {
+            format!("{}\n", self.render_watch(now))
+        } else {
+            self.render(now)
         }
     }
 }
