@@ -4,4 +4,7 @@
 mod broker;
 mod client_rules;
 mod pair;
+mod refusals;
 mod server_rules;
+mod tombstones;
+mod twins;
