@@ -14,7 +14,7 @@ use super::factory::{self, SessionFactory};
 use super::inbox::InboxSender;
 use super::local::LocalStream;
 use super::mqtt::{Broker, Inbound};
-use super::session_task::SessionEnd;
+use super::stdio::{SessionEnd, Single};
 use super::{ListenError, RunError};
 use crate::config::Config;
 use crate::router::{ClientAction, ClientRouter, Counters, Router};
@@ -28,8 +28,9 @@ pub enum Local {
     /// `-p`: one session per accepted connection.
     Listener(async_net::TcpListener),
     /// `--stdio`: one session, whose end (told here) ends the program.
+    /// (Without `stdio`, [`Single`] has no values.)
     #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
-    Single(Receiver<SessionEnd>),
+    Single(Single),
 }
 
 /// What the local source gave.
@@ -50,10 +51,7 @@ impl Local {
                 Ok((stream, peer)) => Arrival::Connection(stream, peer),
                 Err(e) => Arrival::Failed(e),
             },
-            Local::Single(ended) => match ended.recv().await {
-                Ok(end) => Arrival::Ended(end),
-                Err(_) => smol::future::pending().await,
-            },
+            Local::Single(single) => Arrival::Ended(single.ended().await),
         }
     }
 }

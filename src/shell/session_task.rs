@@ -11,6 +11,7 @@ use smol::Timer;
 use super::inbox::{Inbox, ToSession};
 use super::local::LocalStream;
 pub use super::outbox::{Outbox, Sealing};
+use super::stdio::{OnEnd, SessionEnd};
 use crate::protocol::abort::AbortCode;
 use crate::protocol::topic::SessionId;
 use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
@@ -39,21 +40,6 @@ pub struct SessionIo {
     /// Told how the session ended, if anyone is (`--stdio`).
     pub on_end: Option<OnEnd>,
 }
-
-/// How a session ended, in words (for `--stdio`, whose one session is the
-/// program's: it says why itself, in one line).
-#[derive(Debug, Clone)]
-pub struct SessionEnd {
-    /// Both streams ended normally.
-    pub graceful: bool,
-    /// The server side never answered.
-    pub no_answer: bool,
-    /// Why, for a person.
-    pub words: String,
-}
-
-/// Who hears how a session ended, instead of the log.
-pub type OnEnd = Box<dyn FnOnce(SessionEnd)>;
 
 /// How a session ended, for the closing log line.
 #[derive(Debug, Clone, Copy)]
@@ -241,8 +227,8 @@ impl Task {
         self.out.release_buffers();
         let unanswered = core.peer_kind() == PeerKind::Unknown;
         let no_answer = self.counters.no_answer.get().words();
-        if let Some(tell) = self.on_end.take() {
-            tell(SessionEnd {
+        if let Some(on_end) = self.on_end.take() {
+            on_end.tell(SessionEnd {
                 graceful: reason.is_graceful(),
                 no_answer: unanswered,
                 words: if unanswered {

@@ -1,14 +1,65 @@
 //! `--stdio`: the client side carries one session over stdin and stdout
 //! (for `ssh -o ProxyCommand`), whose end ends the program. Without the
-//! `stdio` feature (the router build), asking for it is an error.
+//! `stdio` feature (the router build) nothing here exists: the types that
+//! would carry the session's end have no values, so the code that handles
+//! it is left out, and asking for `--stdio` is an error.
 
 use super::client::Local;
 use super::factory::SessionFactory;
 use super::inbox::InboxSender;
 use super::RunError;
 use crate::router::ClientRouter;
+
+/// How a session ended, in words (`--stdio`'s one session is the
+/// program's: it says why itself, in one line).
+#[derive(Debug, Clone)]
+pub struct SessionEnd {
+    /// Both streams ended normally.
+    pub graceful: bool,
+    /// The server side never answered.
+    pub no_answer: bool,
+    /// Why, for a person.
+    pub words: String,
+}
+
+/// Who hears how a session ended, instead of the log.
 #[cfg(feature = "stdio")]
-use crate::router::Router;
+pub struct OnEnd(Box<dyn FnOnce(SessionEnd)>);
+
+/// Nobody: no session's end is told without `--stdio`.
+#[cfg(not(feature = "stdio"))]
+pub enum OnEnd {}
+
+impl OnEnd {
+    /// Tells how the session ended.
+    pub fn tell(self, end: SessionEnd) {
+        #[cfg(feature = "stdio")]
+        (self.0)(end);
+        #[cfg(not(feature = "stdio"))]
+        match (self, end) {}
+    }
+}
+
+/// Where the one session's end is told.
+#[cfg(feature = "stdio")]
+pub struct Single(smol::channel::Receiver<SessionEnd>);
+
+/// No single session without `--stdio`.
+#[cfg(not(feature = "stdio"))]
+pub enum Single {}
+
+impl Single {
+    /// Waits for the session's end (for ever once told).
+    pub async fn ended(&self) -> SessionEnd {
+        #[cfg(feature = "stdio")]
+        match self.0.recv().await {
+            Ok(end) => end,
+            Err(_) => smol::future::pending().await,
+        }
+        #[cfg(not(feature = "stdio"))]
+        match *self {}
+    }
+}
 
 /// Starts the one session on stdin and stdout; its end is told through
 /// the returned source.
@@ -17,18 +68,19 @@ pub async fn start(
     sessions: &SessionFactory,
     router: &mut ClientRouter<InboxSender>,
 ) -> Result<Local, RunError> {
+    use crate::router::Router;
     let stream = super::local::LocalStream::stdio().map_err(RunError::Stdio)?;
     let (tx, rx) = smol::channel::bounded(1);
-    let on_end: super::session_task::OnEnd = Box::new(move |end| {
+    let on_end = OnEnd(Box::new(move |end| {
         let _ = tx.try_send(end);
-    });
+    }));
     match sessions
         .start_client(stream, "stdin/stdout", Some(on_end))
         .await
     {
         Some((id, handle)) => {
             router.common_mut().insert(id, handle);
-            Ok(Local::Single(rx))
+            Ok(Local::Single(Single(rx)))
         }
         None => Err(RunError::Session("no session could be started".into())),
     }
