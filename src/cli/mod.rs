@@ -30,6 +30,7 @@ mod help;
 mod host;
 mod log_flags;
 mod modes;
+mod option_lists;
 pub mod options;
 mod quote;
 
