@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod logging;
 pub mod protocol;
 pub mod reliable;

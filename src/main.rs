@@ -4,39 +4,26 @@
 use std::process::exit;
 
 use mqtt_forward::cli::{self, Parsed};
+use mqtt_forward::error::Error;
 use mqtt_forward::{logging, shell, tls};
 
 fn main() {
-    let mut args = Vec::new();
-    for (position, arg) in std::env::args_os().skip(1).enumerate() {
-        match arg.into_string() {
-            Ok(arg) => args.push(arg),
-            // Not quoted: it could be a password.
-            Err(_) => {
-                eprintln!(
-                    "mqtt-forward: argument #{} is not valid UTF-8",
-                    position + 1
-                );
-                exit(cli::EXIT_USAGE);
-            }
-        }
+    if let Err(e) = run() {
+        eprintln!("mqtt-forward: {e}");
+        exit(e.exit_code());
     }
-    // A variable that is set but not UTF-8 must not count as unset.
-    for name in cli::ENV_VARS {
-        if std::env::var_os(name).is_some_and(|v| v.to_str().is_none()) {
-            eprintln!("mqtt-forward: environment variable {name} is not valid UTF-8");
-            exit(cli::EXIT_USAGE);
-        }
-    }
+}
+
+/// Parses the command line and the environment, then runs the selected
+/// mode; the help and version texts end it at once (status 0).
+fn run() -> Result<(), Error> {
+    let args = cli::utf8_args(std::env::args_os().skip(1))?;
+    cli::check_env_utf8(|name: &str| std::env::var_os(name))?;
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let env = |name: &str| std::env::var(name).ok();
-    let (config, warnings) = match cli::parse("mqtt-forward", &argv, &env) {
-        Ok(Parsed::Run(config, warnings)) => (config, warnings),
-        Ok(Parsed::Exit(code)) => exit(code),
-        Err(e) => {
-            eprintln!("mqtt-forward: {e}");
-            exit(e.exit_code());
-        }
+    let (config, warnings) = match cli::parse("mqtt-forward", &argv, &env)? {
+        Parsed::Run(config, warnings) => (config, warnings),
+        Parsed::Exit(_) => return Ok(()),
     };
     logging::init(config.log_level, config.timestamps);
     for warning in &warnings {
@@ -49,21 +36,12 @@ fn main() {
         );
     }
     // File problems are start-up errors (exit 2), before any connection.
-    let tls = match config
+    let tls = config
         .broker
         .tls
         .as_ref()
         .map(tls::client_config)
-        .transpose()
-    {
-        Ok(tls) => tls,
-        Err(e) => {
-            eprintln!("mqtt-forward: {e}");
-            exit(cli::EXIT_USAGE);
-        }
-    };
-    if let Err(e) = shell::run(config, tls) {
-        eprintln!("mqtt-forward: {e}");
-        exit(e.exit_code());
-    }
+        .transpose()?;
+    shell::run(config, tls)?;
+    Ok(())
 }

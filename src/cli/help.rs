@@ -1,14 +1,209 @@
 //! The `--help` text: grouped by what a flag is for, with its default and
-//! its environment variable, ending with examples. Written by hand (argh
-//! prints one flat list); a test checks that it names every flag argh
-//! knows and every environment variable.
+//! its environment variable, ending with examples. The rows come from the
+//! option table ([`super::options::OPTIONS`]); a test checks that the text
+//! names every flag argh knows and every environment variable.
+
+use super::options::{Group, Opt, OPTIONS};
+
+/// The column of the help text where a flag's description starts.
+const HELP_COLUMN: usize = 28;
+/// The column of the help text where the environment variable starts.
+const ENV_COLUMN: usize = 61;
 
 /// The help text (`prog` is the program name).
+#[must_use]
 pub fn text(prog: &str) -> String {
     HELP.replace("{prog}", prog)
 }
 
-const HELP: &str = "\
+/// The help text with `{prog}` for the program name, rendered from the
+/// option table when the program is compiled.
+const HELP: &str = match std::str::from_utf8(&HELP_BYTES) {
+    Ok(text) => text,
+    Err(_) => panic!("the help text is not UTF-8"),
+};
+/// The length of the help text.
+const HELP_LEN: usize = render(&mut []);
+/// The help text's bytes.
+const HELP_BYTES: [u8; HELP_LEN] = {
+    let mut bytes = [0; HELP_LEN];
+    render(&mut bytes);
+    bytes
+};
+
+/// Text written into a buffer, or only measured when the buffer is too
+/// short (so that one pass finds the length and a second fills it).
+pub struct Writer<'a> {
+    /// Where the text goes.
+    buf: &'a mut [u8],
+    /// The length of the text so far.
+    len: usize,
+    /// Where the current line starts.
+    line_start: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer into `buf`.
+    pub const fn new(buf: &'a mut [u8]) -> Writer<'a> {
+        Writer {
+            buf,
+            len: 0,
+            line_start: 0,
+        }
+    }
+
+    /// The length of the text written.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends `bytes`.
+    pub const fn push(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = bytes[i];
+            }
+            self.len += 1;
+            if bytes[i] == b'\n' {
+                self.line_start = self.len;
+            }
+            i += 1;
+        }
+    }
+
+    /// Spaces up to `column` of the current line (the text is ASCII), at
+    /// least one.
+    const fn pad_to(&mut self, column: usize) {
+        let mut spaces = column.saturating_sub(self.len - self.line_start);
+        if spaces == 0 {
+            spaces = 1;
+        }
+        while spaces > 0 {
+            self.push(b" ");
+            spaces -= 1;
+        }
+    }
+}
+
+/// The first line of `text` and what follows its newline.
+const fn split_line(text: &[u8]) -> (&[u8], &[u8]) {
+    let mut i = 0;
+    while i < text.len() && text[i] != b'\n' {
+        i += 1;
+    }
+    let (line, rest) = text.split_at(i);
+    if rest.is_empty() {
+        (line, rest)
+    } else {
+        (line, rest.split_at(1).1)
+    }
+}
+
+/// Writes the help text into `buf` (as far as it goes) and returns its
+/// length.
+const fn render(buf: &mut [u8]) -> usize {
+    let mut out = Writer::new(buf);
+    out.push(INTRO.as_bytes());
+    let mut g = 0;
+    while g < Group::ALL.len() {
+        let group = Group::ALL[g];
+        let title = group.title().as_bytes();
+        if !title.is_empty() {
+            out.push(title);
+            if group as u8 == Group::Broker as u8 {
+                out.pad_to(ENV_COLUMN);
+                out.push(b"environment variable");
+            }
+            out.push(b"\n");
+        }
+        push_group(&mut out, group);
+        out.push(b"\n");
+        g += 1;
+    }
+    out.push(OUTRO.as_bytes());
+    out.len
+}
+
+/// The rows of every option with help in `group`. The environment column
+/// holds an option's variable and its note; a note longer than the option's
+/// own rows continues beside the next option's.
+const fn push_group(out: &mut Writer<'_>, group: Group) {
+    let mut pending: (&[u8], &[u8]) = (b"", b"");
+    let mut i = 0;
+    while i < OPTIONS.len() {
+        let opt = &OPTIONS[i];
+        let mut h = 0;
+        while h < opt.help.len() {
+            if opt.help[h].0 as u8 == group as u8 {
+                if !opt.env.is_empty() {
+                    pending = (opt.env.as_bytes(), opt.env_note.as_bytes());
+                }
+                pending = push_rows(out, opt, opt.help[h].1.as_bytes(), pending);
+            }
+            h += 1;
+        }
+        i += 1;
+    }
+}
+
+/// The rows of `opt` for the help text `help`, beside the environment
+/// column's lines `pending` (a variable, then a note); returns the lines
+/// left over.
+const fn push_rows<'a>(
+    out: &mut Writer<'_>,
+    opt: &Opt,
+    help: &[u8],
+    mut pending: (&'a [u8], &'a [u8]),
+) -> (&'a [u8], &'a [u8]) {
+    let mut rest = help;
+    let mut first = true;
+    while first || !rest.is_empty() {
+        let (line, after) = split_line(rest);
+        rest = after;
+        out.push(b"  ");
+        if first {
+            push_flag_names(out, opt);
+        }
+        first = false;
+        let env_line = if !pending.0.is_empty() {
+            let line = pending.0;
+            pending.0 = b"";
+            line
+        } else {
+            let (line, after) = split_line(pending.1);
+            pending.1 = after;
+            line
+        };
+        if !line.is_empty() || !env_line.is_empty() {
+            out.pad_to(HELP_COLUMN);
+            out.push(line);
+        }
+        if !env_line.is_empty() {
+            out.pad_to(ENV_COLUMN);
+            out.push(env_line);
+        }
+        out.push(b"\n");
+    }
+    pending
+}
+
+/// `-p, --port <port>`, or `--mqtt-host <host>` for a flag without short
+/// form (short letters are ASCII).
+const fn push_flag_names(out: &mut Writer<'_>, opt: &Opt) {
+    if let Some(letter) = opt.short {
+        out.push(&[b'-', letter as u8, b',', b' ']);
+    }
+    out.push(opt.long.as_bytes());
+    if opt.takes_value() {
+        out.push(b" <");
+        out.push(opt.value.as_bytes());
+        out.push(b">");
+    }
+}
+
+/// The text before the option rows.
+const INTRO: &str = "\
 Usage: {prog} -s [options]   server side: serve sessions from the broker
        {prog} [options]      client side: tunnel every local connection
        {prog} -l [--watch]   list the server sides that publish beacons
@@ -17,85 +212,10 @@ Forward TCP connections (typically SSH) between two networks whose only
 common point is an MQTT broker. Both sides need --mqtt-host and the same
 --server-side-id (-l needs no id).
 
-Broker (both sides)                                          environment variable
-  --mqtt-host <host>        broker host name or address      MQTT_FORWARD_MQTT_HOST
-  --mqtt-port <port>        default 1883, 8883 with TLS      MQTT_FORWARD_MQTT_PORT
-  --server-side-id <id>     names the server side            MQTT_FORWARD_SERVER_ID
-  --mqtt-topic-prefix <p>   first topic level (default ssh)  MQTT_FORWARD_TOPIC_PREFIX
-  --mqtt-qos <0|1|2>        default 1                        MQTT_FORWARD_MQTT_QOS
-  --client-id <id>          client side and -l (default      MQTT_FORWARD_CLIENT_ID
-                            mqtt-forward-<random>)
-  --mqtt-username <name>                                     MQTT_FORWARD_MQTT_USERNAME
-  --mqtt-password <pw>      visible in ps: prefer the        MQTT_FORWARD_MQTT_PASSWORD
-                            variable
+";
 
-TLS to the broker
-  -t, --tls                 TLS (implied by the three below)
-  --mqtt-root-ca <path>     CAs to trust (default: the       MQTT_FORWARD_ROOT_CA
-                            public web roots)
-  --mqtt-certificate <path> client certificate (mutual TLS)  MQTT_FORWARD_CERTIFICATE
-  --mqtt-private-key <path> its key (mode 600)               MQTT_FORWARD_PRIVATE_KEY
-
-End-to-end security (both sides)
-  --psk-file <path>         pre-shared key (64 hex digits,   MQTT_FORWARD_PSK_FILE
-                            mode 600; openssl rand -hex 32):
-                            authenticates and encrypts every
-                            session and beacon
-
-Server side (-s)
-  -s, --server              be the server side
-  -a, --addr <address>      target address (default          MQTT_FORWARD_ADDR
-                            127.0.0.1)
-  -p, --port <port>         target port (default 22)         MQTT_FORWARD_PORT
-  --allow-remote <target>   also dial this target when a     MQTT_FORWARD_ALLOW_REMOTE
-                            client asks (repeatable;         (comma-separated)
-                            HOST:PORT, HOST:*, 10.0.0.0/8:22;
-                            default: only -a/-p)
-  -b, --beacon              publish a beacon every 3 s (for -l)
-
-Client side (default)
-  -a, --addr <address>      listen address (default          MQTT_FORWARD_ADDR
-                            127.0.0.1)
-  -p, --port <port>         listen port (default 22: below   MQTT_FORWARD_PORT
-                            1024 needs root; e.g. -p 2222)
-  --remote-ip <ipv4>        ask the server side for this     MQTT_FORWARD_REMOTE_IP
-                            target address (it must allow it)
-  --remote-port <port>      ... and port                     MQTT_FORWARD_REMOTE_PORT
-  --stdio                   no listener: one session over stdin and stdout,
-                            for ssh -o ProxyCommand
-
-Listing (-l)
-  -l, --list-servers        print the server sides seen within one beacon
-                            period and exit
-  --watch                   keep the table up to date (redrawn on a terminal)
-  --json                    with --watch or alone: one JSON object per server
-                            and line, for scripts
-
-Tuning
-  --window <frames>         frames in flight per session and MQTT_FORWARD_WINDOW
-                            direction (default 32, 2..4096)
-  --frame-size <bytes>      stream bytes per frame between   MQTT_FORWARD_FRAME_SIZE
-                            instances, at most what the
-                            broker carries (probed)
-                            (default 32768, 256..65536)
-  --peer-timeout <seconds>  close a session whose peer is    MQTT_FORWARD_PEER_TIMEOUT
-                            silent this long
-                            (default 180, 1..86400)
-  --max-sessions <count>    sessions at once (default 1024)  MQTT_FORWARD_MAX_SESSIONS
-  --max-buffer-memory <mib> frame buffers of all sessions    MQTT_FORWARD_MAX_BUFFER_MEMORY
-                            per direction (default 32)
-
-Logging (stderr)
-  -q, --quiet               warnings and errors only         MQTT_FORWARD_LOG_LEVEL
-  -v, --verbose             session details; -vv: every      (quiet, info, debug,
-                            frame                            trace)
-  -d, --debug               as -v (the C original's flag)
-  --no-timestamps           leave them to journald or logd   MQTT_FORWARD_LOG_TIMESTAMPS
-                            (off under systemd anyway)       (on, off)
-
-  -h, --help                this text
-  -V, --version             version, commit and target
-
+/// The text after the option rows.
+const OUTRO: &str = "\
 Flags override the environment; an empty variable counts as unset.
 Exit status: 0 done, 1 failure after start-up, 2 bad flags, files or
 variables (or a second server side with the same id).

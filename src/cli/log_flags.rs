@@ -4,14 +4,11 @@
 
 use log::LevelFilter;
 
-use super::{CliError, Given};
+use super::checks::invalid;
+use super::env::{variable, Env};
+use super::options::{NO_TIMESTAMPS, QUIET};
+use super::CliError;
 
-/// Environment variable for the level: `quiet` (warnings and errors),
-/// `info`, `debug`, `trace` (also `error`, `warn`).
-pub const ENV_LOG_LEVEL: &str = "MQTT_FORWARD_LOG_LEVEL";
-/// Environment variable for timestamps: `on` or `off` (also `1`/`0`,
-/// `yes`/`no`, `true`/`false`).
-pub const ENV_LOG_TIMESTAMPS: &str = "MQTT_FORWARD_LOG_TIMESTAMPS";
 /// Set by systemd when stderr goes to the journal, which adds its own time.
 const JOURNAL_STREAM: &str = "JOURNAL_STREAM";
 
@@ -30,63 +27,64 @@ pub struct LogFlags {
 }
 
 /// The level and the timestamps setting.
-pub fn settings(
-    flags: &LogFlags,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(LevelFilter, bool), CliError> {
+pub fn settings(flags: &LogFlags, env: Env<'_>) -> Result<(LevelFilter, bool), CliError> {
+    let level = level(flags, env)?;
+    Ok((level, timestamps(flags, env)?))
+}
+
+/// The level: the flags, else the variable, else the default (errors only
+/// under `--stdio`).
+fn level(flags: &LogFlags, env: Env<'_>) -> Result<LevelFilter, CliError> {
     let louder = flags.verbose.saturating_add(u8::from(flags.debug));
     if flags.quiet && louder > 0 {
         return Err(CliError::new(
             "-q/--quiet and -v/-d cannot be used together",
         ));
     }
-    let level = if flags.quiet {
-        LevelFilter::Warn
-    } else if louder > 0 {
-        if louder == 1 {
+    if flags.quiet {
+        return Ok(LevelFilter::Warn);
+    }
+    if louder > 0 {
+        return Ok(if louder == 1 {
             LevelFilter::Debug
         } else {
             LevelFilter::Trace
-        }
-    } else if let Some(value) = env(ENV_LOG_LEVEL).filter(|v| !v.is_empty()) {
-        let given = Given {
-            value,
-            source: ENV_LOG_LEVEL,
+        });
+    }
+    if let Some(given) = variable(env, QUIET.env) {
+        return match given.value.to_ascii_lowercase().as_str() {
+            "quiet" | "warn" | "warning" => Ok(LevelFilter::Warn),
+            "error" => Ok(LevelFilter::Error),
+            "info" => Ok(LevelFilter::Info),
+            "debug" => Ok(LevelFilter::Debug),
+            "trace" => Ok(LevelFilter::Trace),
+            _ => Err(invalid(
+                &given,
+                "must be quiet, info, debug or trace (or error, warn)",
+            )),
         };
-        match given.value.to_ascii_lowercase().as_str() {
-            "quiet" | "warn" | "warning" => LevelFilter::Warn,
-            "error" => LevelFilter::Error,
-            "info" => LevelFilter::Info,
-            "debug" => LevelFilter::Debug,
-            "trace" => LevelFilter::Trace,
-            _ => {
-                return Err(super::invalid(
-                    &given,
-                    "must be quiet, info, debug or trace (or error, warn)",
-                ))
-            }
-        }
-    } else if flags.stdio {
-        // ssh shows a ProxyCommand's stderr: only the one line that says
-        // why the session failed.
+    }
+    // ssh shows a ProxyCommand's stderr: only the one line that says why the
+    // session failed.
+    Ok(if flags.stdio {
         LevelFilter::Error
     } else {
         LevelFilter::Info
-    };
-    let timestamps = if flags.no_timestamps {
-        false
-    } else if let Some(value) = env(ENV_LOG_TIMESTAMPS).filter(|v| !v.is_empty()) {
-        let given = Given {
-            value,
-            source: ENV_LOG_TIMESTAMPS,
-        };
-        match given.value.to_ascii_lowercase().as_str() {
-            "on" | "1" | "yes" | "true" => true,
-            "off" | "0" | "no" | "false" => false,
-            _ => return Err(super::invalid(&given, "must be on or off")),
-        }
-    } else {
-        env(JOURNAL_STREAM).is_none_or(|v| v.is_empty())
-    };
-    Ok((level, timestamps))
+    })
+}
+
+/// Timestamps: off with the flag, else as the variable says, else on unless
+/// under the journal.
+fn timestamps(flags: &LogFlags, env: Env<'_>) -> Result<bool, CliError> {
+    if flags.no_timestamps {
+        return Ok(false);
+    }
+    match variable(env, NO_TIMESTAMPS.env) {
+        Some(given) => match given.value.to_ascii_lowercase().as_str() {
+            "on" | "1" | "yes" | "true" => Ok(true),
+            "off" | "0" | "no" | "false" => Ok(false),
+            _ => Err(invalid(&given, "must be on or off")),
+        },
+        None => Ok(env(JOURNAL_STREAM).is_none_or(|v| v.is_empty())),
+    }
 }

@@ -33,20 +33,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mqtt-forward");
 /// Where mosquitto is expected (Debian/Ubuntu package `mosquitto`).
 pub const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 
-/// The environment variables the program reads; removed from every child
-/// so that the developer's environment cannot change a test.
-pub const PROGRAM_ENV_VARS: &[&str] = &[
-    "MQTT_FORWARD_MQTT_HOST",
-    "MQTT_FORWARD_SERVER_ID",
-    "MQTT_FORWARD_ROOT_CA",
-    "MQTT_FORWARD_CERTIFICATE",
-    "MQTT_FORWARD_PRIVATE_KEY",
-    "MQTT_FORWARD_TOPIC_PREFIX",
-    "MQTT_FORWARD_REMOTE_IP",
-    "MQTT_FORWARD_REMOTE_PORT",
-    "MQTT_FORWARD_MQTT_USERNAME",
-    "MQTT_FORWARD_MQTT_PASSWORD",
-];
+/// The environment variables the program reads (from its option table);
+/// removed from every child so that the developer's environment cannot
+/// change a test.
+pub use mqtt_forward::cli::ENV_VARS as PROGRAM_ENV_VARS;
 
 /// How long a broker or a forwarder may take to become ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
