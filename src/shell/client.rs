@@ -17,7 +17,7 @@ use super::mqtt::{Broker, Inbound};
 use super::stdio::{SessionEnd, Single};
 use super::{ListenError, RunError};
 use crate::config::Config;
-use crate::router::{ClientAction, ClientRouter, Counters, Router};
+use crate::router::{ClientAction, ClientRouter, Router};
 
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop
 /// does not spin.
@@ -84,12 +84,7 @@ pub async fn run(
     inbound: Receiver<Inbound>,
     stop: Receiver<()>,
 ) -> Result<(), RunError> {
-    let counters = Counters::new(
-        factory::initial_frame_limit(config),
-        config.tuning.max_buffer_memory,
-    );
-    let (done_tx, done) = channel::unbounded();
-    let sessions = SessionFactory::new(ex, broker.clone(), config, counters.clone(), done_tx);
+    let (sessions, counters, done) = SessionFactory::start(ex, broker.clone(), config);
     let mut router: ClientRouter<InboxSender> = ClientRouter::new(
         &config.server_side_id,
         factory::topics(config),

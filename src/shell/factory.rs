@@ -6,7 +6,7 @@
 use std::rc::Rc;
 use std::time::Instant;
 
-use smol::channel::Sender;
+use smol::channel::{Receiver, Sender};
 use smol::LocalExecutor;
 
 use super::inbox::{self, ByteBound, Inbox, InboxSender};
@@ -61,6 +61,19 @@ pub fn topics(config: &Config) -> Topics {
 }
 
 impl SessionFactory {
+    /// The factory of the configured side, the counters its sessions share
+    /// with the router, and where ended sessions are told.
+    pub fn start(
+        ex: Rc<LocalExecutor<'static>>,
+        broker: Broker,
+        config: &Config,
+    ) -> (SessionFactory, Rc<Counters>, Receiver<SessionId>) {
+        let counters = Counters::new(initial_frame_limit(config), config.tuning.max_buffer_memory);
+        let (done_tx, done) = smol::channel::unbounded();
+        let sessions = SessionFactory::new(ex, broker, config, counters.clone(), done_tx);
+        (sessions, counters, done)
+    }
+
     /// The factory of the configured side; sessions share `counters` and
     /// say on `done` when their task ends.
     pub fn new(

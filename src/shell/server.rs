@@ -7,7 +7,7 @@
 use std::rc::Rc;
 use std::time::Instant;
 
-use smol::channel::{self, Receiver};
+use smol::channel::Receiver;
 use smol::LocalExecutor;
 
 use super::dispatch::{self, Inputs, Report, Wake};
@@ -17,7 +17,7 @@ use super::mqtt::{Broker, Inbound};
 use super::RunError;
 use crate::config::Config;
 use crate::protocol::instance::{self, Announcement};
-use crate::router::{Counters, Router, ServerAction, ServerRouter, ServerSettings};
+use crate::router::{Router, ServerAction, ServerRouter, ServerSettings};
 
 /// Runs the server side until the broker connection ends or a signal
 /// stops it.
@@ -29,12 +29,7 @@ pub async fn run(
     inbound: Receiver<Inbound>,
     stop: Receiver<()>,
 ) -> Result<(), RunError> {
-    let counters = Counters::new(
-        factory::initial_frame_limit(config),
-        config.tuning.max_buffer_memory,
-    );
-    let (done_tx, done) = channel::unbounded();
-    let sessions = SessionFactory::new(ex, broker.clone(), config, counters.clone(), done_tx);
+    let (sessions, counters, done) = SessionFactory::start(ex, broker.clone(), config);
     log_start(&settings);
     let topics = factory::topics(config);
     let mut router: ServerRouter<InboxSender> =
