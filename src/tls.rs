@@ -6,7 +6,7 @@
 //! nothing but a C cross compiler (zig cc), whereas aws-lc-rs (rustls'
 //! default) needs cmake, and for some targets bindgen, in the cross
 //! toolchain. The TLS stack adds about 1.0 MB to the static x86_64 binary
-//! (README.rst keeps the measured figure).
+//! (docs/router-builds.rst keeps the measured figure).
 //!
 //! Keys may be PKCS#8 (`BEGIN PRIVATE KEY`), PKCS#1 (`BEGIN RSA PRIVATE
 //! KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`); the first key in the file is used.

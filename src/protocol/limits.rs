@@ -53,7 +53,7 @@ pub const MAX_MAX_SESSIONS: usize = 65_536;
 /// Default `--max-buffer-memory`, in MiB: frame buffers of all sessions
 /// together, per direction. 16 busy sessions with the default window share
 /// it without a loss of throughput (each needs about 1 MiB); a 64 MB router
-/// is better served by 8 (README.rst).
+/// is better served by 8 (docs/tuning.rst).
 pub const DEFAULT_MAX_BUFFER_MIB: usize = 32;
 /// Largest `--max-buffer-memory`, in MiB.
 pub const MAX_MAX_BUFFER_MIB: usize = 4096;

@@ -3,7 +3,7 @@
 //! smol side by channels. Measured against running it on smol through
 //! async-compat: same binary size (743,232 bytes for both test programs),
 //! same thread count (async-compat hides a tokio thread of its own), equal
-//! QoS 1 throughput and 10–15 % lower round-trip latency (see README.rst).
+//! QoS 1 throughput and 10–15 % lower round-trip latency (see docs/design.rst).
 //!
 //! smol tasks publish through [`rumqttc::AsyncClient`] directly (its request
 //! channel is executor-agnostic). Incoming publishes and link state changes
@@ -415,8 +415,8 @@ async fn drive(
                 // rumqttc keeps a publish stashed after a packet-id collision
                 // across reconnects, while a clean session drops the publish
                 // whose ack would release it: every later publish would then
-                // wait forever (rumqttc issue #1056). The reliability layer
-                // retransmits whatever that drops.
+                // wait forever (github.com/bytebeamio/rumqttc/issues/1056).
+                // The reliability layer retransmits whatever that drops.
                 eventloop.state.collision = None;
                 let why = super::broker_error::describe(&e, config, !up, &mut || {
                     // At most once a minute (the verdict is kept): a
@@ -463,12 +463,13 @@ fn rand_nonce() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// Tells the sessions the frame size to use, and the user what changed.
+/// Tells the sessions the frame size to use, and the user what changed;
+/// `Err` once the smol side is gone.
 async fn report_verdict(
     verdict: Verdict,
     last: &mut Option<Verdict>,
     inbound: &smol::channel::Sender<Inbound>,
-) -> Result<(), ()> {
+) -> Result<(), LinkError> {
     let (size, changed) = (
         match verdict {
             Verdict::Found(s) | Verdict::NoAnswer(s) => s,
@@ -492,5 +493,5 @@ async fn report_verdict(
     inbound
         .send(Inbound::FrameLimit(size))
         .await
-        .map_err(|_| ())
+        .map_err(|_| LinkError::Closed)
 }

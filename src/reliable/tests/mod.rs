@@ -5,7 +5,7 @@
 //! rules that keep a session from hanging (`session_rules`), the order of
 //! its timers (`session_timers`), and what the simulators share
 //! (`sim_support`). A failing seed is printed; see
-//! README.rst to replay it.
+//! docs/testing.rst to replay it.
 
 mod buffer_pool;
 mod legacy_model;
