@@ -1,7 +1,8 @@
 //! The local end of a session: an accepted or dialed TCP connection, or
 //! (`--stdio`, for `ssh -o ProxyCommand`) this process's stdin and stdout.
 //! Enums rather than trait objects: the router build, which has no
-//! `--stdio`, keeps plain TCP calls (trait objects cost it 10 KB).
+//! `--stdio` (its [`Pipe`] has no values), keeps plain TCP calls (trait
+//! objects cost it 10 KB).
 
 use std::io;
 use std::net::Shutdown;
@@ -9,25 +10,26 @@ use std::time::Duration;
 
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::stdio::Pipe;
+
 /// The reading half.
 pub enum Reader {
     Tcp(async_net::TcpStream),
-    #[cfg(feature = "stdio")]
-    Stdin(smol::Async<std::fs::File>),
+    #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
+    Stdin(Pipe),
 }
 
 /// The writing half.
 pub enum Writer {
     Tcp(async_net::TcpStream),
-    #[cfg(feature = "stdio")]
-    Stdout(smol::Async<std::fs::File>),
+    #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
+    Stdout(Pipe),
 }
 
 impl Reader {
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Reader::Tcp(s) => s.read(buf).await,
-            #[cfg(feature = "stdio")]
             Reader::Stdin(s) => s.read(buf).await,
         }
     }
@@ -37,7 +39,6 @@ impl Writer {
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Writer::Tcp(s) => s.write(buf).await,
-            #[cfg(feature = "stdio")]
             Writer::Stdout(s) => s.write(buf).await,
         }
     }
@@ -45,7 +46,6 @@ impl Writer {
     async fn flush(&mut self) -> io::Result<()> {
         match self {
             Writer::Tcp(s) => s.flush().await,
-            #[cfg(feature = "stdio")]
             Writer::Stdout(s) => s.flush().await,
         }
     }
@@ -66,23 +66,13 @@ impl LocalStream {
         }
     }
 
-    /// Standard input and output, polled by the reactor like sockets: they
-    /// must be pipes, sockets or a terminal (what ssh gives a ProxyCommand),
-    /// not regular files. Closing the writing half closes fd 1, so that the
-    /// reader (ssh) sees the end of the stream. (A helper thread doing
-    /// blocking reads would take any file, for 10 KB more binary.)
-    #[cfg(feature = "stdio")]
-    pub fn stdio() -> io::Result<LocalStream> {
-        use std::fs::File;
-        use std::os::fd::FromRawFd;
-        // SAFETY: fds 0 and 1 are open for the process's life, and nothing
-        // else in this program reads stdin or writes stdout in --stdio mode
-        // (logs go to stderr); these Files become their only owners.
-        let (stdin, stdout) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
-        Ok(LocalStream {
-            reader: Some(Reader::Stdin(smol::Async::new(stdin)?)),
-            writer: Some(Writer::Stdout(smol::Async::new(stdout)?)),
-        })
+    /// Two halves of another kind (`--stdio`'s).
+    #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
+    pub fn from_halves(reader: Reader, writer: Writer) -> LocalStream {
+        LocalStream {
+            reader: Some(reader),
+            writer: Some(writer),
+        }
     }
 
     /// The reading and the writing half, each while open.
@@ -92,8 +82,6 @@ impl LocalStream {
 
     /// The peer's stream ended: flush and close the writing half (a TCP
     /// half-close; stdout is closed).
-    // Without --stdio, a writer is always TCP.
-    #[allow(irrefutable_let_patterns)]
     pub async fn close_write(&mut self) {
         if let Some(mut writer) = self.writer.take() {
             let _ = writer.flush().await;

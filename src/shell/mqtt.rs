@@ -441,7 +441,7 @@ async fn drive(
                     log::warn!("{line}");
                 }
                 // Read by --stdio only.
-                let down = if cfg!(feature = "stdio") {
+                let down = if super::stdio::ENABLED {
                     format!("no connection to the broker {endpoint}: {why}")
                 } else {
                     String::new()

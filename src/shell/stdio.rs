@@ -4,11 +4,17 @@
 //! would carry the session's end have no values, so the code that handles
 //! it is left out, and asking for `--stdio` is an error.
 
+use std::io;
+
 use super::client::Local;
 use super::factory::SessionFactory;
 use super::inbox::InboxSender;
 use super::RunError;
 use crate::router::ClientRouter;
+
+/// True in builds with `--stdio` (the broker connection then says why it
+/// is down in words, for the one session's last line).
+pub const ENABLED: bool = cfg!(feature = "stdio");
 
 /// How a session ended, in words (`--stdio`'s one session is the
 /// program's: it says why itself, in one line).
@@ -61,6 +67,66 @@ impl Single {
     }
 }
 
+/// Standard input or output, polled by the reactor like a socket.
+#[cfg(feature = "stdio")]
+pub struct Pipe(smol::Async<std::fs::File>);
+
+/// No pipes without `--stdio`.
+#[cfg(not(feature = "stdio"))]
+pub enum Pipe {}
+
+impl Pipe {
+    /// Reads what is there.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(feature = "stdio")]
+        return smol::io::AsyncReadExt::read(&mut self.0, buf).await;
+        #[cfg(not(feature = "stdio"))]
+        {
+            let _ = buf;
+            match *self {}
+        }
+    }
+
+    /// Writes what it can.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        #[cfg(feature = "stdio")]
+        return smol::io::AsyncWriteExt::write(&mut self.0, buf).await;
+        #[cfg(not(feature = "stdio"))]
+        {
+            let _ = buf;
+            match *self {}
+        }
+    }
+
+    /// Flushes what was written.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        #[cfg(feature = "stdio")]
+        return smol::io::AsyncWriteExt::flush(&mut self.0).await;
+        #[cfg(not(feature = "stdio"))]
+        match *self {}
+    }
+}
+
+/// Standard input and output, polled by the reactor like sockets: they
+/// must be pipes, sockets or a terminal (what ssh gives a ProxyCommand),
+/// not regular files. Closing the writing half closes fd 1, so that the
+/// reader (ssh) sees the end of the stream. (A helper thread doing
+/// blocking reads would take any file, for 10 KB more binary.)
+#[cfg(feature = "stdio")]
+fn stdin_stdout() -> io::Result<super::local::LocalStream> {
+    use super::local::{LocalStream, Reader, Writer};
+    use std::fs::File;
+    use std::os::fd::FromRawFd;
+    // SAFETY: fds 0 and 1 are open for the process's life, and nothing
+    // else in this program reads stdin or writes stdout in --stdio mode
+    // (logs go to stderr); these Files become their only owners.
+    let (stdin, stdout) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
+    Ok(LocalStream::from_halves(
+        Reader::Stdin(Pipe(smol::Async::new(stdin)?)),
+        Writer::Stdout(Pipe(smol::Async::new(stdout)?)),
+    ))
+}
+
 /// Starts the one session on stdin and stdout; its end is told through
 /// the returned source.
 #[cfg(feature = "stdio")]
@@ -69,7 +135,7 @@ pub async fn start(
     router: &mut ClientRouter<InboxSender>,
 ) -> Result<Local, RunError> {
     use crate::router::Router;
-    let stream = super::local::LocalStream::stdio().map_err(RunError::Stdio)?;
+    let stream = stdin_stdout().map_err(RunError::Stdio)?;
     let (tx, rx) = smol::channel::bounded(1);
     let on_end = OnEnd(Box::new(move |end| {
         let _ = tx.try_send(end);
