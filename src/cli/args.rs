@@ -9,7 +9,7 @@
 
 use argh::FromArgs;
 
-use super::options::{LONG_VALUED, SHORT_SWITCHES, SHORT_VALUED};
+use super::option_lists::{LONG_VALUED, SHORT_SWITCHES, SHORT_VALUED};
 
 /// Forward TCP connections through an MQTT broker.
 #[derive(FromArgs)]

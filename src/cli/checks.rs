@@ -5,7 +5,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::env::Given;
+use super::given::Given;
 use super::quote::shown;
 use super::{host, CliError};
 use crate::protocol::limits::MAX_TOPIC_LEVEL_LEN;

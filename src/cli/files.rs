@@ -6,7 +6,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::checks::invalid;
-use super::env::Given;
+use super::given::Given;
 use super::CliError;
 use crate::secure::psk::Psk;
 

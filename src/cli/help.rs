@@ -3,7 +3,8 @@
 //! option table ([`super::options::OPTIONS`]); a test checks that the text
 //! names every flag argh knows and every environment variable.
 
-use super::options::{Group, Opt, OPTIONS};
+use super::opt::{Group, Opt};
+use super::options::OPTIONS;
 
 /// The column of the help text where a flag's description starts.
 const HELP_COLUMN: usize = 28;

@@ -26,15 +26,17 @@ mod build;
 mod checks;
 mod env;
 mod files;
+mod given;
 mod help;
 mod host;
 mod log_flags;
 mod modes;
+mod opt;
 mod option_lists;
 pub mod options;
 mod quote;
 
-pub use options::ENV_VARS;
+pub use option_lists::ENV_VARS;
 
 use crate::config::Config;
 use args::{normalize_args, Args};

@@ -2,61 +2,8 @@
 //! table when compiling: the environment variables and the getopt letters
 //! and names.
 
-use super::options::{Opt, OPTIONS};
-
-/// A section of the help text, in the order they are printed.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Group {
-    /// Broker settings, for both sides.
-    Broker,
-    /// TLS to the broker.
-    Tls,
-    /// The pre-shared key.
-    Security,
-    /// The server side's own flags.
-    Server,
-    /// The client side's own flags.
-    Client,
-    /// `-l` and its companions.
-    Listing,
-    /// Windows, frame sizes, timeouts and limits.
-    Tuning,
-    /// How much is logged.
-    Logging,
-    /// Help and version (no title).
-    Other,
-}
-
-impl Group {
-    /// Every group, in help order.
-    pub const ALL: [Group; 9] = [
-        Group::Broker,
-        Group::Tls,
-        Group::Security,
-        Group::Server,
-        Group::Client,
-        Group::Listing,
-        Group::Tuning,
-        Group::Logging,
-        Group::Other,
-    ];
-
-    /// The title line of the group in the help text ("" for none).
-    #[must_use]
-    pub const fn title(self) -> &'static str {
-        match self {
-            Group::Broker => "Broker (both sides)",
-            Group::Tls => "TLS to the broker",
-            Group::Security => "End-to-end security (both sides)",
-            Group::Server => "Server side (-s)",
-            Group::Client => "Client side (default)",
-            Group::Listing => "Listing (-l)",
-            Group::Tuning => "Tuning",
-            Group::Logging => "Logging (stderr)",
-            Group::Other => "",
-        }
-    }
-}
+use super::opt::Opt;
+use super::options::OPTIONS;
 
 /// A list derived from [`OPTIONS`].
 #[derive(Clone, Copy)]

@@ -1,81 +1,10 @@
 //! The option table: every flag with its short letter, its value, its
 //! environment variable and its help rows. The getopt rewriting, the
-//! environment fallback, [`ENV_VARS`] and the `--help` text are derived from
+//! environment fallback, [`ENV_VARS`](super::ENV_VARS) and the `--help` text are derived from
 //! it; argh's `Args` struct (`args.rs`) holds the same flags, and a test
 //! checks that the two agree.
 
-pub use super::option_lists::{Group, ENV_VARS, LONG_VALUED, SHORT_SWITCHES, SHORT_VALUED};
-
-/// One flag of the program.
-pub struct Opt {
-    /// The long name, with its dashes: `--port`.
-    pub long: &'static str,
-    /// The single-letter form, if any: `p` for `-p`.
-    pub short: Option<char>,
-    /// The value's name in the help text (`port` for `<port>`); empty for a
-    /// switch, which takes no value.
-    pub value: &'static str,
-    /// The environment variable used when the flag is not given; empty for
-    /// none.
-    pub env: &'static str,
-    /// More lines of the help's environment column under `env` (separated
-    /// by newlines), say the values it takes.
-    pub env_note: &'static str,
-    /// The help rows: the group, and the text (wrapped lines separated by
-    /// newlines). A flag that means different things per side has a row in
-    /// each side's group.
-    pub help: &'static [(Group, &'static str)],
-}
-
-impl Opt {
-    /// Whether the flag takes a value (`--port 22`) rather than being a
-    /// switch.
-    #[must_use]
-    pub const fn takes_value(&self) -> bool {
-        !self.value.is_empty()
-    }
-}
-
-/// A switch without short form or environment variable.
-const fn switch(long: &'static str, help: &'static [(Group, &'static str)]) -> Opt {
-    Opt {
-        long,
-        short: None,
-        value: "",
-        env: "",
-        env_note: "",
-        help,
-    }
-}
-
-/// A switch with a short form.
-const fn short_switch(
-    long: &'static str,
-    short: char,
-    help: &'static [(Group, &'static str)],
-) -> Opt {
-    Opt {
-        short: Some(short),
-        ..switch(long, help)
-    }
-}
-
-/// An option with a value and an environment variable, without short form.
-const fn valued(
-    long: &'static str,
-    value: &'static str,
-    env: &'static str,
-    help: &'static [(Group, &'static str)],
-) -> Opt {
-    Opt {
-        long,
-        short: None,
-        value,
-        env,
-        env_note: "",
-        help,
-    }
-}
+use super::opt::{short_switch, switch, valued, Group, Opt};
 
 /// `--mqtt-host`.
 pub const MQTT_HOST: Opt = valued(

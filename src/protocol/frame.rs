@@ -3,38 +3,10 @@
 //! little-endian on the wire on every host (the C original writes its host
 //! order, which is little-endian on the machines it runs on).
 
-use std::fmt;
-
 use super::abort::AbortCode;
+pub use super::codec::{DecodeError, FrameBuf};
 use super::limits::HEADER_LEN;
 pub use super::remote_config::{RemoteConfig, MAX_CONFIG_LEN};
-
-/// A growable byte buffer frames are encoded into: a `Vec<u8>`, or the
-/// `BytesMut` buffers the shell recycles between publishes.
-pub trait FrameBuf {
-    /// Empties the buffer, keeping its allocation.
-    fn clear(&mut self);
-    /// Appends `bytes`.
-    fn put(&mut self, bytes: &[u8]);
-}
-
-impl FrameBuf for Vec<u8> {
-    fn clear(&mut self) {
-        Vec::clear(self);
-    }
-    fn put(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-}
-
-impl FrameBuf for bytes::BytesMut {
-    fn clear(&mut self) {
-        bytes::BytesMut::clear(self);
-    }
-    fn put(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-}
 
 /// Header flag bits (see [`crate::protocol::flags`]).
 pub use super::flags;
@@ -114,29 +86,6 @@ pub struct Frame<'a> {
     /// field; see [`crate::protocol::abort`]).
     pub abort_code: AbortCode,
 }
-
-/// Why a payload was rejected. The frame is dropped; nothing else happens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecodeError {
-    /// Fewer than [`HEADER_LEN`] bytes.
-    Truncated(usize),
-    /// More bytes than any peer may send.
-    Oversized(usize),
-    /// The remote-config block is malformed.
-    BadRemoteConfig(&'static str),
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Truncated(n) => write!(f, "payload of {n} bytes is shorter than a header"),
-            DecodeError::Oversized(n) => write!(f, "payload of {n} bytes exceeds the frame limit"),
-            DecodeError::BadRemoteConfig(why) => write!(f, "invalid remote config: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 /// Largest payload accepted from the broker.
 pub const MAX_PAYLOAD: usize = HEADER_LEN + MAX_CONFIG_LEN + super::limits::MAX_FRAME_DATA;

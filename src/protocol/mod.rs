@@ -3,6 +3,7 @@
 //! reason it is what it is. Pure code, no I/O.
 
 pub mod abort;
+pub mod codec;
 pub mod flags;
 pub mod frame;
 pub mod instance;

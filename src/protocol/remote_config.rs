@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::frame::{DecodeError, FrameBuf};
+use super::codec::{DecodeError, FrameBuf};
 
 /// Remote-config item type: IPv4 address, 4 bytes in network order.
 const ITEM_IPV4: u16 = 0;

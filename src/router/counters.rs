@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use super::client::NoAnswer;
+use super::no_answer::NoAnswer;
 
 /// The state a router shares with its sessions.
 #[derive(Debug)]

@@ -16,6 +16,7 @@
 mod client;
 mod common;
 mod counters;
+mod no_answer;
 pub mod refusals;
 mod server;
 pub mod tombstones;
@@ -24,9 +25,10 @@ pub mod twins;
 #[cfg(test)]
 mod tests;
 
-pub use client::{ClientAction, ClientRouter, NoAnswer};
+pub use client::{ClientAction, ClientRouter};
 pub use common::{Common, Message, Outgoing, Router};
 pub use counters::{Counters, Pending, Slot};
+pub use no_answer::NoAnswer;
 pub use server::{Opening, ServerAction, ServerRouter, ServerSettings, Target, TwinStop};
 
 /// Why the broker connection did not take a publish.

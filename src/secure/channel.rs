@@ -33,6 +33,7 @@ use ring::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey, X25519};
 use ring::rand::SystemRandom;
 
 use super::keys::{aead_key, hello_key, nonce, proof_of, session_keys, AadBuf, Receiver, Sender};
+pub use super::outer::Reject;
 use super::outer::{parse, Outer};
 use super::psk::Psk;
 use super::replay::ReplayWindow;
@@ -44,21 +45,6 @@ use crate::protocol::keyed::{
 pub use crate::protocol::keyed::{MAX_OVERHEAD, SEALED_OVERHEAD};
 use crate::protocol::labels::REPLY_LABEL;
 use crate::protocol::topic::SessionId;
-
-/// Why a payload was not opened. The payload is dropped and counted; it is
-/// never answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reject {
-    /// Not a keyed payload of this format (too short, unknown format or kind).
-    Malformed,
-    /// The tag or the proof does not verify: forged, corrupted, or made
-    /// with another key.
-    Unauthenticated,
-    /// Its counter was seen already, or is too old.
-    Replayed,
-    /// A kind that this side does not accept now.
-    Unexpected,
-}
 
 /// Which end of the session this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,24 @@
 //! The outer header of a keyed payload, parsed (the format is in
 //! [`crate::protocol::keyed`]).
 
-use super::channel::Reject;
 use crate::protocol::keyed::{
     AEAD_TAG_LEN, BASE_LEN, FORMAT, KIND_HELLO, KIND_REPLY, KIND_SEALED, PUBLIC_LEN, TAG_LEN,
 };
+
+/// Why a payload was not opened. The payload is dropped and counted; it is
+/// never answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// Not a keyed payload of this format (too short, unknown format or kind).
+    Malformed,
+    /// The tag or the proof does not verify: forged, corrupted, or made
+    /// with another key.
+    Unauthenticated,
+    /// Its counter was seen already, or is too old.
+    Replayed,
+    /// A kind that this side does not accept now.
+    Unexpected,
+}
 
 /// The parsed outer header of a keyed payload.
 pub(super) struct Outer<'a> {

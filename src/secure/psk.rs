@@ -83,9 +83,9 @@ pub enum KeyFileError {
     NotHex,
     /// Half a byte too many.
     OddDigits,
-    /// Fewer than [`MIN_SECRET_BYTES`] bytes (how many).
+    /// Too few bytes (how many).
     TooShort(usize),
-    /// More than [`MAX_SECRET_BYTES`] bytes.
+    /// Longer than any key file.
     TooLong,
     /// Not UTF-8 text.
     NotText,

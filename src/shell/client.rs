@@ -94,7 +94,16 @@ pub async fn run(
         Instant::now(),
     );
     let local = match listen_on {
-        None => super::stdio::start(&sessions, &mut router).await?,
+        None => {
+            let (stdin, stdout, on_end, single) = super::stdio::open()?;
+            let stream = LocalStream::pipes(stdin, stdout);
+            let started = sessions.start_client(stream, "stdin/stdout", Some(on_end));
+            let (id, handle) = started
+                .await
+                .ok_or_else(|| RunError::Session("no session could be started".into()))?;
+            router.common_mut().insert(id, handle);
+            Local::Single(single)
+        }
         Some((host, port)) => listen(host, port, &config.server_side_id).await?,
     };
     let inputs = Inputs {

@@ -15,14 +15,12 @@ use super::stdio::Pipe;
 /// The reading half.
 pub enum Reader {
     Tcp(async_net::TcpStream),
-    #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
     Stdin(Pipe),
 }
 
 /// The writing half.
 pub enum Writer {
     Tcp(async_net::TcpStream),
-    #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
     Stdout(Pipe),
 }
 
@@ -66,12 +64,11 @@ impl LocalStream {
         }
     }
 
-    /// Two halves of another kind (`--stdio`'s).
-    #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
-    pub fn from_halves(reader: Reader, writer: Writer) -> LocalStream {
+    /// Standard input and output (`--stdio`).
+    pub fn pipes(stdin: Pipe, stdout: Pipe) -> LocalStream {
         LocalStream {
-            reader: Some(reader),
-            writer: Some(writer),
+            reader: Some(Reader::Stdin(stdin)),
+            writer: Some(Writer::Stdout(stdout)),
         }
     }
 

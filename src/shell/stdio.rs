@@ -6,11 +6,7 @@
 
 use std::io;
 
-use super::client::Local;
-use super::factory::SessionFactory;
-use super::inbox::InboxSender;
 use super::RunError;
-use crate::router::ClientRouter;
 
 /// True in builds with `--stdio` (the broker connection then says why it
 /// is down in words, for the one session's last line).
@@ -113,50 +109,33 @@ impl Pipe {
 /// reader (ssh) sees the end of the stream. (A helper thread doing
 /// blocking reads would take any file, for 10 KB more binary.)
 #[cfg(feature = "stdio")]
-fn stdin_stdout() -> io::Result<super::local::LocalStream> {
-    use super::local::{LocalStream, Reader, Writer};
+fn stdin_stdout() -> io::Result<(Pipe, Pipe)> {
     use std::fs::File;
     use std::os::fd::FromRawFd;
     // SAFETY: fds 0 and 1 are open for the process's life, and nothing
     // else in this program reads stdin or writes stdout in --stdio mode
     // (logs go to stderr); these Files become their only owners.
     let (stdin, stdout) = unsafe { (File::from_raw_fd(0), File::from_raw_fd(1)) };
-    Ok(LocalStream::from_halves(
-        Reader::Stdin(Pipe(smol::Async::new(stdin)?)),
-        Writer::Stdout(Pipe(smol::Async::new(stdout)?)),
+    Ok((
+        Pipe(smol::Async::new(stdin)?),
+        Pipe(smol::Async::new(stdout)?),
     ))
 }
 
-/// Starts the one session on stdin and stdout; its end is told through
-/// the returned source.
+/// Stdin and stdout, who hears the one session's end, and where that end
+/// is told.
 #[cfg(feature = "stdio")]
-pub async fn start(
-    sessions: &SessionFactory,
-    router: &mut ClientRouter<InboxSender>,
-) -> Result<Local, RunError> {
-    use crate::router::Router;
-    let stream = stdin_stdout().map_err(RunError::Stdio)?;
+pub fn open() -> Result<(Pipe, Pipe, OnEnd, Single), RunError> {
+    let (stdin, stdout) = stdin_stdout().map_err(RunError::Stdio)?;
     let (tx, rx) = smol::channel::bounded(1);
     let on_end = OnEnd(Box::new(move |end| {
         let _ = tx.try_send(end);
     }));
-    match sessions
-        .start_client(stream, "stdin/stdout", Some(on_end))
-        .await
-    {
-        Some((id, handle)) => {
-            router.common_mut().insert(id, handle);
-            Ok(Local::Single(Single(rx)))
-        }
-        None => Err(RunError::Session("no session could be started".into())),
-    }
+    Ok((stdin, stdout, on_end, Single(rx)))
 }
 
 /// Refused by the command line already.
 #[cfg(not(feature = "stdio"))]
-pub async fn start(
-    _: &SessionFactory,
-    _: &mut ClientRouter<InboxSender>,
-) -> Result<Local, RunError> {
+pub fn open() -> Result<(Pipe, Pipe, OnEnd, Single), RunError> {
     Err(RunError::Missing("--stdio"))
 }

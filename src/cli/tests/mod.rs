@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::build::MAX_PEER_TIMEOUT_SECS;
 use super::modes::random_client_id;
-use super::options::{self as opt, LONG_VALUED};
+use super::option_lists::LONG_VALUED;
+use super::options::{self as opt};
 use crate::config::{BrokerConfig, Mode, Secret, TlsFiles, Tuning};
 use crate::protocol::limits::{
     DEFAULT_FRAME_DATA, DEFAULT_MAX_BUFFER_MIB, DEFAULT_MAX_SESSIONS, DEFAULT_PEER_TIMEOUT,

@@ -4,7 +4,8 @@
 use super::*;
 use std::collections::HashSet;
 
-use super::opt::{Opt, HELP, OPTIONS};
+use super::opt::{HELP, OPTIONS};
+use crate::cli::opt::Opt;
 
 /// Whether argh accepts `argv`.
 fn argh_accepts(argv: &[&str]) -> bool {
