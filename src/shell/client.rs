@@ -25,15 +25,8 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// Where the client side's sessions come from.
 pub enum Local {
-    /// `-p`: one session per accepted connection, accepted by a task of its
-    /// own (one accept waiting for ever, rather than a new one at every
-    /// wake-up of the loop); dropping the task closes the listener.
-    Listener {
-        /// What the task accepted.
-        arrivals: Receiver<Arrival>,
-        /// The task (held, not read).
-        _accepting: smol::Task<()>,
-    },
+    /// `-p`: one session per accepted connection.
+    Listener(async_net::TcpListener),
     /// `--stdio`: one session, whose end (told here) ends the program.
     /// (Without `stdio`, [`Single`] has no values.)
     #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
@@ -54,22 +47,17 @@ impl Local {
     /// The next arrival (never, once the one session's end was told).
     async fn next(&self) -> Arrival {
         match self {
-            Local::Listener { arrivals, .. } => match arrivals.recv().await {
-                Ok(arrival) => arrival,
-                Err(_) => smol::future::pending().await,
+            Local::Listener(listener) => match listener.accept().await {
+                Ok((stream, peer)) => Arrival::Connection(stream, peer),
+                Err(e) => Arrival::Failed(e),
             },
             Local::Single(single) => Arrival::Ended(single.ended().await),
         }
     }
 }
 
-/// Binds the listener of `-a`/`-p` and starts accepting on `ex`.
-pub async fn listen(
-    ex: &LocalExecutor<'static>,
-    host: &str,
-    port: u16,
-    server_side_id: &str,
-) -> Result<Local, RunError> {
+/// Binds the listener of `-a`/`-p`.
+pub async fn listen(host: &str, port: u16, server_side_id: &str) -> Result<Local, RunError> {
     let failed = |error| {
         RunError::Listen(ListenError {
             host: host.to_owned(),
@@ -82,27 +70,7 @@ pub async fn listen(
         .map_err(failed)?;
     let local = listener.local_addr().map_err(failed)?;
     log::info!("client side listening on {local}, forwarding to server side '{server_side_id}'");
-    let (tx, rx) = channel::unbounded();
-    let accepting = ex.spawn(async move {
-        loop {
-            let arrival = match listener.accept().await {
-                Ok((stream, peer)) => Arrival::Connection(stream, peer),
-                Err(e) => Arrival::Failed(e),
-            };
-            let failed = matches!(arrival, Arrival::Failed(_));
-            if tx.send(arrival).await.is_err() {
-                return;
-            }
-            if failed {
-                // Out of file descriptors, say: do not spin.
-                Timer::after(ACCEPT_RETRY).await;
-            }
-        }
-    });
-    Ok(Local::Listener {
-        arrivals: rx,
-        _accepting: accepting,
-    })
+    Ok(Local::Listener(listener))
 }
 
 /// Runs the client side, listening on `listen_on` (`None`: `--stdio`),
@@ -116,7 +84,7 @@ pub async fn run(
     inbound: Receiver<Inbound>,
     stop: Receiver<()>,
 ) -> Result<(), RunError> {
-    let (sessions, counters, done) = SessionFactory::start(ex.clone(), broker.clone(), config);
+    let (sessions, counters, done) = SessionFactory::start(ex, broker.clone(), config);
     let mut router: ClientRouter<InboxSender> = ClientRouter::new(
         &config.server_side_id,
         factory::topics(config),
@@ -136,7 +104,7 @@ pub async fn run(
             router.common_mut().insert(id, handle);
             Local::Single(single)
         }
-        Some((host, port)) => listen(&ex, host, port, &config.server_side_id).await?,
+        Some((host, port)) => listen(host, port, &config.server_side_id).await?,
     };
     let inputs = Inputs {
         inbound,
@@ -155,7 +123,10 @@ pub async fn run(
                 let stream = LocalStream::tcp(stream);
                 admit(&mut router, &sessions, stream, &peer.to_string(), now).await;
             }
-            Wake::Local(Arrival::Failed(e)) => log::warn!("accept failed: {e}"),
+            Wake::Local(Arrival::Failed(e)) => {
+                log::warn!("accept failed: {e}");
+                Timer::after(ACCEPT_RETRY).await;
+            }
             Wake::Local(Arrival::Ended(end)) => {
                 // Whatever the session still sent reaches the broker first.
                 super::disconnect(&broker, &inputs.inbound).await;
