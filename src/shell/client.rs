@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use smol::channel::{self, Receiver};
+use smol::stream::StreamExt;
 use smol::{LocalExecutor, Timer};
 
 use super::dispatch::{self, Inputs, Report, Wake};
@@ -24,9 +25,11 @@ use crate::router::{ClientAction, ClientRouter, Router};
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// Where the client side's sessions come from.
-pub enum Local {
-    /// `-p`: one session per accepted connection.
-    Listener(async_net::TcpListener),
+pub enum Local<'a> {
+    /// `-p`: one session per accepted connection. One accept waits across
+    /// the loop's wake-ups (a new one each time would cost a failed accept
+    /// and a reactor registration per message from the broker).
+    Listener(async_net::Incoming<'a>),
     /// `--stdio`: one session, whose end (told here) ends the program.
     /// (Without `stdio`, [`Single`] has no values.)
     #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
@@ -36,20 +39,21 @@ pub enum Local {
 /// What the local source gave.
 pub enum Arrival {
     /// A connection was accepted.
-    Connection(async_net::TcpStream, std::net::SocketAddr),
+    Connection(async_net::TcpStream),
     /// Accepting failed.
     Failed(std::io::Error),
     /// The one session ended.
     Ended(SessionEnd),
 }
 
-impl Local {
+impl Local<'_> {
     /// The next arrival (never, once the one session's end was told).
-    async fn next(&self) -> Arrival {
+    async fn next(&mut self) -> Arrival {
         match self {
-            Local::Listener(listener) => match listener.accept().await {
-                Ok((stream, peer)) => Arrival::Connection(stream, peer),
-                Err(e) => Arrival::Failed(e),
+            Local::Listener(incoming) => match incoming.next().await {
+                Some(Ok(stream)) => Arrival::Connection(stream),
+                Some(Err(e)) => Arrival::Failed(e),
+                None => smol::future::pending().await,
             },
             Local::Single(single) => Arrival::Ended(single.ended().await),
         }
@@ -57,7 +61,11 @@ impl Local {
 }
 
 /// Binds the listener of `-a`/`-p`.
-pub async fn listen(host: &str, port: u16, server_side_id: &str) -> Result<Local, RunError> {
+pub async fn listen(
+    host: &str,
+    port: u16,
+    server_side_id: &str,
+) -> Result<async_net::TcpListener, RunError> {
     let failed = |error| {
         RunError::Listen(ListenError {
             host: host.to_owned(),
@@ -70,7 +78,7 @@ pub async fn listen(host: &str, port: u16, server_side_id: &str) -> Result<Local
         .map_err(failed)?;
     let local = listener.local_addr().map_err(failed)?;
     log::info!("client side listening on {local}, forwarding to server side '{server_side_id}'");
-    Ok(Local::Listener(listener))
+    Ok(listener)
 }
 
 /// Runs the client side, listening on `listen_on` (`None`: `--stdio`),
@@ -93,7 +101,12 @@ pub async fn run(
         counters,
         Instant::now(),
     );
-    let local = match listen_on {
+    let listener = match listen_on {
+        Some((host, port)) => Some(listen(host, port, &config.server_side_id).await?),
+        None => None,
+    };
+    let mut local = match &listener {
+        Some(listener) => Local::Listener(listener.incoming()),
         None => {
             let (stdin, stdout, on_end, single) = super::stdio::open()?;
             let stream = LocalStream::pipes(stdin, stdout);
@@ -104,7 +117,6 @@ pub async fn run(
             router.common_mut().insert(id, handle);
             Local::Single(single)
         }
-        Some((host, port)) => listen(host, port, &config.server_side_id).await?,
     };
     let inputs = Inputs {
         inbound,
@@ -118,10 +130,13 @@ pub async fn run(
         let wake = inputs.next(router.poll_timeout(), local.next()).await;
         let now = Instant::now();
         match wake {
-            Wake::Local(Arrival::Connection(stream, peer)) => {
+            Wake::Local(Arrival::Connection(stream)) => {
                 let _ = stream.set_nodelay(true);
+                let peer = stream
+                    .peer_addr()
+                    .map_or_else(|_| "a local peer".to_owned(), |a| a.to_string());
                 let stream = LocalStream::tcp(stream);
-                admit(&mut router, &sessions, stream, &peer.to_string(), now).await;
+                admit(&mut router, &sessions, stream, &peer, now).await;
             }
             Wake::Local(Arrival::Failed(e)) => {
                 log::warn!("accept failed: {e}");
@@ -135,6 +150,7 @@ pub async fn run(
             Wake::Stop => {
                 // Dropping the listener closes it.
                 drop(local);
+                drop(listener);
                 super::stop_sessions(router.common().handles(), &broker, &inputs.inbound).await;
                 return Ok(());
             }
