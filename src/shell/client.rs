@@ -7,7 +7,6 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use smol::channel::{self, Receiver};
-use smol::stream::StreamExt;
 use smol::{LocalExecutor, Timer};
 
 use super::dispatch::{self, Inputs, Report, Wake};
@@ -25,11 +24,9 @@ use crate::router::{ClientAction, ClientRouter, Router};
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// Where the client side's sessions come from.
-pub enum Local<'a> {
-    /// `-p`: one session per accepted connection. One accept waits across
-    /// the loop's wake-ups (a new one each time would cost a failed accept
-    /// and a reactor registration per message from the broker).
-    Listener(async_net::Incoming<'a>),
+pub enum Local {
+    /// `-p`: one session per accepted connection.
+    Listener(async_net::TcpListener),
     /// `--stdio`: one session, whose end (told here) ends the program.
     /// (Without `stdio`, [`Single`] has no values.)
     #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
@@ -39,21 +36,20 @@ pub enum Local<'a> {
 /// What the local source gave.
 pub enum Arrival {
     /// A connection was accepted.
-    Connection(async_net::TcpStream),
+    Connection(async_net::TcpStream, std::net::SocketAddr),
     /// Accepting failed.
     Failed(std::io::Error),
     /// The one session ended.
     Ended(SessionEnd),
 }
 
-impl Local<'_> {
+impl Local {
     /// The next arrival (never, once the one session's end was told).
-    async fn next(&mut self) -> Arrival {
+    async fn next(&self) -> Arrival {
         match self {
-            Local::Listener(incoming) => match incoming.next().await {
-                Some(Ok(stream)) => Arrival::Connection(stream),
-                Some(Err(e)) => Arrival::Failed(e),
-                None => smol::future::pending().await,
+            Local::Listener(listener) => match listener.accept().await {
+                Ok((stream, peer)) => Arrival::Connection(stream, peer),
+                Err(e) => Arrival::Failed(e),
             },
             Local::Single(single) => Arrival::Ended(single.ended().await),
         }
@@ -61,11 +57,7 @@ impl Local<'_> {
 }
 
 /// Binds the listener of `-a`/`-p`.
-pub async fn listen(
-    host: &str,
-    port: u16,
-    server_side_id: &str,
-) -> Result<async_net::TcpListener, RunError> {
+pub async fn listen(host: &str, port: u16, server_side_id: &str) -> Result<Local, RunError> {
     let failed = |error| {
         RunError::Listen(ListenError {
             host: host.to_owned(),
@@ -78,7 +70,7 @@ pub async fn listen(
         .map_err(failed)?;
     let local = listener.local_addr().map_err(failed)?;
     log::info!("client side listening on {local}, forwarding to server side '{server_side_id}'");
-    Ok(listener)
+    Ok(Local::Listener(listener))
 }
 
 /// Runs the client side, listening on `listen_on` (`None`: `--stdio`),
@@ -101,12 +93,7 @@ pub async fn run(
         counters,
         Instant::now(),
     );
-    let listener = match listen_on {
-        Some((host, port)) => Some(listen(host, port, &config.server_side_id).await?),
-        None => None,
-    };
-    let mut local = match &listener {
-        Some(listener) => Local::Listener(listener.incoming()),
+    let local = match listen_on {
         None => {
             let (stdin, stdout, on_end, single) = super::stdio::open()?;
             let stream = LocalStream::pipes(stdin, stdout);
@@ -117,6 +104,7 @@ pub async fn run(
             router.common_mut().insert(id, handle);
             Local::Single(single)
         }
+        Some((host, port)) => listen(host, port, &config.server_side_id).await?,
     };
     let inputs = Inputs {
         inbound,
@@ -130,13 +118,10 @@ pub async fn run(
         let wake = inputs.next(router.poll_timeout(), local.next()).await;
         let now = Instant::now();
         match wake {
-            Wake::Local(Arrival::Connection(stream)) => {
+            Wake::Local(Arrival::Connection(stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let peer = stream
-                    .peer_addr()
-                    .map_or_else(|_| "a local peer".to_owned(), |a| a.to_string());
                 let stream = LocalStream::tcp(stream);
-                admit(&mut router, &sessions, stream, &peer, now).await;
+                admit(&mut router, &sessions, stream, &peer.to_string(), now).await;
             }
             Wake::Local(Arrival::Failed(e)) => {
                 log::warn!("accept failed: {e}");
@@ -150,7 +135,6 @@ pub async fn run(
             Wake::Stop => {
                 // Dropping the listener closes it.
                 drop(local);
-                drop(listener);
                 super::stop_sessions(router.common().handles(), &broker, &inputs.inbound).await;
                 return Ok(());
             }
