@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod logging;
+pub mod mqtt;
 pub mod protocol;
 pub mod reliable;
 pub mod router;

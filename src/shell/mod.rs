@@ -21,7 +21,7 @@ mod server_session;
 mod session_task;
 mod signals;
 mod stdio;
-mod words;
+pub(crate) mod words;
 
 use std::rc::Rc;
 use std::sync::Arc;
