@@ -2,7 +2,7 @@
 //! `timestamps` feature, level, `[source]`, message) on stderr, with this
 //! program's lines tagged `[mqtt-forward]` instead of a Rust module path
 //! (`[mqtt_forward::shell::server]` means nothing to a user or to syslog).
-//! Other crates' lines keep their own name (only rumqttc's warnings pass).
+//! Other crates' lines keep their own name.
 
 use log::{LevelFilter, Log, Metadata, Record};
 use simple_logger::SimpleLogger;
@@ -42,10 +42,7 @@ impl Log for ProgramLogger {
 /// second call changes nothing). A build without the `timestamps` feature
 /// has none.
 pub fn init(level: LevelFilter, timestamps: bool) {
-    // rumqttc's own messages duplicate ours; keep only its warnings.
-    let inner = SimpleLogger::new()
-        .with_level(level)
-        .with_module_level("rumqttc", LevelFilter::Warn);
+    let inner = SimpleLogger::new().with_level(level);
     #[cfg(feature = "timestamps")]
     let inner = if timestamps {
         inner

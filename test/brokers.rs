@@ -150,6 +150,62 @@ fn a_session_survives_its_broker_connections_being_cut_idle_and_busy() {
     assert_same_data("echo across a busy cut", &got, &data);
 }
 
+#[test]
+fn a_silenced_broker_connection_is_replaced_within_10_s_and_the_transfer_stays_intact() {
+    let echo = Target::echo();
+    let mut fx = Fixture::new("silence");
+    let proxy = FaultProxy::start(fx.broker.port, Faults::default());
+    fx.server_mqtt_port = Some(proxy.port);
+    fx.client_mqtt_port = Some(proxy.port);
+    let server = fx.server("silence", echo.port, &[]);
+    let (client, port) = fx.client("silence", &[]);
+    let data = Arc::new(random_bytes(8 * MIB, 43));
+    let progress = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let echo_thread = {
+        let (data, progress) = (data.clone(), progress.clone());
+        std::thread::spawn(move || {
+            echo_through_with_progress(port, data, IMPAIRED_ECHO_TIMEOUT, Some(progress))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while progress.load(std::sync::atomic::Ordering::Relaxed) < MIB {
+        assert!(Instant::now() < deadline, "no progress\n{}", fx.logs());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Both sides' connections go silent mid-transfer: no FIN, no RST,
+    // nothing read; only the MQTT client's own timing can tell.
+    let silenced = Instant::now();
+    proxy.silence();
+    let reconnected = |fx: &mut Fixture| {
+        fx.proc(client).log_count("connected to broker") >= 2
+            && fx.proc(server).log_count("connected to broker") >= 2
+    };
+    while !reconnected(&mut fx) {
+        assert!(
+            silenced.elapsed() < Duration::from_secs(30),
+            "no reconnection\n{}",
+            fx.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = silenced.elapsed();
+    assert!(
+        took <= Duration::from_secs(10),
+        "reconnected {took:?} after the silence\n{}",
+        fx.logs()
+    );
+    assert!(
+        fx.proc(client).log_count("the broker stopped answering") >= 1,
+        "{}",
+        fx.logs()
+    );
+    let got = echo_thread
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("silenced: {e}\n{}", fx.logs()));
+    assert_same_data("echo across a silenced connection", &got, &data);
+}
+
 fn echo_on(fx: &mut Fixture, id: &str, qos: &str, len: usize, seed: u64) {
     let echo = Target::echo();
     fx.server(id, echo.port, &["--mqtt-qos", qos]);

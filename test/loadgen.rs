@@ -27,7 +27,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use argh::FromArgs;
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use mqtt_forward::config::BrokerConfig;
+use mqtt_forward::shell::mqtt::{Broker, Inbound};
 
 /// I/O buffer size for every socket loop.
 const BUF: usize = 64 * 1024;
@@ -43,8 +44,6 @@ const INTACT: u8 = b'K';
 const CORRUPT: u8 = b'X';
 /// Ping-pongs before measuring starts (session set up, caches warm).
 const WARMUP: usize = 10;
-/// Requests queued toward rumqttc's event loop: the product's value.
-const MQTT_REQUEST_QUEUE: usize = 128;
 
 /// Load generator and target server for the mqtt-forward benchmark.
 #[derive(FromArgs)]
@@ -598,63 +597,57 @@ fn one_way(a: &OneWayArgs) -> Result<(), Failure> {
 
 // ------------------------------------------------------------------- MQTT
 
-/// What a client's event loop thread reports.
+/// What a client's connection reports.
 enum Note {
     ConnAck,
-    SubAck,
     /// A message arrived, with its payload length.
     Message(Instant, usize),
     Error(String),
 }
 
-fn qos(level: u8) -> QoS {
-    match level {
-        0 => QoS::AtMostOnce,
-        1 => QoS::AtLeastOnce,
-        _ => QoS::ExactlyOnce,
-    }
-}
-
-/// Starts a client whose event loop runs on its own thread with a
-/// current-thread tokio runtime, as the product does.
-fn mqtt_client(host: &str, port: u16, id: &str) -> io::Result<(AsyncClient, mpsc::Receiver<Note>)> {
-    let mut options = MqttOptions::new(id, host, port);
-    options
-        .set_keep_alive(Duration::from_secs(20))
-        .set_clean_session(true)
-        .set_max_packet_size(70_000, 70_000)
-        .set_inflight(128);
-    let (client, mut eventloop) = AsyncClient::new(options, MQTT_REQUEST_QUEUE);
-    eventloop.network_options.set_tcp_nodelay(true);
+/// Starts a client: the product's own broker connection, on an executor
+/// of its own thread.
+fn mqtt_client(
+    host: &str,
+    port: u16,
+    id: &str,
+    qos: u8,
+) -> io::Result<(Broker, mpsc::Receiver<Note>)> {
+    let config = BrokerConfig {
+        host: host.to_owned(),
+        port,
+        client_id: id.to_owned(),
+        qos,
+        tls: None,
+        username: None,
+        password: None,
+    };
     let (tx, rx) = mpsc::channel();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let (broker_tx, broker_rx) = mpsc::channel();
     thread::Builder::new()
         .name(format!("mqtt-{id}"))
-        .spawn(move || runtime.block_on(drive(&mut eventloop, tx)))?;
-    Ok((client, rx))
-}
-
-async fn drive(eventloop: &mut EventLoop, tx: mpsc::Sender<Note>) {
-    loop {
-        let note = match eventloop.poll().await {
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                Note::Message(Instant::now(), p.payload.len())
-            }
-            Ok(Event::Incoming(Packet::ConnAck(_))) => Note::ConnAck,
-            Ok(Event::Incoming(Packet::SubAck(_))) => Note::SubAck,
-            Ok(_) => continue,
-            Err(e) => {
-                let _ = tx.send(Note::Error(e.to_string()));
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
-        if tx.send(note).is_err() {
-            return;
-        }
-    }
+        .spawn(move || {
+            let ex = smol::LocalExecutor::new();
+            let (broker, inbound) = Broker::start(&ex, &config, None, Vec::new(), None);
+            let _ = broker_tx.send(broker);
+            smol::block_on(ex.run(async {
+                while let Ok(report) = inbound.recv().await {
+                    let note = match report {
+                        Inbound::Up => Note::ConnAck,
+                        Inbound::Message(p) => Note::Message(Instant::now(), p.payload.len()),
+                        Inbound::Down(why) => Note::Error(why),
+                        _ => continue,
+                    };
+                    if tx.send(note).is_err() {
+                        return;
+                    }
+                }
+            }));
+        })?;
+    let broker = broker_rx
+        .recv()
+        .map_err(|_| io::Error::other("the connection thread ended"))?;
+    Ok((broker, rx))
 }
 
 /// Waits for a given kind of note; other notes (except errors) are skipped.
@@ -677,11 +670,10 @@ fn wait_for(
 
 /// A subscriber and a publisher, connected, subscribed to a fresh topic.
 struct Pair {
-    publisher: AsyncClient,
+    publisher: Broker,
     pub_notes: mpsc::Receiver<Note>,
     sub_notes: mpsc::Receiver<Note>,
     topic: String,
-    qos: QoS,
 }
 
 /// Connects a subscriber and a publisher for topic number `stream`.
@@ -693,14 +685,18 @@ fn mqtt_pair(
     stream: usize,
 ) -> Result<Pair, String> {
     let tag = format!("{}-{}-{stream}", std::process::id(), level);
-    let (subscriber, sub_notes) =
-        mqtt_client(host, port, &format!("loadgen-sub-{tag}")).map_err(|e| e.to_string())?;
-    let (publisher, pub_notes) =
-        mqtt_client(host, port, &format!("loadgen-pub-{tag}")).map_err(|e| e.to_string())?;
+    let (subscriber, sub_notes) = mqtt_client(host, port, &format!("loadgen-sub-{tag}"), level)
+        .map_err(|e| format!("{e:?}"))?;
+    let (publisher, pub_notes) = mqtt_client(host, port, &format!("loadgen-pub-{tag}"), level)
+        .map_err(|e| format!("{e:?}"))?;
     let topic = format!("loadgen/{tag}/data");
     wait_for(&sub_notes, |n| matches!(n, Note::ConnAck), timeout)?;
-    smol::block_on(subscriber.subscribe(topic.clone(), qos(level))).map_err(|e| e.to_string())?;
-    wait_for(&sub_notes, |n| matches!(n, Note::SubAck), timeout)?;
+    smol::block_on(subscriber.subscribe(&topic)).map_err(|e| format!("{e:?}"))?;
+    // The broker handles one connection's packets in order: the
+    // subscriber's own message coming back proves the subscription.
+    smol::block_on(subscriber.publish(&topic, b"sync".to_vec().into()))
+        .map_err(|e| format!("{e:?}"))?;
+    wait_for(&sub_notes, |n| matches!(n, Note::Message(..)), timeout)?;
     wait_for(&pub_notes, |n| matches!(n, Note::ConnAck), timeout)?;
     // The subscriber's client must live as long as its event loop is used.
     std::mem::forget(subscriber);
@@ -709,17 +705,13 @@ fn mqtt_pair(
         pub_notes,
         sub_notes,
         topic,
-        qos: qos(level),
     })
 }
 
 impl Pair {
     fn publish(&self, payload: Vec<u8>) -> Result<(), String> {
-        smol::block_on(
-            self.publisher
-                .publish(self.topic.as_str(), self.qos, false, payload),
-        )
-        .map_err(|e| e.to_string())
+        smol::block_on(self.publisher.publish(&self.topic, payload.into()))
+            .map_err(|e| format!("{e:?}"))
     }
 
     /// The next message's arrival time and length.
@@ -785,12 +777,12 @@ fn mqtt_stream(
     let idle = Duration::from_secs(a.timeout);
     let (count, size) = (a.count, a.size);
     let publisher = pair.publisher.clone();
-    let (topic, level) = (pair.topic.clone(), pair.qos);
+    let topic = pair.topic.clone();
     let sending = thread::spawn(move || -> Result<Instant, String> {
         let payload = vec![b'.'; size];
         for _ in 0..count {
-            smol::block_on(publisher.publish(topic.as_str(), level, false, payload.clone()))
-                .map_err(|e| e.to_string())?;
+            smol::block_on(publisher.publish(&topic, payload.clone().into()))
+                .map_err(|e| format!("{e:?}"))?;
         }
         Ok(Instant::now())
     });

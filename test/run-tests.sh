@@ -138,8 +138,6 @@ docs_rst() { # every docs/*.rst through docutils, one line per file
 }
 step "docs/*.rst" docs_rst
 step "tests" cargo test
-step "unit tests of the patched rumqttc (.cargo/patched)" \
-  cargo test --manifest-path .cargo/patched/rumqttc-0.25.1/Cargo.toml --lib --locked --target-dir target/patched
 step "unit tests (router feature set)" cargo test --no-default-features --features router --lib
 step "start-all/teardown scripts" bash test/check-start-all.sh
 step "quick-start demo (test/demo.sh)" bash test/check-demo.sh

@@ -30,7 +30,7 @@ pub enum Refusal {
     /// subscribed, not because a peer sent it now; stale by definition.
     Retained,
     /// A publish beyond the MQTT client's packet limit, dropped while it
-    /// streamed in (counted by the patched MQTT client).
+    /// streamed in (counted by the MQTT client's reader).
     Oversized,
     /// A local TCP connection beyond the session limit (client side).
     ConnectionLimit,

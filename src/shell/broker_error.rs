@@ -1,16 +1,54 @@
-//! One-line explanations of broker connection failures. rumqttc nests the
-//! cause (a TLS alert inside an I/O error inside a decoding error inside a
-//! state error); the user needs the innermost cause and what to check.
+//! Why a broker connection failed, and its one-line explanation. The
+//! cause may be nested (a TLS alert inside an I/O error); the user needs
+//! the innermost cause and what to check.
 
 use std::error::Error as StdError;
 use std::io;
 
-use rumqttc::{ConnectReturnCode, ConnectionError};
+use rumqttc::mqttbytes::v4::ConnectReturnCode;
 use rustls::{AlertDescription, CertificateError};
 
 use super::listener_probe::{mismatch, Listener};
 use super::CONNECT_TIMEOUT;
 use crate::config::BrokerConfig;
+use crate::mqtt::Failure;
+
+/// Why a connection to the broker ended or could not be made.
+#[derive(Debug)]
+pub enum ConnectionError {
+    /// The name lookup, the socket or TLS failed.
+    Io(io::Error),
+    /// No TCP connection and TLS handshake within [`CONNECT_TIMEOUT`].
+    Timeout,
+    /// The broker closed the connection.
+    Closed,
+    /// The MQTT client ended it (refused, silent, malformed).
+    Mqtt(Failure),
+}
+
+impl std::fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectionError::Io(e) => e.fmt(f),
+            ConnectionError::Timeout => write!(
+                f,
+                "no answer within {}",
+                super::words::Span(CONNECT_TIMEOUT)
+            ),
+            ConnectionError::Closed => write!(f, "the broker closed the connection"),
+            ConnectionError::Mqtt(e) => e.fmt(f),
+        }
+    }
+}
+
+impl StdError for ConnectionError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            ConnectionError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Describes `e` for the log: the root cause, with a hint where the cause
 /// points at a setting of `cx`. `connecting`: the error ended a connection
@@ -26,14 +64,20 @@ pub fn describe(
     look: &mut dyn FnMut() -> Option<Listener>,
 ) -> String {
     match e {
-        ConnectionError::ConnectionRefused(code) => return refused(*code),
-        ConnectionError::NetworkTimeout => {
+        ConnectionError::Mqtt(Failure::Refused(code)) => return refused(*code),
+        ConnectionError::Timeout | ConnectionError::Mqtt(Failure::NoConnAck(_)) => {
             return format!(
                 "no answer within {} (is --mqtt-port right, and plain or TLS as the \
                  broker's listener expects? a firewall dropping packets?)",
                 super::words::Span(CONNECT_TIMEOUT)
             )
         }
+        ConnectionError::Mqtt(Failure::Read(_)) if connecting => {
+            // Not an MQTT answer at all.
+            let found = look().and_then(|l| mismatch(&l, cx.port, cx.tls.is_some()));
+            return found.unwrap_or_else(|| e.to_string());
+        }
+        ConnectionError::Mqtt(other) => return other.to_string(),
         _ => {}
     }
     let tls_error = find_tls_error(e);
@@ -94,7 +138,10 @@ fn refused_by_os(e: &(dyn StdError + 'static)) -> bool {
 }
 
 /// True if the deepest cause is the peer closing or resetting the connection.
-fn closed_by_peer(e: &(dyn StdError + 'static)) -> bool {
+fn closed_by_peer(e: &ConnectionError) -> bool {
+    if matches!(e, ConnectionError::Closed) {
+        return true;
+    }
     let mut current: Option<&(dyn StdError + 'static)> = Some(e);
     let mut kind = None;
     while let Some(err) = current {
@@ -139,7 +186,7 @@ fn refused(code: ConnectReturnCode) -> String {
 }
 
 /// The first rustls error in the chain of causes, including one wrapped in
-/// an `io::Error` (how tokio-rustls reports handshake failures).
+/// an `io::Error` (how futures-rustls reports handshake failures).
 fn find_tls_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
     let mut current: Option<&(dyn StdError + 'static)> = Some(e);
     while let Some(err) = current {
@@ -271,7 +318,7 @@ mod tests {
 
     #[test]
     fn refused_credentials_name_the_credential_flags_only() {
-        let e = ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword);
+        let e = ConnectionError::Mqtt(Failure::Refused(ConnectReturnCode::BadUserNamePassword));
         let text = describe(&e, &config(false, false), true, &mut || None);
         assert!(text.contains("user name or password"), "{text}");
     }
@@ -291,7 +338,7 @@ mod tests {
     #[test]
     fn a_timeout_names_the_limit_and_what_to_check() {
         let text = describe(
-            &ConnectionError::NetworkTimeout,
+            &ConnectionError::Timeout,
             &config(false, false),
             true,
             &mut || None,

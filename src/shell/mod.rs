@@ -4,6 +4,7 @@
 
 mod broker_error;
 mod client;
+mod connection;
 mod dispatch;
 mod factory;
 mod inbox;
@@ -11,7 +12,7 @@ mod inbox;
 mod list;
 mod listener_probe;
 mod local;
-mod mqtt;
+pub mod mqtt;
 mod outbox;
 mod payload_pool;
 mod probe;
@@ -21,6 +22,7 @@ mod server_session;
 mod session_task;
 mod signals;
 mod stdio;
+mod transport;
 pub(crate) mod words;
 
 use std::rc::Rc;
@@ -120,8 +122,6 @@ async fn disconnect_by(
 pub enum RunError {
     /// SIGTERM and SIGINT cannot be watched.
     Signals(std::io::Error),
-    /// The broker connection's thread cannot start.
-    Broker(std::io::Error),
     /// The client side cannot listen.
     Listen(ListenError),
     /// `--stdio`: stdin and stdout cannot be polled.
@@ -166,7 +166,6 @@ impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RunError::Signals(e) => write!(f, "cannot watch signals: {e}"),
-            RunError::Broker(e) => write!(f, "cannot start the MQTT client: {e}"),
             RunError::Listen(ListenError { host, port, error }) => {
                 write!(f, "cannot listen on {host}:{port}: {error}")?;
                 if error.kind() == std::io::ErrorKind::PermissionDenied && *port < 1024 {
@@ -193,8 +192,8 @@ impl std::fmt::Display for RunError {
 
 /// How long one connection attempt (name lookup, TCP, TLS handshake,
 /// CONNACK) may take before it is abandoned and retried, and how long `-l`
-/// waits for the broker. rumqttc's default is 5 s; a TLS handshake over a
-/// slow mobile link to a cloud broker can take longer.
+/// waits for the broker. A TLS handshake over a slow mobile link to a cloud
+/// broker can take longer than the 5 s some clients allow.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The topics the broker connection subscribes to at every connect.
@@ -225,9 +224,8 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
         (topic, config.tuning.frame_data)
     });
     let permanent = permanent_topics(&config);
-    let (broker, inbound) =
-        mqtt::Broker::start(&config.broker, tls, permanent, probe).map_err(RunError::Broker)?;
     let ex = Rc::new(LocalExecutor::new());
+    let (broker, inbound) = mqtt::Broker::start(&ex, &config.broker, tls, permanent, probe);
     let stop = watch_signals(&ex)?;
     smol::block_on(ex.run(run_mode(ex.clone(), &config, broker, inbound, stop)))
 }

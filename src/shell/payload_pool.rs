@@ -1,13 +1,13 @@
-//! Publish payloads recycled between frames. rumqttc takes a payload by
-//! value and keeps it until it is written (QoS 0) or acknowledged by the
-//! broker (QoS 1 and 2), then drops it. Payloads are lent as shared
-//! [`Bytes`]: once rumqttc has dropped its reference, the buffer is
+//! Publish payloads recycled between frames. The broker connection takes a
+//! payload by value and keeps it while it waits in the request queue, until
+//! it is encoded into the connection's write buffer. Payloads are lent as
+//! shared [`Bytes`]: once the connection has dropped its reference, the buffer is
 //! reclaimed and a later frame is encoded into it, so a busy session's
 //! steady state allocates no payload buffers.
 //!
 //! Two sizes: a frame is encoded into a full-size buffer, and one that
 //! turns out small (an acknowledgement, a heartbeat) is moved into a small
-//! buffer, so that acknowledgements waiting in rumqttc do not each hold a
+//! buffer, so that acknowledgements waiting in the queue do not each hold a
 //! full frame's memory.
 
 use std::collections::VecDeque;
@@ -19,8 +19,8 @@ use crate::protocol::limits::HEADER_LEN;
 use crate::secure::channel::MAX_OVERHEAD;
 
 /// Payloads lent and not yet reclaimed that a pool keeps track of. Beyond
-/// this (rumqttc holding many, e.g. while the broker is away) the oldest is
-/// forgotten: it is freed when rumqttc drops it, and a new buffer is
+/// this (the queue holding many, e.g. while the broker is away) the oldest is
+/// forgotten: it is freed when the connection drops it, and a new buffer is
 /// allocated in its place. Above a full default window of frames plus the
 /// broker connection's request queue.
 const MAX_LENT: usize = 64;

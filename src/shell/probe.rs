@@ -137,6 +137,13 @@ impl Probe {
         }
     }
 
+    /// When [`Self::tick`] may have a verdict: the end of the round's wait.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.round
+            .as_ref()
+            .map(|(started, _)| *started + PROBE_WAIT)
+    }
+
     /// The verdict of a round that got no complete answer by now.
     pub fn tick(&mut self, now: Instant) -> Option<Verdict> {
         let (started, _) = self.round.as_ref()?;

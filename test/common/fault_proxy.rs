@@ -9,7 +9,9 @@
 //! reliability layer (and its timers) can recover from.
 //!
 //! `cut()` breaks every open connection at once (both sockets shut down),
-//! as a broker crash or a NAT timeout would. Every packet can also be
+//! as a broker crash would; `silence()` makes every open connection a black
+//! hole (nothing forwarded or read any more, nothing closed), as a NAT
+//! mapping dropped on the way would. Every packet can also be
 //! delayed (a WAN hop) and the link rate capped, each direction.
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -84,6 +86,8 @@ pub struct FaultProxy {
     stop: Arc<AtomicBool>,
     blocked: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
+    /// One flag per connection accepted; set, its pumps stop.
+    silenced: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
     accept_thread: Option<thread::JoinHandle<()>>,
 }
 
@@ -97,8 +101,10 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let blocked = Arc::new(AtomicBool::new(false));
         let open = Arc::new(Mutex::new(Vec::new()));
+        let silenced = Arc::new(Mutex::new(Vec::new()));
         let accept_thread = {
             let (counts, stop, open) = (counts.clone(), stop.clone(), open.clone());
+            let silenced = silenced.clone();
             let blocked = blocked.clone();
             thread::spawn(move || {
                 for (n, client) in listener.incoming().enumerate() {
@@ -124,8 +130,18 @@ impl FaultProxy {
                     }
                     let base = faults.seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     let other = base ^ 0xD1B5_4A32_D192_ED03;
-                    spawn_pump(&client, &broker, faults.clone(), base, counts.clone());
-                    spawn_pump(&broker, &client, faults.clone(), other, counts.clone());
+                    let silent = Arc::new(AtomicBool::new(false));
+                    silenced.lock().unwrap().push(silent.clone());
+                    let pumps = [(&client, &broker, base), (&broker, &client, other)];
+                    for (from, to, seed) in pumps {
+                        let pump = Pump {
+                            faults: faults.clone(),
+                            seed,
+                            counts: counts.clone(),
+                            silent: silent.clone(),
+                        };
+                        spawn_pump(from, to, pump);
+                    }
                 }
             })
         };
@@ -135,6 +151,7 @@ impl FaultProxy {
             stop,
             blocked,
             open,
+            silenced,
             accept_thread: Some(accept_thread),
         }
     }
@@ -143,6 +160,15 @@ impl FaultProxy {
     /// broker, seen from the forwarder).
     pub fn set_blocked(&self, blocked: bool) {
         self.blocked.store(blocked, Ordering::SeqCst);
+    }
+
+    /// Makes every connection open now silent both ways without closing
+    /// it: nothing more is forwarded or even read (the sender's socket
+    /// buffers fill up), no FIN, no RST. New connections work.
+    pub fn silence(&self) {
+        for flag in self.silenced.lock().unwrap().drain(..) {
+            flag.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Breaks every connection open now (new ones are still accepted).
@@ -172,20 +198,26 @@ impl Drop for FaultProxy {
     }
 }
 
-fn spawn_pump(
-    from: &TcpStream,
-    to: &TcpStream,
+/// What one direction of a connection does.
+struct Pump {
     faults: Faults,
     seed: u64,
     counts: Arc<FaultCounts>,
-) {
+    /// Set: stop forwarding and reading, and leave the connection open.
+    silent: Arc<AtomicBool>,
+}
+
+fn spawn_pump(from: &TcpStream, to: &TcpStream, pump: Pump) {
     let (Ok(from), Ok(to)) = (from.try_clone(), to.try_clone()) else {
         return;
     };
     thread::spawn(move || {
-        let _ = pump(&from, &to, faults, seed, &counts);
-        let _ = from.shutdown(Shutdown::Both);
-        let _ = to.shutdown(Shutdown::Both);
+        // Silenced, the sockets stay open: `open` holds them until the
+        // proxy is dropped.
+        if !matches!(run_pump(&from, &to, pump), Ok(true)) {
+            let _ = from.shutdown(Shutdown::Both);
+            let _ = to.shutdown(Shutdown::Both);
+        }
     });
 }
 
@@ -279,13 +311,15 @@ impl Output {
     }
 }
 
-fn pump(
-    from: &TcpStream,
-    to: &TcpStream,
-    faults: Faults,
-    seed: u64,
-    counts: &FaultCounts,
-) -> io::Result<()> {
+/// Copies packets until either side closes (`Ok(false)` or an error) or
+/// the connection is silenced (`Ok(true)`).
+fn run_pump(from: &TcpStream, to: &TcpStream, pump: Pump) -> io::Result<bool> {
+    let Pump {
+        faults,
+        seed,
+        counts,
+        silent,
+    } = pump;
     let mut reader = BufReader::with_capacity(64 * 1024, from);
     let mut writer = Output::new(to, &faults)?;
     let delay = faults.delay;
@@ -298,6 +332,9 @@ fn pump(
             writer.flush()?;
         }
         let mut packet = read_packet(&mut reader)?;
+        if silent.load(Ordering::SeqCst) {
+            return Ok(true);
+        }
         if faults.refuse_subscriptions && packet.bytes[0] >> 4 == SUBACK {
             // Fixed header (2 bytes for a SUBACK), packet id (2), then one
             // return code per filter.
