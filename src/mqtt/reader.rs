@@ -111,14 +111,21 @@ impl Reader {
             return Ok(None);
         };
         let topic_end = header_len + 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let id_end = topic_end + if qos == QoS::AtMostOnce { 0 } else { 2 };
+        let total = header_len + remaining;
+        if id_end > total {
+            // Nothing beyond the packet may be waited for or read as its id.
+            return Err(ReadError::Malformed(
+                "a topic longer than its packet".into(),
+            ));
+        }
         let pkid = match qos {
             QoS::AtMostOnce => 0,
-            _ => match self.buf.get(topic_end..topic_end + 2) {
+            _ => match self.buf.get(topic_end..id_end) {
                 Some(id) => u16::from_be_bytes([id[0], id[1]]),
                 None => return Ok(None),
             },
         };
-        let total = header_len + remaining;
         if self.buf.len() >= total {
             let _ = self.buf.split_to(total);
         } else {

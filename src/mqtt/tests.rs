@@ -374,3 +374,11 @@ fn disconnect_is_written_after_everything_queued_before_it() {
     ));
     assert!(client.is_closed());
 }
+
+#[test]
+fn an_oversized_publish_whose_topic_overruns_it_is_malformed() {
+    let mut reader = Reader::new(300);
+    // PUBLISH QoS 1, remaining length 400, a topic of 65,535 bytes.
+    reader.push(&[0x32, 0x90, 0x03, 0xff, 0xff]);
+    assert!(matches!(reader.next_packet(), Err(ReadError::Malformed(_))));
+}

@@ -22,7 +22,7 @@ mkdir -p "$CRATE"
 rm -rf "$CRATE/fuzz_targets"
 cp test/fuzz/Cargo.toml test/fuzz/Cargo.lock "$CRATE/"
 cp -r test/fuzz/fuzz_targets "$CRATE/"
-for target in frame_decode session; do
+for target in frame_decode session mqtt_read; do
     echo "== fuzz $target (${SECONDS_EACH} s)"
     # A private copy of the corpus: new inputs are not written into the
     # committed seeds.
