@@ -23,7 +23,7 @@ use super::transport::{Transport, UNSENT_LIMIT};
 use crate::mqtt::{Busy, Client, Event};
 
 /// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 /// Rounds of work before the task lets the executor's other tasks run.
 const BUDGET: usize = 32;
 /// Bytes waiting to be written beyond which the connection stops reading:
