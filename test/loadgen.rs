@@ -63,6 +63,7 @@ enum Cmd {
     OneWay(OneWayArgs),
     MqttRtt(MqttRttArgs),
     MqttThroughput(MqttThroughputArgs),
+    LoadedRtt(LoadedRttArgs),
 }
 
 /// target server: echo, sink or source, chosen by the first byte received
@@ -171,6 +172,38 @@ struct OneWayArgs {
     timeout: u64,
 }
 
+/// 64-byte round trips on one connection while S others carry bulk
+/// transfers (echo, up or down): the round trip's percentiles and the bulk
+/// transfers' aggregate MB/s
+#[derive(FromArgs)]
+#[argh(subcommand, name = "loaded-rtt")]
+struct LoadedRttArgs {
+    /// port
+    #[argh(option)]
+    port: u16,
+    /// host (default 127.0.0.1)
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    host: String,
+    /// bulk direction: echo, up (to the sink) or down (from the source)
+    #[argh(option)]
+    bulk: String,
+    /// bytes per bulk connection (size it to last the measurement)
+    #[argh(option)]
+    bytes: u64,
+    /// parallel bulk connections (default 1)
+    #[argh(option, default = "1")]
+    sessions: usize,
+    /// seconds of bulk before round trips count (default 3)
+    #[argh(option, default = "3")]
+    warmup_secs: u64,
+    /// pause between two round trips, ms (default 30: typing)
+    #[argh(option, default = "30")]
+    think_ms: u64,
+    /// seconds without progress before giving up (default 60)
+    #[argh(option, default = "60")]
+    timeout: u64,
+}
+
 /// raw MQTT round trip: publish, wait for it on a subscription, repeat
 #[derive(FromArgs)]
 #[argh(subcommand, name = "mqtt-rtt")]
@@ -235,6 +268,7 @@ fn main() {
         Cmd::OneWay(a) => one_way(&a),
         Cmd::MqttRtt(a) => mqtt_rtt(&a),
         Cmd::MqttThroughput(a) => mqtt_throughput(&a),
+        Cmd::LoadedRtt(a) => loaded_rtt(&a),
     };
     if let Err(line) = result {
         println!("{line}");
@@ -590,6 +624,107 @@ fn one_way(a: &OneWayArgs) -> Result<(), Failure> {
         u8::from(!intact)
     );
     if !intact {
+        exit(1);
+    }
+    Ok(())
+}
+
+/// One bulk transfer of `n` bytes in direction `dir` over `s`; returns
+/// whether it arrived intact.
+fn bulk_transfer(s: TcpStream, dir: &str, n: u64) -> io::Result<bool> {
+    let mut header = [0u8; 9];
+    header[1..].copy_from_slice(&n.to_le_bytes());
+    let mut s = s;
+    match dir {
+        "up" => {
+            header[0] = SINK;
+            s.write_all(&header)?;
+            send_pattern(&mut s, n)?;
+            let mut answer = [0u8; 1];
+            s.read_exact(&mut answer)?;
+            Ok(answer[0] == INTACT)
+        }
+        "down" => {
+            header[0] = SOURCE;
+            s.write_all(&header)?;
+            recv_pattern(&mut s, n)
+        }
+        "echo" => {
+            let mut writer = s.try_clone()?;
+            let sending = thread::spawn(move || send_pattern(&mut writer, n));
+            let intact = recv_pattern(&mut s, n)?;
+            sending
+                .join()
+                .map_err(|_| io::Error::other("writer_panicked"))??;
+            Ok(intact)
+        }
+        other => Err(io::Error::other(format!("unknown_bulk_{other}"))),
+    }
+}
+
+fn loaded_rtt(a: &LoadedRttArgs) -> Result<(), Failure> {
+    let mode = "loaded-rtt";
+    let mut probe = connect(&a.host, a.port, a.timeout).map_err(|e| fail(mode, e))?;
+    let bulk = (0..a.sessions)
+        .map(|_| connect(&a.host, a.port, a.timeout))
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(|e| fail(mode, e))?;
+    let started = Instant::now();
+    let handles: Vec<_> = bulk
+        .into_iter()
+        .map(|s| {
+            let (dir, n) = (a.bulk.clone(), a.bytes);
+            thread::spawn(move || bulk_transfer(s, &dir, n).map(|ok| (ok, started.elapsed())))
+        })
+        .collect();
+    let warm = started + Duration::from_secs(a.warmup_secs);
+    let mut msg = [b'.'; 64];
+    let mut back = [0u8; 64];
+    let mut samples = Vec::new();
+    let mut i = 0u8;
+    // Round trips while every bulk transfer still runs.
+    while !handles.iter().any(|h| h.is_finished()) {
+        i = i.wrapping_add(1);
+        msg[63] = i;
+        let sent = Instant::now();
+        probe
+            .write_all(&msg)
+            .and_then(|()| probe.read_exact(&mut back))
+            .map_err(|e| fail(mode, e))?;
+        if back != msg {
+            return Err(fail(mode, "wrong_echo"));
+        }
+        if sent >= warm {
+            samples.push(sent.elapsed());
+        }
+        thread::sleep(Duration::from_millis(a.think_ms));
+    }
+    let mut corrupt = 0;
+    let mut slowest = Duration::ZERO;
+    for h in handles {
+        match h.join() {
+            Ok(Ok((intact, done))) => {
+                corrupt += usize::from(!intact);
+                slowest = slowest.max(done);
+            }
+            Ok(Err(e)) => return Err(fail(mode, e)),
+            Err(_) => return Err(fail(mode, "panicked")),
+        }
+    }
+    if samples.is_empty() {
+        return Err(fail(mode, "bulk_done_before_warmup_ended"));
+    }
+    let total = a.bytes * a.sessions as u64;
+    println!(
+        "mode={mode} bulk={} sessions={} total_bytes={total} bulk_secs={:.3} bulk_mbps={:.3} count={} {} corrupt={corrupt}",
+        a.bulk,
+        a.sessions,
+        slowest.as_secs_f64(),
+        mbps(total, slowest),
+        samples.len(),
+        latency_summary(&mut samples)
+    );
+    if corrupt > 0 {
         exit(1);
     }
     Ok(())

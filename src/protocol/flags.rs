@@ -27,3 +27,15 @@ pub const GAP: u32 = 0x40;
 /// other frame for an unknown session is from a session the server side
 /// no longer has (it restarted), and is answered with an abort.
 pub const OPENING: u32 = 0x80;
+/// Ours: the low 16 bits of `pad` carry the sender's clock when it sent the
+/// frame ([`crate::protocol::stamps`]). Never on close frames, whose `pad`
+/// is the abort code; sent only to a peer known to be this program.
+pub const TIMESTAMP: u32 = 0x100;
+/// Ours: the high 16 bits of `pad` echo the newest timestamp received from
+/// the peer, advanced by the time it was held before this frame went out.
+pub const ECHO: u32 = 0x200;
+/// Ours: on a client's frames with [`OPENING`], `pad` holds a random number
+/// naming the client process, so that the server side's sessions from one
+/// client process share what they measure of the path (`reliable::paths`).
+/// The C original ignores `pad`.
+pub const INSTANCE: u32 = 0x400;

@@ -37,6 +37,11 @@ pub struct Header {
     pub ack: Option<u64>,
     /// All flag bits as received (unknown bits kept).
     pub flags: u32,
+    /// The `pad` field: on a close frame of this program the abort code
+    /// ([`crate::protocol::abort`]), with [`flags::TIMESTAMP`] the
+    /// timestamps ([`crate::protocol::stamps`]); otherwise 0, and ignored
+    /// when read (the C original leaves it uninitialised).
+    pub pad: u32,
 }
 
 impl Header {
@@ -47,7 +52,7 @@ impl Header {
 
     /// Writes the header into the first [`HEADER_LEN`] bytes of `out`. The
     /// `ack` field is written as 0 and [`flags::ACK_VALID`] cleared when
-    /// `ack` is `None`; `pad` is always 0.
+    /// `ack` is `None`.
     pub fn write(&self, out: &mut [u8; HEADER_LEN]) {
         let mut flags = self.flags & !flags::ACK_VALID;
         if self.ack.is_some() {
@@ -56,19 +61,21 @@ impl Header {
         out[0..8].copy_from_slice(&self.seq.to_le_bytes());
         out[8..16].copy_from_slice(&self.ack.unwrap_or(0).to_le_bytes());
         out[16..20].copy_from_slice(&flags.to_le_bytes());
-        out[20..24].copy_from_slice(&0u32.to_le_bytes());
+        out[20..24].copy_from_slice(&self.pad.to_le_bytes());
     }
 
-    /// Reads a header; `pad` and, without ACK_VALID, `ack` are ignored (the
-    /// C original leaves them uninitialised).
+    /// Reads a header; without ACK_VALID, `ack` is ignored (the C original
+    /// leaves it uninitialised, and `pad` too: see [`Header::pad`]).
     pub fn read(bytes: &[u8; HEADER_LEN]) -> Header {
         let seq = u64::from_le_bytes(bytes[0..8].try_into().unwrap_or([0; 8]));
         let ack = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or([0; 8]));
         let flags = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or([0; 4]));
+        let pad = u32::from_le_bytes(bytes[20..24].try_into().unwrap_or([0; 4]));
         Header {
             seq,
             ack: (flags & flags::ACK_VALID != 0).then_some(ack),
             flags,
+            pad,
         }
     }
 }
@@ -113,7 +120,7 @@ pub fn decode(payload: &[u8]) -> Result<Frame<'_>, DecodeError> {
         rest = &[];
     }
     let abort_code = if header.has(flags::CAPABLE) && is_close(&header) {
-        AbortCode::from_wire(u32::from_le_bytes([head[20], head[21], head[22], head[23]]))
+        AbortCode::from_wire(header.pad)
     } else {
         AbortCode::Unspecified
     };
@@ -161,6 +168,7 @@ pub fn close_header() -> Header {
         seq: 0,
         ack: Some(u64::MAX),
         flags: flags::CAPABLE | flags::DISCONNECT | flags::NO_DATA,
+        pad: 0,
     }
 }
 
@@ -168,8 +176,11 @@ pub fn close_header() -> Header {
 pub fn encode_close_into(out: &mut impl FrameBuf, code: AbortCode) {
     out.clear();
     let mut head = [0u8; HEADER_LEN];
-    close_header().write(&mut head);
-    head[20..24].copy_from_slice(&code.to_wire().to_le_bytes());
+    let header = Header {
+        pad: code.to_wire(),
+        ..close_header()
+    };
+    header.write(&mut head);
     out.put(&head);
 }
 
@@ -195,6 +206,7 @@ pub fn beacon() -> Vec<u8> {
             seq: 0,
             ack: None,
             flags: flags::BEACON,
+            pad: 0,
         },
         None,
         &[],

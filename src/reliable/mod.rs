@@ -3,6 +3,8 @@
 //! callers pass `now` in.
 
 pub mod buffer_pool;
+pub mod congestion;
+pub mod paths;
 pub mod recv_window;
 pub mod rtt;
 pub mod send_window;

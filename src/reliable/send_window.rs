@@ -61,6 +61,25 @@ pub struct SendWindow {
     /// may have waited at the receiver behind the hole the retransmission
     /// filled, so its acknowledgement says nothing about the round trip.
     last_rexmit: Option<Instant>,
+    /// Stream bytes pushed and not yet acknowledged.
+    bytes_in_flight: usize,
+    /// See [`Self::set_rto_floor`].
+    rto_floor: Duration,
+    /// What the last acknowledgement with progress acknowledged, for the
+    /// window (see [`Self::take_progress`]).
+    progress: Option<Progress>,
+    /// A loss was detected since [`Self::take_loss`] was last asked.
+    lost: bool,
+}
+
+/// What an acknowledgement with progress acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Stream bytes newly acknowledged.
+    pub bytes: usize,
+    /// The round trip of the newest frame acknowledged, if it may be
+    /// sampled (Karn's rule, and not sent before a retransmission).
+    pub rtt: Option<Duration>,
 }
 
 impl SendWindow {
@@ -82,6 +101,10 @@ impl SendWindow {
             fin_seq: None,
             retransmissions: 0,
             last_rexmit: None,
+            bytes_in_flight: 0,
+            rto_floor: Duration::ZERO,
+            progress: None,
+            lost: false,
         }
     }
 
@@ -110,6 +133,7 @@ impl SendWindow {
     pub fn push(&mut self, data: &[u8], fin: bool) -> u64 {
         let seq = self.next;
         let buf = self.pool.filled(data);
+        self.bytes_in_flight += data.len();
         let slot = self.slot_mut(seq);
         slot.data = buf;
         slot.fin = fin;
@@ -141,12 +165,12 @@ impl SendWindow {
             self.slot_mut(seq).first_sent = None;
             self.retransmissions += 1;
             self.last_rexmit = Some(now);
-            self.rto_deadline = Some(now + self.rtt.rto());
+            self.rto_deadline = Some(now + self.rto());
         } else {
             self.slot_mut(seq).first_sent = Some(now);
             self.next_unsent = seq + 1;
             if self.rto_deadline.is_none() {
-                self.rto_deadline = Some(now + self.rtt.rto());
+                self.rto_deadline = Some(now + self.rto());
             }
         }
     }
@@ -168,24 +192,38 @@ impl SendWindow {
                 let recovering = self.recovery_until.is_some_and(|r| self.una < r);
                 if self.dup_acks >= DUP_ACK_THRESHOLD && !recovering {
                     self.enter_recovery();
+                    self.lost = true;
                 }
             }
             return AckOutcome::Stale;
         }
+        let mut rtt = None;
         if let Some(sent) = self.slot(ack).first_sent {
             if self.last_rexmit.is_none_or(|r| sent > r) {
-                self.rtt.sample(now.saturating_duration_since(sent));
+                let sample = now.saturating_duration_since(sent);
+                self.rtt.sample(sample);
+                rtt = Some(sample);
             }
         }
+        let mut bytes = 0;
         for seq in self.una..=ack {
             let slot = self.slot_mut(seq);
             let buf = std::mem::take(&mut slot.data);
+            bytes += buf.len();
             slot.first_sent = None;
             self.pool.give_back(buf);
         }
+        self.bytes_in_flight = self.bytes_in_flight.saturating_sub(bytes);
+        self.progress = Some(Progress { bytes, rtt });
         self.una = ack + 1;
         self.dup_acks = 0;
-        self.rtt.reset_backoff();
+        // A backed-off timeout stands until a round trip is measured again
+        // (RFC 6298 §5.7): behind a queue longer than the timeout, resetting
+        // it at every acknowledgement would retransmit spuriously for ever,
+        // and Karn's rule would never let a sample through.
+        if rtt.is_some() {
+            self.rtt.reset_backoff();
+        }
         if self.pending_rexmit.is_some_and(|s| s < self.una) {
             self.pending_rexmit = None;
         }
@@ -197,7 +235,7 @@ impl SendWindow {
             Some(_) => self.recovery_until = None,
             None => {}
         }
-        self.rto_deadline = (self.una < self.next_unsent).then(|| now + self.rtt.rto());
+        self.rto_deadline = (self.una < self.next_unsent).then(|| now + self.rto());
         AckOutcome::Progress
     }
 
@@ -218,7 +256,8 @@ impl SendWindow {
             Some(d) if d <= now && self.una < self.next_unsent => {
                 self.rtt.back_off();
                 self.enter_recovery();
-                self.rto_deadline = Some(now + self.rtt.rto());
+                self.lost = true;
+                self.rto_deadline = Some(now + self.rto());
             }
             Some(d) if d <= now => self.rto_deadline = None,
             _ => {}
@@ -231,8 +270,25 @@ impl SendWindow {
         self.rtt.reset_backoff();
         if self.una < self.next_unsent {
             self.enter_recovery();
-            self.rto_deadline = Some(now + self.rtt.rto());
+            self.rto_deadline = Some(now + self.rto());
         }
+    }
+
+    /// Stream bytes pushed and not yet acknowledged.
+    pub fn bytes_in_flight(&self) -> usize {
+        self.bytes_in_flight
+    }
+
+    /// What the last acknowledgement that made progress acknowledged, once.
+    pub fn take_progress(&mut self) -> Option<Progress> {
+        self.progress.take()
+    }
+
+    /// True once after a loss was detected (a gap reported by the peer, or
+    /// the retransmission timer; not [`Self::kick`], which is a broker
+    /// outage ending, not congestion).
+    pub fn take_loss(&mut self) -> bool {
+        std::mem::take(&mut self.lost)
     }
 
     /// True when every frame pushed has been acknowledged.
@@ -250,9 +306,17 @@ impl SendWindow {
         self.fin_seq.is_some()
     }
 
-    /// The current retransmission timeout.
+    /// The current retransmission timeout: this window's own estimate
+    /// (acknowledgement round trips, backed off), never below the floor.
     pub fn rto(&self) -> Duration {
-        self.rtt.rto()
+        self.rtt.rto().max(self.rto_floor)
+    }
+
+    /// Sets the lowest retransmission timeout: the path's timeout from
+    /// timestamps, which follow a growing queue at every frame, while the
+    /// acknowledgements' samples stop after a retransmission (Karn's rule).
+    pub fn set_rto_floor(&mut self, floor: Duration) {
+        self.rto_floor = floor;
     }
 
     /// The RTT estimator (for backoff of other timers and statistics).
@@ -275,7 +339,7 @@ impl SendWindow {
             self.pending_rexmit,
             self.recovery_until,
             self.fin_seq,
-            self.rtt.rto()
+            self.rto()
         )
     }
 
@@ -284,6 +348,7 @@ impl SendWindow {
         for slot in &mut self.slots {
             slot.data = Vec::new();
         }
+        self.bytes_in_flight = 0;
         self.pool.clear();
     }
 

@@ -1,13 +1,15 @@
 //! What a router and its sessions share: counts the router's admission
 //! rules read and the sessions change as they open and close, the frame
 //! size the router learns from the broker, and what the server side's
-//! announcement says about keys. One thread owns them all (the shell runs
-//! every task on one executor), so plain cells suffice.
+//! announcement says about keys, and the paths' base delays the sessions
+//! measure together. One thread owns them all (the shell runs every task
+//! on one executor), so plain cells suffice.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::no_answer::NoAnswer;
+use crate::reliable::paths::PathBases;
 
 /// The state a router shares with its sessions.
 #[derive(Debug)]
@@ -28,6 +30,14 @@ pub struct Counters {
     /// Bytes of frame buffers all sessions together may hold per direction
     /// (`--max-buffer-memory`), shared equally among the slots in use.
     budget: usize,
+    /// A random number naming this process to server sides (client
+    /// sessions send it on their opening frames).
+    pub instance: u32,
+    /// The base delays of the paths the sessions run on, shared by the
+    /// sessions of each path.
+    pub paths: RefCell<PathBases>,
+    /// The path table was full once (said once).
+    pub said_paths_full: Cell<bool>,
 }
 
 impl Counters {
@@ -41,6 +51,9 @@ impl Counters {
             frame_limit: Cell::new(frame_limit),
             no_answer: Cell::new(NoAnswer::Unknown),
             budget,
+            instance: random_u32(),
+            paths: RefCell::new(PathBases::default()),
+            said_paths_full: Cell::new(false),
         })
     }
 
@@ -58,6 +71,14 @@ impl Counters {
     pub fn share(&self) -> usize {
         self.budget / self.in_use.get().max(1)
     }
+}
+
+/// A random number (0 without a source of randomness: it only groups
+/// sessions for their measurements).
+fn random_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::fill(&mut bytes);
+    u32::from_le_bytes(bytes)
 }
 
 /// One of `--max-sessions` slots, held while the session carries a TCP

@@ -235,6 +235,7 @@ async fn client_session(
         log::debug!("session {id}: the broker connection is gone");
     }
     let mut core = Session::new(role, config, Instant::now());
+    core.set_instance(io.counters.instance);
     if io.out.overhead() > 0 {
         core.hold_data_until_answered();
     }

@@ -199,6 +199,7 @@ impl Task {
         }
         let limit = self.counters.frame_limit.get();
         core.set_frame_limit(limit.saturating_sub(self.out.overhead()));
+        self.share_path(core);
         if !self.out.flush(core, &self.id).await {
             core.abort();
         }
@@ -214,6 +215,25 @@ impl Task {
                 Event::Closed(reason) => self.closed(core, reason).await,
             }
         }
+    }
+
+    /// Shares what the session measured of its path with the other
+    /// sessions on it, and gives it what they measured (see
+    /// `reliable::paths`).
+    fn share_path(&self, core: &mut Session) {
+        let Some(key) = core.path_key() else {
+            return;
+        };
+        let mut paths = self.counters.paths.borrow_mut();
+        let base = paths.record(key, core.recent_rtt(), Instant::now());
+        if paths.take_evicted() && !self.counters.said_paths_full.replace(true) {
+            log::info!(
+                "sessions from more than {} client processes at once: the least recently \
+                 seen one's path measurements are forgotten (said once)",
+                crate::reliable::paths::MAX_PATHS
+            );
+        }
+        core.set_shared_base(base);
     }
 
     /// The session closed: the local stream too, at once; its slot and

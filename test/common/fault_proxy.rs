@@ -12,7 +12,10 @@
 //! as a broker crash would; `silence()` makes every open connection a black
 //! hole (nothing forwarded or read any more, nothing closed), as a NAT
 //! mapping dropped on the way would. Every packet can also be
-//! delayed (a WAN hop) and the link rate capped, each direction.
+//! delayed (a WAN hop) and the link rate capped, each direction: per
+//! connection, or shared by all connections through the proxy as one
+//! side's uplink and downlink are (one FIFO queue served at the rate per
+//! direction, as deep as it gets: a router's buffer).
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -53,6 +56,9 @@ pub struct Faults {
     pub delay: Duration,
     /// Link rate cap in bytes per second, each direction (0: none).
     pub rate: u64,
+    /// The rate is shared by all connections through the proxy (one queue
+    /// per direction), not each connection's own.
+    pub shared_link: bool,
 }
 
 impl Faults {
@@ -106,6 +112,8 @@ impl FaultProxy {
             let (counts, stop, open) = (counts.clone(), stop.clone(), open.clone());
             let silenced = silenced.clone();
             let blocked = blocked.clone();
+            // Uplink (toward the broker) and downlink, when shared.
+            let links = [(); 2].map(|_| Arc::new(Mutex::new(Instant::now())));
             thread::spawn(move || {
                 for (n, client) in listener.incoming().enumerate() {
                     if stop.load(Ordering::SeqCst) {
@@ -132,13 +140,17 @@ impl FaultProxy {
                     let other = base ^ 0xD1B5_4A32_D192_ED03;
                     let silent = Arc::new(AtomicBool::new(false));
                     silenced.lock().unwrap().push(silent.clone());
-                    let pumps = [(&client, &broker, base), (&broker, &client, other)];
-                    for (from, to, seed) in pumps {
+                    let pumps = [
+                        (&client, &broker, base, &links[0]),
+                        (&broker, &client, other, &links[1]),
+                    ];
+                    for (from, to, seed, link) in pumps {
                         let pump = Pump {
                             faults: faults.clone(),
                             seed,
                             counts: counts.clone(),
                             silent: silent.clone(),
+                            link: faults.shared_link.then(|| link.clone()),
                         };
                         spawn_pump(from, to, pump);
                     }
@@ -205,6 +217,9 @@ struct Pump {
     counts: Arc<FaultCounts>,
     /// Set: stop forwarding and reading, and leave the connection open.
     silent: Arc<AtomicBool>,
+    /// When the shared link of this direction is free (with
+    /// [`Faults::shared_link`]).
+    link: Option<Arc<Mutex<Instant>>>,
 }
 
 fn spawn_pump(from: &TcpStream, to: &TcpStream, pump: Pump) {
@@ -266,18 +281,36 @@ enum Output {
 }
 
 impl Output {
-    fn new(to: &TcpStream, faults: &Faults) -> io::Result<Output> {
+    fn new(
+        to: &TcpStream,
+        faults: &Faults,
+        link: Option<Arc<Mutex<Instant>>>,
+    ) -> io::Result<Output> {
         let to = to.try_clone()?;
         if faults.delay.is_zero() && faults.rate == 0 {
             return Ok(Output::Direct(BufWriter::with_capacity(64 * 1024, to)));
         }
         let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
         let rate = faults.rate;
+        let delay = faults.delay;
+        let link = link.unwrap_or_else(|| Arc::new(Mutex::new(Instant::now())));
         thread::spawn(move || {
             let mut to = to;
-            let mut free_at = Instant::now();
-            for (due, bytes) in rx {
-                let at = due.max(free_at);
+            // A packet queued at `queued` starts when the link is free,
+            // takes its length at the rate, then travels `delay`.
+            for (queued, bytes) in rx {
+                let sent = {
+                    let mut free_at = link.lock().unwrap();
+                    let start = queued.max(*free_at);
+                    if rate > 0 {
+                        *free_at =
+                            start + Duration::from_secs_f64(bytes.len() as f64 / rate as f64);
+                    } else {
+                        *free_at = start;
+                    }
+                    *free_at
+                };
+                let at = sent + delay;
                 let now = Instant::now();
                 if at > now {
                     thread::sleep(at - now);
@@ -286,19 +319,16 @@ impl Output {
                     let _ = to.shutdown(Shutdown::Both);
                     return;
                 }
-                if rate > 0 {
-                    free_at = at + Duration::from_secs_f64(bytes.len() as f64 / rate as f64);
-                }
             }
         });
         Ok(Output::Delayed(tx))
     }
 
-    fn write(&mut self, bytes: &[u8], delay: Duration) -> io::Result<()> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Output::Direct(w) => w.write_all(bytes),
             Output::Delayed(tx) => tx
-                .send((Instant::now() + delay, bytes.to_vec()))
+                .send((Instant::now(), bytes.to_vec()))
                 .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "link closed")),
         }
     }
@@ -319,10 +349,10 @@ fn run_pump(from: &TcpStream, to: &TcpStream, pump: Pump) -> io::Result<bool> {
         seed,
         counts,
         silent,
+        link,
     } = pump;
     let mut reader = BufReader::with_capacity(64 * 1024, from);
-    let mut writer = Output::new(to, &faults)?;
-    let delay = faults.delay;
+    let mut writer = Output::new(to, &faults, link)?;
     let mut rng = SplitMix(seed);
     let mut held: Option<Packet> = None;
     loop {
@@ -343,7 +373,7 @@ fn run_pump(from: &TcpStream, to: &TcpStream, pump: Pump) -> io::Result<bool> {
             }
         }
         if !packet.is_qos0_publish() {
-            writer.write(&packet.bytes, delay)?;
+            writer.write(&packet.bytes)?;
             counts.forwarded.fetch_add(1, Ordering::Relaxed);
             continue;
         }
@@ -370,13 +400,13 @@ fn run_pump(from: &TcpStream, to: &TcpStream, pump: Pump) -> io::Result<bool> {
             held = Some(packet);
             continue;
         }
-        writer.write(&packet.bytes, delay)?;
+        writer.write(&packet.bytes)?;
         if rng.percent(faults.duplicate_percent) {
             counts.duplicated.fetch_add(1, Ordering::Relaxed);
-            writer.write(&packet.bytes, delay)?;
+            writer.write(&packet.bytes)?;
         }
         if let Some(earlier) = held.take() {
-            writer.write(&earlier.bytes, delay)?;
+            writer.write(&earlier.bytes)?;
         }
         counts.forwarded.fetch_add(1, Ordering::Relaxed);
     }

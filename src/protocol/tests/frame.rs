@@ -8,7 +8,12 @@ use crate::protocol::frame::*;
 use crate::protocol::limits::HEADER_LEN;
 
 fn hdr(seq: u64, ack: Option<u64>, flags: u32) -> Header {
-    Header { seq, ack, flags }
+    Header {
+        seq,
+        ack,
+        flags,
+        pad: 0,
+    }
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Tests of the wire protocol: abort codes, the frame codec against the C
-//! original's layout and malformed input, instance announcements, topic
-//! names and session ids.
+//! original's layout and malformed input, instance announcements, the
+//! timestamps, topic names and session ids.
 
 mod abort;
 mod frame;
 mod instance;
+mod stamps;
 mod topic;

@@ -8,18 +8,23 @@
 //!
 //! The parts: what a session is set up with (`config`) and how it ends
 //! (`outcome`), the frames it takes in (`receive`) and puts out
-//! (`transmit`), and its deadlines (`timers`).
+//! (`transmit`), how much it sends
+//! (`flow`), and its deadlines (`timers`).
 
 use std::time::{Duration, Instant};
 
+use super::congestion::DelayWindow;
 use super::recv_window::RecvWindow;
+use super::rtt::RttEstimator;
 use super::send_window::SendWindow;
 use crate::protocol::abort::AbortCode;
 #[cfg(doc)]
 use crate::protocol::frame::flags;
 use crate::protocol::limits::{LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
+use flow::INITIAL_WINDOW;
 
 mod config;
+mod flow;
 mod outcome;
 mod receive;
 #[cfg(test)]
@@ -59,6 +64,8 @@ pub struct Session {
     config: SessionConfig,
     peer: PeerKind,
     send: SendWindow,
+    /// Bytes in flight allowed toward a capable peer (see `congestion`).
+    flow: DelayWindow,
     recv: RecvWindow,
     state: State,
     local_eof: bool,
@@ -67,6 +74,23 @@ pub struct Session {
     /// The opening frame still has to be (re)sent.
     hello_due: bool,
     hello_deadline: Option<Instant>,
+    /// When the opening frame went out, if only once: its answer is the
+    /// first round-trip sample.
+    hello_sent: Option<Instant>,
+    hello_resent: bool,
+    /// The newest timestamp from the peer and when it arrived, to echo.
+    peer_stamp: Option<(u16, Instant)>,
+    /// The peer echoes our timestamps: the window runs on those round
+    /// trips, not on the acknowledgements'.
+    stamped: bool,
+    /// Client: the random number naming this process, sent on opening
+    /// frames ([`flags::INSTANCE`]).
+    instance: Option<u32>,
+    /// Server: the client process's number, if its opening frame had one.
+    peer_instance: Option<u32>,
+    /// The round trip of the path alone, from timestamps: the floor of the
+    /// retransmission timeout.
+    path_rtt: RttEstimator,
     /// The close frame has to be sent again (see [`State::CloseLingering`]).
     close_due: bool,
     frames_unacked: u32,
@@ -107,6 +131,7 @@ impl Session {
             config,
             peer: PeerKind::Unknown,
             send: SendWindow::new(window.max(LEGACY_MAX_WINDOW)),
+            flow: DelayWindow::new(INITIAL_WINDOW),
             // Whatever the peer: a C peer may send 101 frames ahead, and an
             // instance that has not heard from us yet up to 199.
             recv: RecvWindow::new(window.max(LEGACY_MAX_WINDOW)),
@@ -116,6 +141,13 @@ impl Session {
             close_reported: false,
             hello_due: true,
             hello_deadline: None,
+            hello_sent: None,
+            hello_resent: false,
+            peer_stamp: None,
+            stamped: false,
+            path_rtt: RttEstimator::default(),
+            instance: None,
+            peer_instance: None,
             close_due: false,
             frames_unacked: 0,
             ack_deadline: None,
@@ -162,7 +194,7 @@ impl Session {
             PeerKind::Unknown => self.config.window.min(LEGACY_MAX_WINDOW),
             PeerKind::Legacy => LEGACY_MAX_WINDOW,
         };
-        let by_share = (self.share / self.max_chunk().max(1)).max(MIN_SHARE_FRAMES);
+        let by_share = (self.share / self.full_chunk().max(1)).max(MIN_SHARE_FRAMES);
         window.min(by_share)
     }
 
@@ -189,14 +221,6 @@ impl Session {
             .max(MIN_SHARE_FRAMES * crate::protocol::limits::MAX_FRAME_DATA)
     }
 
-    /// Largest number of stream bytes the next frame may carry.
-    pub fn max_chunk(&self) -> usize {
-        match self.peer {
-            PeerKind::Capable => self.config.frame_data.min(self.frame_limit),
-            _ => self.config.frame_data.min(LEGACY_FRAME_DATA),
-        }
-    }
-
     /// Limits new frames to `bytes` of stream data: the largest the broker
     /// carries, as probed (never below what the C original sends).
     pub fn set_frame_limit(&mut self, bytes: usize) {
@@ -207,7 +231,10 @@ impl Session {
     /// session is open, the local stream has not ended and the window has
     /// room for another frame.
     pub fn wants_data(&self) -> bool {
-        self.state == State::Open && !self.local_eof && self.send.can_push(self.window())
+        self.state == State::Open
+            && !self.local_eof
+            && self.send.can_push(self.window())
+            && self.flow_has_room()
     }
 
     /// Queues stream bytes read from the local TCP socket (at most

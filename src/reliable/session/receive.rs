@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::timers::ACK_DELAY;
 use super::{CloseReason, PeerKind, Role, Session, State};
 use crate::protocol::frame::{flags, is_close, Frame, Header};
+
 use crate::reliable::recv_window::Insert;
 use crate::reliable::send_window::AckOutcome;
 
@@ -20,6 +21,7 @@ impl Session {
             return;
         }
         self.heard(&h, now);
+        self.take_stamps(&h, now);
         if let State::Lingering(_) = self.state {
             // The peer is not done yet (a peer that is done sends nothing):
             // stay until it has been quiet for the whole linger period, and
@@ -38,9 +40,11 @@ impl Session {
         }
         let capable = h.has(flags::CAPABLE);
         if let Some(ack) = h.ack {
+            let limited = self.flow_limited();
             if self.send.on_ack(ack, capable && h.has(flags::GAP), now) == AckOutcome::Progress {
                 self.progress_at = now;
             }
+            self.update_flow(limited, now);
         }
         if !h.has(flags::NO_DATA) {
             self.receive_data(frame, capable, now);
@@ -90,7 +94,16 @@ impl Session {
                 PeerKind::Legacy
             };
             self.recv.set_limit(self.recv_limit());
-            self.ack_now |= self.hold_data;
+            // Answered at once: a client that holds its data waits for it,
+            // and the server side's first round trip (its answer, echoed)
+            // is taken before its data queues on the path, so that its base
+            // delay is the path's.
+            self.ack_now |= self.hold_data || h.has(flags::CAPABLE);
+            if let Some(sent) = self.hello_sent.take() {
+                let rtt = now.saturating_duration_since(sent);
+                self.send.rtt_mut().sample(rtt);
+                self.flow.sample(rtt, now);
+            }
         }
         self.last_heard = Some(now);
         self.hello_due &= matches!(self.role, Role::Server);
@@ -100,6 +113,9 @@ impl Session {
         // sending data (a key, a remote config) would wait for a heartbeat.
         if matches!(self.role, Role::Server) && h.has(flags::OPENING) {
             self.ack_now = true;
+            if h.has(flags::CAPABLE | flags::INSTANCE) && self.peer_instance.is_none() {
+                self.peer_instance = Some(h.pad);
+            }
         }
     }
 
@@ -117,10 +133,15 @@ impl Session {
                     self.note_delivered(1, now);
                 }
             }
-            Insert::OutOfOrder | Insert::Duplicate => {
+            Insert::OutOfOrder => {
                 self.ack_now = true;
                 self.gap_seen = true;
             }
+            // A frame had twice: its acknowledgement was lost or came late.
+            // Answered at once, but no gap: a retransmission that was not
+            // needed must not make the sender retransmit again (after a
+            // spurious timeout, every duplicate would start a new recovery).
+            Insert::Duplicate => self.ack_now = true,
             Insert::BeyondWindow | Insert::OverLimit => {}
         }
     }

@@ -7,8 +7,13 @@ impl Session {
     /// The session's state in one line.
     pub(crate) fn summary(&self) -> String {
         format!(
-            "state {:?} peer {:?} local_eof {} send {} recv_ack {:?} fin_delivered {} hello_due {} last_heard {:?}",
+            "state {:?} flow {:?}/{} q {:?} base {:?}/{:?} peer {:?} local_eof {} send {} recv_ack {:?} fin_delivered {} hello_due {} last_heard {:?}",
             self.state,
+            self.send.bytes_in_flight(),
+            self.flow.window(self.bytes_floor(), self.bytes_cap()),
+            self.flow.queueing(),
+            self.flow.own_base(),
+            self.flow.base_delay(),
             self.peer,
             self.local_eof,
             self.send.summary(),

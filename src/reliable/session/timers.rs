@@ -161,6 +161,7 @@ impl Session {
             (Timer::Unused, _) => State::Closing(CloseReason::Unused),
             (Timer::Retransmit, _) => {
                 self.send.on_timeout(now);
+                self.update_flow(false, now);
                 return false;
             }
             (Timer::Hello, _) => {

@@ -7,10 +7,20 @@ use super::{CloseReason, PeerKind, Role, Session, State};
 use crate::protocol::frame::{encode_close_into, encode_into, flags, FrameBuf, Header};
 
 impl Session {
-    fn header(&mut self, seq: u64, extra: u32) -> Header {
+    fn header(&mut self, seq: u64, extra: u32, now: Instant) -> Header {
         let mut f = flags::CAPABLE | extra;
+        let mut pad = 0;
+        if self.peer == PeerKind::Capable {
+            let (stamp_flags, stamp_pad) = self.stamps(now).to_wire();
+            f |= stamp_flags;
+            pad = stamp_pad;
+        }
         if matches!(self.role, Role::Client { .. }) && self.peer == PeerKind::Unknown {
             f |= flags::OPENING;
+            if let Some(instance) = self.instance {
+                f |= flags::INSTANCE;
+                pad = instance;
+            }
         }
         if std::mem::take(&mut self.gap_seen) {
             f |= flags::GAP;
@@ -22,6 +32,7 @@ impl Session {
             seq,
             ack: self.recv.ack(),
             flags: f,
+            pad,
         }
     }
 
@@ -59,7 +70,7 @@ impl Session {
             }
             State::Lingering(_) => {
                 if self.ack_now {
-                    let h = self.header(0, flags::NO_DATA);
+                    let h = self.header(0, flags::NO_DATA, now);
                     encode_into(out, &h, None, &[]);
                     return true;
                 }
@@ -77,11 +88,14 @@ impl Session {
             let config = match self.role {
                 Role::Client { remote_config } => {
                     self.hello_deadline = Some(now + self.send.rto());
+                    // The answer to a resent opening frame is no sample.
+                    self.hello_sent = (!self.hello_resent).then_some(now);
+                    self.hello_resent = true;
                     remote_config
                 }
                 Role::Server => None,
             };
-            let h = self.header(0, flags::NO_DATA);
+            let h = self.header(0, flags::NO_DATA, now);
             encode_into(out, &h, config.as_ref(), &[]);
             return true;
         }
@@ -93,7 +107,7 @@ impl Session {
         {
             let h = {
                 let fin = self.send.frame(seq).1;
-                self.header(seq, if fin { flags::DISCONNECT } else { 0 })
+                self.header(seq, if fin { flags::DISCONNECT } else { 0 }, now)
             };
             encode_into(out, &h, None, self.send.frame(seq).0);
             self.send.on_sent(seq, now);
@@ -104,7 +118,7 @@ impl Session {
             return false;
         }
         if self.ack_now || self.heartbeat_due(now) {
-            let h = self.header(0, flags::NO_DATA);
+            let h = self.header(0, flags::NO_DATA, now);
             // Until the server side has answered, any frame may be the one
             // that creates its session: each carries the remote config.
             let config = match self.role {

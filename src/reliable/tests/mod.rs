@@ -8,9 +8,13 @@
 //! docs/testing.rst to replay it.
 
 mod buffer_pool;
+mod congestion;
 mod legacy_model;
 mod legacy_sim;
+mod link_model;
+mod link_sim;
 mod recv_window;
+mod responsiveness;
 mod rtt;
 mod send_window;
 mod session_rules;

@@ -195,6 +195,7 @@ fn closes_beacons_and_data_in_mid_stream_never_open_a_session() {
         seq,
         ack: None,
         flags: extra,
+        pad: 0,
     };
     assert!(!opens_session(&close_header()));
     assert!(!opens_session(&data(0, flags::BEACON)));
@@ -203,6 +204,7 @@ fn closes_beacons_and_data_in_mid_stream_never_open_a_session() {
         seq: 0,
         ack: Some(3),
         flags: flags::NO_DATA | flags::ACK_VALID,
+        pad: 0,
     }));
     assert!(
         !opens_session(&data(1, flags::CAPABLE)),
@@ -253,6 +255,7 @@ fn an_acknowledgement_of_a_frame_never_sent_aborts_and_is_not_heard() {
             seq: 0,
             ack: Some(1_000),
             flags: flags::CAPABLE | flags::NO_DATA,
+            pad: 0,
         },
         None,
         &[],
@@ -279,6 +282,7 @@ fn a_peer_that_only_heartbeats_never_acknowledging_is_closed_after_the_peer_time
             seq: 0,
             ack: None,
             flags: flags::CAPABLE | flags::NO_DATA,
+            pad: 0,
         },
         None,
         &[],
@@ -313,6 +317,7 @@ fn lingering_ends_within_its_bound_however_often_the_peer_retransmits() {
             seq: 1,
             ack: None,
             flags: flags::CAPABLE,
+            pad: 0,
         },
         None,
         b"x",
@@ -356,6 +361,7 @@ fn random_frame(rng: &mut super::sim_support::Rng) -> Vec<u8> {
             seq,
             ack,
             flags: bits,
+            pad: 0,
         },
         None,
         &data,

@@ -24,6 +24,7 @@ fn mid_session_frame() -> Vec<u8> {
         seq: 5,
         ack: Some(3),
         flags: flags::CAPABLE | flags::ACK_VALID,
+        pad: 0,
     };
     frame::encode(&header, None, b"data")
 }

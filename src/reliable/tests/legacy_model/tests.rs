@@ -10,6 +10,7 @@ fn frame_bytes(seq: u64, ack: Option<u64>, flag_bits: u32, data: &[u8]) -> Vec<u
             seq,
             ack,
             flags: flag_bits,
+            pad: 0,
         },
         None,
         data,
