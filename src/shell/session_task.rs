@@ -14,6 +14,7 @@ pub use super::outbox::{Outbox, Sealing};
 use super::stdio::{OnEnd, SessionEnd};
 use crate::protocol::abort::AbortCode;
 use crate::protocol::topic::SessionId;
+use crate::reliable::paths::{Report, MAX_PATHS};
 use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
 use crate::router::{Counters, Slot};
 
@@ -171,6 +172,9 @@ struct Task {
     armed: Option<Instant>,
     /// A stop to confirm once its abort frame is out.
     stopping: Option<smol::channel::Sender<()>>,
+    /// The path and window last reported to the path table (see
+    /// `reliable::paths`), taken back when the session closes.
+    reported: Option<(u32, usize)>,
 }
 
 impl Task {
@@ -189,6 +193,7 @@ impl Task {
             timer: Timer::never(),
             armed: None,
             stopping: None,
+            reported: None,
         }
     }
 
@@ -199,7 +204,9 @@ impl Task {
         }
         let limit = self.counters.frame_limit.get();
         core.set_frame_limit(limit.saturating_sub(self.out.overhead()));
-        self.share_path(core);
+        if !self.tcp_done {
+            self.share_path(core);
+        }
         if !self.out.flush(core, &self.id).await {
             core.abort();
         }
@@ -220,20 +227,26 @@ impl Task {
     /// Shares what the session measured of its path with the other
     /// sessions on it, and gives it what they measured (see
     /// `reliable::paths`).
-    fn share_path(&self, core: &mut Session) {
+    fn share_path(&mut self, core: &mut Session) {
         let Some(key) = core.path_key() else {
             return;
         };
+        let report = Report {
+            rtt: core.recent_rtt(),
+            window: core.flow_window(),
+            before: self.reported.map_or(0, |(_, w)| w),
+        };
+        self.reported = Some((key, report.window));
         let mut paths = self.counters.paths.borrow_mut();
-        let base = paths.record(key, core.recent_rtt(), Instant::now());
+        let view = paths.record(key, report, Instant::now());
         if paths.take_evicted() && !self.counters.said_paths_full.replace(true) {
             log::info!(
-                "sessions from more than {} client processes at once: the least recently \
-                 seen one's path measurements are forgotten (said once)",
-                crate::reliable::paths::MAX_PATHS
+                "sessions from more than {MAX_PATHS} client processes at once: the least \
+                 recently seen one's path measurements are forgotten (said once)"
             );
         }
-        core.set_shared_base(base);
+        core.set_shared_base(view.base);
+        core.set_path_windows(view.windows);
     }
 
     /// The session closed: the local stream too, at once; its slot and
@@ -242,6 +255,10 @@ impl Task {
     async fn closed(&mut self, core: &Session, reason: CloseReason) {
         self.stream.close(reason.is_graceful()).await;
         self.tcp_done = true;
+        log::debug!("session {}: at the end, {}", self.id, core.flow_summary());
+        if let Some((key, window)) = self.reported.take() {
+            self.counters.paths.borrow_mut().leave(key, window);
+        }
         drop(self.slot.take());
         self.read_buf = Vec::new();
         self.out.release_buffers();

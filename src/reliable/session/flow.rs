@@ -34,7 +34,9 @@ impl Session {
     /// Largest number of stream bytes the next frame may carry. Toward a
     /// peer of this program, what the path's rate carries in
     /// [`FRAME_TIME`], but large enough for the window to fit in the frames
-    /// it allows.
+    /// it allows, and the windows of all sessions on the path too: the
+    /// broker has only so many publishes in flight toward the peer (at QoS
+    /// 1 and 2, mosquitto 20 by default), however small they are.
     pub fn max_chunk(&self) -> usize {
         let full = self.full_chunk();
         if self.peer != PeerKind::Capable {
@@ -45,7 +47,7 @@ impl Session {
         };
         let bytes = self.flow.window(0, self.bytes_cap()) as f64;
         let by_time = bytes * FRAME_TIME.as_secs_f64() / srtt.as_secs_f64().max(1e-6);
-        let by_frames = bytes / self.window() as f64;
+        let by_frames = bytes.max(self.path_windows as f64) / self.window() as f64;
         (by_time.max(by_frames) as usize).clamp(MIN_ADAPTIVE_FRAME.min(full), full)
     }
 
@@ -159,6 +161,21 @@ impl Session {
         self.flow.set_shared_base(base);
     }
 
+    /// Sets the windows of all sessions on this session's path, in bytes
+    /// (see [`Self::max_chunk`]).
+    pub fn set_path_windows(&mut self, bytes: usize) {
+        self.path_windows = bytes;
+    }
+
+    /// This session's delay-based window now, in bytes (0 toward a C
+    /// peer, which the path's frame sizes need not count).
+    pub fn flow_window(&self) -> usize {
+        if self.peer == PeerKind::Legacy || self.is_done() {
+            return 0;
+        }
+        self.flow.window(self.bytes_floor(), self.bytes_cap())
+    }
+
     /// The peer's timestamps: the newest to echo, and a round trip from
     /// the echo of ours.
     pub(super) fn take_stamps(&mut self, h: &Header, now: Instant) {
@@ -190,5 +207,25 @@ impl Session {
                 .peer_stamp
                 .map(|(sent, at)| sent.wrapping_add(clock(now.saturating_duration_since(at)))),
         }
+    }
+}
+
+impl Session {
+    /// How much the session sends, in words: its window, what is in
+    /// flight, the path's base delay and queueing, the frame size.
+    pub fn flow_summary(&self) -> String {
+        let ms = |d: Option<Duration>| {
+            d.map_or("-".to_owned(), |d| {
+                format!("{:.1} ms", d.as_secs_f64() * 1e3)
+            })
+        };
+        format!(
+            "window {} bytes ({} in flight), base delay {}, queueing {}, frames of {} bytes",
+            self.flow_window(),
+            self.send.bytes_in_flight(),
+            ms(self.flow.base_delay()),
+            ms(self.flow.queueing()),
+            self.max_chunk()
+        )
     }
 }

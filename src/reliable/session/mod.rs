@@ -88,6 +88,8 @@ pub struct Session {
     instance: Option<u32>,
     /// Server: the client process's number, if its opening frame had one.
     peer_instance: Option<u32>,
+    /// The windows of all sessions on this session's path.
+    path_windows: usize,
     /// The round trip of the path alone, from timestamps: the floor of the
     /// retransmission timeout.
     path_rtt: RttEstimator,
@@ -148,6 +150,7 @@ impl Session {
             path_rtt: RttEstimator::default(),
             instance: None,
             peer_instance: None,
+            path_windows: 0,
             close_due: false,
             frames_unacked: 0,
             ack_deadline: None,

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::reliable::congestion::{Ack, BaseHistory, DelayWindow, TARGET};
-use crate::reliable::paths::{PathBases, MAX_PATHS};
+use crate::reliable::paths::{PathBases, Report, MAX_PATHS};
 
 const MS: Duration = Duration::from_millis(1);
 const FRAME: usize = 4096;
@@ -157,20 +157,39 @@ fn a_latecomer_takes_the_lower_base_its_path_measured_before_it() {
 fn the_path_table_is_bounded_and_forgets_the_least_recently_used_path() {
     let t = Instant::now();
     let mut paths = PathBases::default();
+    let rtt = |rtt| Report {
+        rtt,
+        ..Report::default()
+    };
     for key in 0..MAX_PATHS as u32 {
-        paths.record(key, Some(100 * MS), t + MS * key);
+        paths.record(key, rtt(Some(100 * MS)), t + MS * key);
     }
     assert!(!paths.take_evicted());
-    assert_eq!(
-        paths.record(0, None, t + Duration::from_secs(1)),
-        Some(100 * MS)
-    );
-    paths.record(9999, Some(10 * MS), t + Duration::from_secs(2));
+    let base = |paths: &mut PathBases, key, secs| {
+        paths
+            .record(key, rtt(None), t + Duration::from_secs(secs))
+            .base
+    };
+    assert_eq!(base(&mut paths, 0, 1), Some(100 * MS));
+    paths.record(9999, rtt(Some(10 * MS)), t + Duration::from_secs(2));
     assert!(paths.take_evicted());
     // Key 1 was the least recently used (0 was just seen): it is gone.
-    assert_eq!(paths.record(1, None, t + Duration::from_secs(3)), None);
-    assert_eq!(
-        paths.record(0, None, t + Duration::from_secs(3)),
-        Some(100 * MS)
-    );
+    assert_eq!(base(&mut paths, 1, 3), None);
+    assert_eq!(base(&mut paths, 0, 3), Some(100 * MS));
+}
+
+#[test]
+fn a_path_sums_the_windows_its_sessions_report_until_they_leave() {
+    let t = Instant::now();
+    let mut paths = PathBases::default();
+    let report = |window, before| Report {
+        rtt: None,
+        window,
+        before,
+    };
+    paths.record(7, report(1000, 0), t);
+    assert_eq!(paths.record(7, report(3000, 0), t).windows, 4000);
+    assert_eq!(paths.record(7, report(500, 1000), t).windows, 3500);
+    paths.leave(7, 3000);
+    assert_eq!(paths.record(7, report(500, 500), t).windows, 500);
 }

@@ -6,14 +6,12 @@
 //! What a test asserts: the interactive round trip under load against the
 //! idle one, and the bulk sessions' share of the link.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use super::link_model::{Path, Shape};
+use super::link_model::{Network, Shape};
 use super::sim_support::Rng;
 use crate::protocol::frame::decode;
-use crate::reliable::paths::PathBases;
+use crate::reliable::paths::{PathBases, Report};
 use crate::reliable::session::{Role, Session, SessionConfig};
 
 pub const CLIENT: usize = 0;
@@ -52,6 +50,8 @@ struct Pair {
     ping_sent: Option<Instant>,
     next_ping: Instant,
     rtts: Vec<Duration>,
+    /// The window each end last reported to its side's path table.
+    reported: [usize; 2],
 }
 
 /// A client session of the simulated client process.
@@ -69,19 +69,14 @@ fn pattern(i: usize, from: usize, k: u64) -> u8 {
     (k.wrapping_mul(31) ^ (i as u64 * 7 + from as u64)) as u8
 }
 
-/// A frame on its way: (arrival, tie-breaker, pair, to side, payload).
-type InFlight = (Instant, u64, usize, usize, Vec<u8>);
-
 pub struct LinkSim {
     pub seed: u64,
     rng: Rng,
     t0: Instant,
     pub now: Instant,
-    path: Path,
+    net: Network,
     config: SessionConfig,
     pairs: Vec<Pair>,
-    wire: BinaryHeap<Reverse<InFlight>>,
-    sent: u64,
     buf: Vec<u8>,
     /// Each side's base delays shared by its sessions, as the shell keeps
     /// them.
@@ -103,6 +98,7 @@ impl LinkSim {
                 ping_sent: None,
                 next_ping: t0 + Duration::from_millis(rng.below(50)),
                 rtts: Vec::new(),
+                reported: [0; 2],
             })
             .collect();
         LinkSim {
@@ -110,11 +106,9 @@ impl LinkSim {
             rng,
             t0,
             now: t0,
-            path: Path::new(shape, t0),
+            net: Network::new(shape, t0),
             config,
             pairs,
-            wire: BinaryHeap::new(),
-            sent: 0,
             buf: Vec::new(),
             shared: [PathBases::default(), PathBases::default()],
         }
@@ -132,11 +126,7 @@ impl LinkSim {
             }
             let next = self.next_event().unwrap_or(end).min(end);
             self.now = self.now.max(next);
-            while let Some(Reverse((at, ..))) = self.wire.peek() {
-                if *at > self.now {
-                    break;
-                }
-                let Reverse((_, _, i, to, payload)) = self.wire.pop().expect("peeked");
+            while let Some((i, to, payload)) = self.net.pop_delivered(self.now) {
                 self.deliver(i, to, &payload);
             }
             for pair in &mut self.pairs {
@@ -148,7 +138,7 @@ impl LinkSim {
     }
 
     fn next_event(&self) -> Option<Instant> {
-        let mut next = self.wire.peek().map(|Reverse((t, ..))| *t);
+        let mut next = self.net.next_event();
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
         for pair in &self.pairs {
             for s in pair.ends.iter().flatten() {
@@ -164,10 +154,18 @@ impl LinkSim {
     }
 
     fn transmit(&mut self, i: usize, side: usize) {
-        if let Some(s) = self.pairs[i].ends[side].as_mut() {
+        let pair = &mut self.pairs[i];
+        if let Some(s) = pair.ends[side].as_mut() {
             if let Some(key) = s.path_key() {
-                let base = self.shared[side].record(key, s.recent_rtt(), self.now);
-                s.set_shared_base(base);
+                let report = Report {
+                    rtt: s.recent_rtt(),
+                    window: s.flow_window(),
+                    before: pair.reported[side],
+                };
+                pair.reported[side] = report.window;
+                let view = self.shared[side].record(key, report, self.now);
+                s.set_shared_base(view.base);
+                s.set_path_windows(view.windows);
             }
         }
         loop {
@@ -178,10 +176,8 @@ impl LinkSim {
             if !s.poll_transmit(self.now, &mut self.buf) {
                 return;
             }
-            let at = self.path.send(side, self.now, self.buf.len());
-            self.sent += 1;
             let frame = std::mem::take(&mut self.buf);
-            self.wire.push(Reverse((at, self.sent, i, 1 - side, frame)));
+            self.net.send(side, self.now, i, frame);
         }
     }
 
@@ -254,18 +250,9 @@ impl LinkSim {
     /// Every session's state, one line each (for tracing).
     pub fn trace(&self) -> String {
         let mut out = format!(
-            "t={:?} backlog up {:?} down {:?}",
+            "t={:?} backlog [up, down] per side {:?}",
             self.elapsed(),
-            self.path
-                .up
-                .iter()
-                .map(|p| p.backlog(self.now))
-                .collect::<Vec<_>>(),
-            self.path
-                .down
-                .iter()
-                .map(|p| p.backlog(self.now))
-                .collect::<Vec<_>>()
+            self.net.backlogs(self.now)
         );
         for (i, p) in self.pairs.iter().enumerate() {
             for (side, s) in p.ends.iter().enumerate() {

@@ -64,13 +64,17 @@ struct Target {
     share: f64,
 }
 
+/// mosquitto's default `max_inflight_messages`, at QoS 1.
+const BROKER_INFLIGHT: usize = 20;
 const ONE_MIB: Shape = Shape {
     rate: 1024 * KIB,
     hop: Duration::from_millis(25),
+    broker_inflight: BROKER_INFLIGHT,
 };
 const QUARTER_MIB: Shape = Shape {
     rate: 256 * KIB,
     hop: Duration::from_millis(25),
+    broker_inflight: BROKER_INFLIGHT,
 };
 
 /// Checks `bulk` sessions beside an interactive one on `shape` for a few
@@ -169,6 +173,7 @@ fn trace_echo() {
     let shape = Shape {
         rate: env("SIM_RATE", 256) * KIB,
         hop: Duration::from_millis(25),
+        broker_inflight: env("SIM_INFLIGHT", BROKER_INFLIGHT as u64) as usize,
     };
     let app = match std::env::var("SIM_APP").as_deref() {
         Ok("upload") => App::Upload,
