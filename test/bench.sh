@@ -12,7 +12,9 @@
 # with the ratios against the floor, the forwarders' memory, threads and CPU
 # time, and what their logs say. Then two impaired links, both sides
 # through the fault proxy (test/faultproxy.rs): a WAN with 25 ms per broker
-# hop, and 1 % loss each way, with their floors.
+# hop, and 1 % loss each way, with their floors; and slow shared links
+# (1 MiB/s and 256 KiB/s, 25 ms per hop): a 64-byte round trip idle and
+# beside bulk transfers, and the bulk share of the link.
 #
 # Options (each also as an environment variable):
 #   --quick             BENCH_QUICK=1   smaller sizes, well under a minute
@@ -499,6 +501,48 @@ IMPAIRED_BYTES=$((QUICK ? 4 * MIB : 16 * MIB))
 impaired wan --delay-ms "$WAN_DELAY_MS"
 impaired loss1 --drop 1
 
+# ------------------------------------------------------------ slow links
+
+# Slow shared links, as a router's: both sides through their own fault
+# proxy whose rate is shared by all of the side's connections (one queue per
+# direction, as deep as it gets), 25 ms per broker hop. The main forwarder
+# at QoS 1: a 64-byte round trip idle, then beside bulk transfers (upload,
+# download; one session and four), each sized to last SLOW_SECS at the
+# link's rate; the round trip's median and the bulk's share of the link.
+SLOW_RATES="1048576 262144"
+SLOW_SECS=$((QUICK ? 8 : 15))
+slow_link() {
+    local rate=$1 sp cp spid cpid port id bulk n
+    sp=$(start_proxy --delay-ms "$WAN_DELAY_MS" --rate "$rate" --shared-link 1 --seed 1) || return 0
+    cp=$(start_proxy --delay-ms "$WAN_DELAY_MS" --rate "$rate" --shared-link 1 --seed 2) || return 0
+    id="bench-slow-$rate-$$"
+    port=$("$LOADGEN" free-port)
+    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$sp" --mqtt-qos 1 \
+        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/slow-$rate-server.log" 2>&1 &
+    spid=$!
+    PIDS+=("$spid")
+    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$cp" --mqtt-qos 1 \
+        --server-side-id "$id" -p "$port" >"$WORK/slow-$rate-client.log" 2>&1 &
+    cpid=$!
+    PIDS+=("$cpid")
+    if wait_listening "$port" "slow $rate client side" "$cpid"; then
+        echo "-- slow shared link: $rate bytes/s, $WAN_DELAY_MS ms per hop"
+        measure "slow|$rate|warmup" setup --port "$port" --count 1 --timeout 30
+        measure "slow|$rate|idle" rtt --port "$port" --count 30 --size 64 --timeout 60
+        for bulk in up down; do
+            for n in 1 4; do
+                measure "slow|$rate|$bulk|$n" loaded-rtt --port "$port" --bulk "$bulk" \
+                    --bytes $((rate * SLOW_SECS / n)) --sessions "$n" --timeout 120
+            done
+        done
+    fi
+    stop "$cpid"
+    stop "$spid"
+}
+for rate in $SLOW_RATES; do
+    slow_link "$rate"
+done
+
 # ------------------------------------------------------------ with a key
 
 # The main forwarder at QoS 0 with --psk-file on both sides: the cost of
@@ -705,6 +749,29 @@ printf '%-34s %-14s %-34s %s\n' "1 % loss each way: one-way up" "$lossy MB/s" "$
 for name in wan loss1; do
     retx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$WORK/$name-client.log" "$WORK/$name-server.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
     echo "  $name: retransmissions $retx"
+done
+
+echo
+echo "slow shared links (main, QoS 1; 25 ms per hop; a 64-byte round trip beside bulk sessions)"
+printf '%-30s %-12s %-12s %-14s %-16s %s\n' link "idle p50" "loaded p50" "loaded/idle" "bulk share" verdict
+for rate in $SLOW_RATES; do
+    # Targets: within 1.5 x idle and 85 % of the link at 1 MiB/s; 2 x and
+    # 80 % below.
+    if ((rate >= 1048576)); then limit=1.5 least=0.85; else limit=2.0 least=0.80; fi
+    idle=$(get "slow|$rate|idle|p50_us")
+    for bulk in up down; do
+        for n in 1 4; do
+            p="slow|$rate|$bulk|$n"
+            loaded=$(get "$p|p50_us")
+            x=$(ratio "$loaded" "$idle")
+            share=$(awk -v m="$(get "$p|bulk_mbps")" -v r="$rate" 'BEGIN { if (m == "-") print "-"; else printf "%.2f", m * 1e6 / r }')
+            [[ $(get "$p|error") != - ]] && share="ERR:$(get "$p|error")"
+            v1=$(verdict "$x" "<=" "$limit")
+            v2=$(verdict "$share" ">=" "$least")
+            printf '%-30s %-12s %-12s %-14s %-16s %s\n' "$((rate / 1024)) KiB/s, $n x $bulk" \
+                "$(fmt "$idle" 1000 1) ms" "$(fmt "$loaded" 1000 1) ms" "$x (<= $limit)" "$share (>= $least)" "$v1/$v2"
+        done
+    done
 done
 
 if [[ " $QOS_LEVELS " == *" 0 "* ]]; then
