@@ -312,10 +312,16 @@ fn send_pattern(stream: &mut TcpStream, n: u64) -> io::Result<()> {
 /// Reads exactly `n` bytes, checking them against the pattern. Returns
 /// whether they all matched; an early EOF is an error.
 fn recv_pattern(stream: &mut TcpStream, n: u64) -> io::Result<bool> {
+    recv_pattern_timed(stream, n).map(|(intact, _)| intact)
+}
+
+/// [`recv_pattern`], and when the second half of the bytes started.
+fn recv_pattern_timed(stream: &mut TcpStream, n: u64) -> io::Result<(bool, Instant)> {
     let pat = pattern();
     let mut buf = vec![0u8; BUF];
     let mut pos = 0u64;
     let mut intact = true;
+    let mut half = Instant::now();
     while pos < n {
         let want = (n - pos).min(BUF as u64) as usize;
         let got = stream.read(&mut buf[..want])?;
@@ -326,9 +332,12 @@ fn recv_pattern(stream: &mut TcpStream, n: u64) -> io::Result<bool> {
             ));
         }
         intact &= buf[..got] == *pattern_at(&pat, pos, got);
+        if pos < n / 2 && pos + got as u64 >= n / 2 {
+            half = Instant::now();
+        }
         pos += got as u64;
     }
-    Ok(intact)
+    Ok((intact, half))
 }
 
 // ----------------------------------------------------------------- target
@@ -584,6 +593,7 @@ fn one_way(a: &OneWayArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let mut header = [0u8; 9];
     header[1..].copy_from_slice(&n.to_le_bytes());
+    let mut tail_mbps = String::new();
     let (intact, elapsed, eof) = match a.dir.as_str() {
         "up" => {
             header[0] = SINK;
@@ -600,8 +610,11 @@ fn one_way(a: &OneWayArgs) -> Result<(), Failure> {
         "down" => {
             header[0] = SOURCE;
             s.write_all(&header).map_err(|e| fail("one-way", e))?;
-            let intact = recv_pattern(&mut s, n).map_err(|e| fail("one-way", e))?;
+            let (intact, half) = recv_pattern_timed(&mut s, n).map_err(|e| fail("one-way", e))?;
             let elapsed = started.elapsed();
+            // The second half alone: past the window's growth.
+            let tail = n - n / 2;
+            tail_mbps = format!(" tail_mbps={:.2}", mbps(tail, half.elapsed()));
             // The source closed after its last byte: that EOF should follow.
             let mut b = [0u8; 1];
             let eof = match s.read(&mut b) {
@@ -617,7 +630,7 @@ fn one_way(a: &OneWayArgs) -> Result<(), Failure> {
         other => return Err(fail("one-way", format!("unknown_dir_{other}"))),
     };
     println!(
-        "mode=one-way dir={} bytes={n} secs={:.3} mbps={:.2} corrupt={}{eof}",
+        "mode=one-way dir={} bytes={n} secs={:.3} mbps={:.2} corrupt={}{eof}{tail_mbps}",
         a.dir,
         elapsed.as_secs_f64(),
         mbps(n, elapsed),

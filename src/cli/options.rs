@@ -213,7 +213,7 @@ pub const WINDOW: Opt = valued(
     "MQTT_FORWARD_WINDOW",
     &[(
         Group::Tuning,
-        "frames in flight per session and\ndirection (default 32, 2..4096)",
+        "frames in flight per session and\ndirection, at most (default: adapts up\nto 4096; 2..4096)",
     )],
 );
 /// `--frame-size`.

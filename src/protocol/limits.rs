@@ -32,12 +32,18 @@ pub const MAX_WINDOW: usize = 4096;
 /// Smallest `--window` accepted.
 pub const MIN_WINDOW: usize = 2;
 
-/// Default frames in flight per session and direction toward a peer running
-/// this program: with [`DEFAULT_FRAME_DATA`], 1 MiB in flight. Measured
-/// (test/bench.sh, QoS 1, loopback mosquitto): 32 KiB frames carry 2–3×
-/// the throughput of 9,976-byte ones; a window of 64 instead of 32 gained
-/// less than the run-to-run noise and doubles the memory of a busy session.
-pub const DEFAULT_WINDOW: usize = 32;
+/// Default bound of the frames in flight per session and direction toward a
+/// peer running this program: as many as the protocol allows. Within it the
+/// window adapts (`reliable::congestion`): bytes in flight follow the path's
+/// queueing delay, within the session's share of the buffer budget.
+/// (Measured before it adapted, test/bench.sh, QoS 1, loopback mosquitto:
+/// 32 KiB frames carry 2–3× the throughput of 9,976-byte ones.)
+pub const DEFAULT_WINDOW: usize = MAX_WINDOW;
+
+/// Frames in flight toward a peer of this program that sends no timestamps:
+/// an earlier version, whose receive window was its own `--window`, 32 by
+/// default.
+pub const PRE_ADAPTIVE_WINDOW: usize = 32;
 
 /// Default stream bytes per frame toward a peer running this program (a C
 /// peer always gets at most [`LEGACY_FRAME_DATA`]). See [`DEFAULT_WINDOW`].

@@ -6,6 +6,7 @@ pub mod buffer_pool;
 pub mod congestion;
 pub mod paths;
 pub mod recv_window;
+pub mod ring;
 pub mod rtt;
 pub mod send_window;
 pub mod session;

@@ -1,10 +1,12 @@
-//! The receive side of a session: a fixed ring of frame buffers that
+//! The receive side of a session: a ring of frame slots (grown on demand up
+//! to the window's capacity) that
 //! reorders frames, drops duplicates and old frames, and hands the stream
 //! out in order. A frame's slot is freed only once its bytes have been
 //! written to the local TCP peer, and only then is it acknowledged, so a
 //! slow reader stalls the remote sender through its window.
 
 use super::buffer_pool::BufferPool;
+use super::ring::Ring;
 
 #[derive(Debug, Default)]
 struct Slot {
@@ -33,7 +35,7 @@ pub enum Insert {
 /// Reorder buffer for one direction of one session.
 #[derive(Debug)]
 pub struct RecvWindow {
-    slots: Vec<Slot>,
+    slots: Ring<Slot>,
     pool: BufferPool,
     /// First sequence number not yet fully written out.
     base: u64,
@@ -52,10 +54,8 @@ pub struct RecvWindow {
 impl RecvWindow {
     /// A window able to hold `capacity` frames.
     pub fn new(capacity: usize) -> RecvWindow {
-        let mut slots = Vec::with_capacity(capacity);
-        slots.resize_with(capacity, Slot::default);
         RecvWindow {
-            slots,
+            slots: Ring::new(capacity),
             pool: BufferPool::default(),
             base: 1,
             next: 1,
@@ -65,6 +65,12 @@ impl RecvWindow {
             buffered: 0,
             limit: usize::MAX,
         }
+    }
+
+    /// Sets how far ahead of the oldest frame not yet written out a frame
+    /// may be (at most the capacity, at least the slots the ring has).
+    pub fn set_reach(&mut self, frames: usize) {
+        self.slots.set_capacity(frames);
     }
 
     /// Sets the most bytes held for frames received ahead of a hole.
@@ -78,21 +84,16 @@ impl RecvWindow {
         self.buffered
     }
 
-    fn index(&self, seq: u64) -> usize {
-        (seq % self.slots.len() as u64) as usize
-    }
-
     /// Stores frame `seq` (seq ≥ 1) carrying `data` and, if `fin`, the end
     /// of the stream.
     pub fn insert(&mut self, seq: u64, data: &[u8], fin: bool) -> Insert {
         if seq < self.next || self.fin_delivered {
             return Insert::Duplicate;
         }
-        if seq - self.base >= self.slots.len() as u64 {
+        if !self.slots.reserve(self.base, seq) {
             return Insert::BeyondWindow;
         }
-        let i = self.index(seq);
-        if self.slots[i].present {
+        if self.slots.get(seq).present {
             return Insert::Duplicate;
         }
         // Within the limit; beyond it only the frame that fills the hole
@@ -105,14 +106,15 @@ impl RecvWindow {
         }
         self.buffered += data.len();
         let buf = self.pool.filled(data);
-        let slot = &mut self.slots[i];
+        let slot = self.slots.get_mut(seq);
         slot.data = buf;
         slot.present = true;
         slot.fin = fin;
         let in_order = seq == self.next;
-        let len = self.slots.len() as u64;
-        while self.next - self.base < len && self.slots[self.index(self.next)].present {
-            let fin = self.slots[self.index(self.next)].fin;
+        // Nothing is stored beyond the slots the ring has now.
+        while self.next - self.base < self.slots.slots() as u64 && self.slots.get(self.next).present
+        {
+            let fin = self.slots.get(self.next).fin;
             self.next += 1;
             if fin {
                 // Nothing after the end of the stream counts.
@@ -131,7 +133,7 @@ impl RecvWindow {
     /// panics, whatever was called before (released buffers included).
     pub fn deliverable(&self) -> &[u8] {
         if self.base < self.next {
-            let data = &self.slots[self.index(self.base)].data;
+            let data = &self.slots.get(self.base).data;
             data.get(self.offset..).unwrap_or_default()
         } else {
             &[]
@@ -158,8 +160,7 @@ impl RecvWindow {
     fn skip_empty(&mut self) -> u32 {
         let mut done = 0;
         while self.base < self.next {
-            let i = self.index(self.base);
-            let slot = &mut self.slots[i];
+            let slot = self.slots.get_mut(self.base);
             if self.offset < slot.data.len() {
                 break;
             }
@@ -193,7 +194,7 @@ impl RecvWindow {
     /// Frees every slot's buffer (the session no longer carries data) and
     /// empties the window consistently: nothing is deliverable afterwards.
     pub fn release_buffers(&mut self) {
-        for slot in &mut self.slots {
+        for slot in self.slots.iter_mut() {
             *slot = Slot::default();
         }
         self.next = self.base;

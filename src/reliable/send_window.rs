@@ -1,5 +1,6 @@
-//! The send side of a session: a fixed ring of frame buffers holding every
-//! frame from the oldest unacknowledged to the newest, sequence numbering,
+//! The send side of a session: a ring of frame slots (grown on demand up
+//! to the window's capacity) holding every frame from the oldest
+//! unacknowledged to the newest, sequence numbering,
 //! acknowledgement processing, RTT sampling and the retransmission timer.
 //! Frame buffers come from a [`BufferPool`] and go back to it when
 //! acknowledged: a session holds as many as it had frames in flight at
@@ -8,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use super::buffer_pool::BufferPool;
+use super::ring::Ring;
 use super::rtt::RttEstimator;
 
 /// Acknowledgements flagged as "gap seen" without progress that trigger a
@@ -40,7 +42,7 @@ pub enum AckOutcome {
 /// Frames in flight for one direction of one session.
 #[derive(Debug)]
 pub struct SendWindow {
-    slots: Vec<Slot>,
+    slots: Ring<Slot>,
     pool: BufferPool,
     /// Oldest unacknowledged sequence number.
     una: u64,
@@ -85,10 +87,8 @@ pub struct Progress {
 impl SendWindow {
     /// A window able to hold `capacity` frames.
     pub fn new(capacity: usize) -> SendWindow {
-        let mut slots = Vec::with_capacity(capacity);
-        slots.resize_with(capacity, Slot::default);
         SendWindow {
-            slots,
+            slots: Ring::new(capacity),
             pool: BufferPool::default(),
             una: 1,
             next: 1,
@@ -109,12 +109,11 @@ impl SendWindow {
     }
 
     fn slot(&self, seq: u64) -> &Slot {
-        &self.slots[(seq % self.slots.len() as u64) as usize]
+        self.slots.get(seq)
     }
 
     fn slot_mut(&mut self, seq: u64) -> &mut Slot {
-        let len = self.slots.len() as u64;
-        &mut self.slots[(seq % len) as usize]
+        self.slots.get_mut(seq)
     }
 
     /// Frames sent or queued and not yet acknowledged.
@@ -125,13 +124,15 @@ impl SendWindow {
     /// True when another frame fits under `limit` (≤ capacity) and the
     /// stream has not been ended.
     pub fn can_push(&self, limit: usize) -> bool {
-        self.fin_seq.is_none() && self.in_flight() < limit.min(self.slots.len())
+        self.fin_seq.is_none() && self.in_flight() < limit.min(self.slots.capacity())
     }
 
     /// Queues a frame with `data` (and the end-of-stream mark if `fin`);
     /// returns its sequence number. The caller checked [`Self::can_push`].
     pub fn push(&mut self, data: &[u8], fin: bool) -> u64 {
         let seq = self.next;
+        // Within the capacity: the caller checked can_push.
+        let _ = self.slots.reserve(self.una, seq);
         let buf = self.pool.filled(data);
         self.bytes_in_flight += data.len();
         let slot = self.slot_mut(seq);
@@ -345,7 +346,7 @@ impl SendWindow {
 
     /// Frees every slot's buffer (the session no longer carries data).
     pub fn release_buffers(&mut self) {
-        for slot in &mut self.slots {
+        for slot in self.slots.iter_mut() {
             slot.data = Vec::new();
         }
         self.bytes_in_flight = 0;

@@ -102,7 +102,7 @@ fn help_text_defaults_match_the_limit_constants() {
     // argh descriptions are literals; keep them in step with limits.rs.
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for expected in [
-        format!("(default {DEFAULT_WINDOW}, {MIN_WINDOW}..{MAX_WINDOW})"),
+        format!("(default: adapts up to {DEFAULT_WINDOW}; {MIN_WINDOW}..{MAX_WINDOW})"),
         format!("(default {DEFAULT_FRAME_DATA}, {MIN_FRAME_DATA}..{MAX_FRAME_DATA})"),
         format!(
             "(default {}, 1..{MAX_PEER_TIMEOUT_SECS})",

@@ -22,6 +22,12 @@ const INITIAL_FRAME: usize = INITIAL_WINDOW / 4;
 /// gives: on a slow uplink frames get smaller, so that a frame of another
 /// session waits behind at most a few milliseconds of one at each link.
 const FRAME_TIME: Duration = Duration::from_millis(5);
+/// Frames the windows of all sessions on a path are cut into at least: a
+/// frame counts in the broker's in-flight limit toward the peer (at QoS 1
+/// and 2; mosquitto's default is 20 publishes) for about half the round
+/// trip (from the broker to the peer and its PUBACK back), so about half of
+/// these are in the broker's count at once.
+const BROKER_FRAMES: usize = 32;
 /// Frames whose crossing time a round trip includes beyond the base: ours
 /// on the uplink and on the peer's downlink, and the one that carries the
 /// echo back, on two links too.
@@ -47,8 +53,9 @@ impl Session {
         };
         let bytes = self.flow.window(0, self.bytes_cap()) as f64;
         let by_time = bytes * FRAME_TIME.as_secs_f64() / srtt.as_secs_f64().max(1e-6);
-        let by_frames = bytes.max(self.path_windows as f64) / self.window() as f64;
-        (by_time.max(by_frames) as usize).clamp(MIN_ADAPTIVE_FRAME.min(full), full)
+        let by_frames = bytes / self.window() as f64;
+        let by_path = self.path_windows as f64 / BROKER_FRAMES as f64;
+        (by_time.max(by_frames).max(by_path) as usize).clamp(MIN_ADAPTIVE_FRAME.min(full), full)
     }
 
     /// The largest frame: the configured size within what the broker
@@ -183,6 +190,7 @@ impl Session {
             return;
         };
         self.peer_stamp = Some((stamps.sent, now));
+        self.peer_stamps = true;
         let Some(echo) = stamps.echo else {
             return;
         };

@@ -20,7 +20,9 @@ use super::send_window::SendWindow;
 use crate::protocol::abort::AbortCode;
 #[cfg(doc)]
 use crate::protocol::frame::flags;
-use crate::protocol::limits::{LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
+use crate::protocol::limits::{
+    LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, MAX_WINDOW, PRE_ADAPTIVE_WINDOW,
+};
 use flow::INITIAL_WINDOW;
 
 mod config;
@@ -78,6 +80,9 @@ pub struct Session {
     /// first round-trip sample.
     hello_sent: Option<Instant>,
     hello_resent: bool,
+    /// The peer sends timestamps: it is a version whose receive window
+    /// adapts too (see [`Self::window`]).
+    peer_stamps: bool,
     /// The newest timestamp from the peer and when it arrived, to echo.
     peer_stamp: Option<(u16, Instant)>,
     /// The peer echoes our timestamps: the window runs on those round
@@ -134,9 +139,12 @@ impl Session {
             peer: PeerKind::Unknown,
             send: SendWindow::new(window.max(LEGACY_MAX_WINDOW)),
             flow: DelayWindow::new(INITIAL_WINDOW),
-            // Whatever the peer: a C peer may send 101 frames ahead, and an
-            // instance that has not heard from us yet up to 199.
-            recv: RecvWindow::new(window.max(LEGACY_MAX_WINDOW)),
+            // Whatever the peer and our own window: a C peer may send 101
+            // frames ahead, an instance that has not heard from us yet up to
+            // 199, one that has as many as its window (adaptive, up to
+            // MAX_WINDOW). The ring grows as frames arrive, within a reach
+            // set by the buffer share.
+            recv: RecvWindow::new(MAX_WINDOW),
             state: State::Open,
             local_eof: false,
             peer_eof_reported: false,
@@ -145,6 +153,7 @@ impl Session {
             hello_deadline: None,
             hello_sent: None,
             hello_resent: false,
+            peer_stamps: false,
             peer_stamp: None,
             stamped: false,
             path_rtt: RttEstimator::default(),
@@ -193,7 +202,8 @@ impl Session {
     /// the session's share of the buffer budget.
     fn window(&self) -> usize {
         let window = match self.peer {
-            PeerKind::Capable => self.config.window,
+            PeerKind::Capable if self.peer_stamps => self.config.window,
+            PeerKind::Capable => self.config.window.min(PRE_ADAPTIVE_WINDOW),
             PeerKind::Unknown => self.config.window.min(LEGACY_MAX_WINDOW),
             PeerKind::Legacy => LEGACY_MAX_WINDOW,
         };
@@ -208,6 +218,10 @@ impl Session {
     pub fn set_buffer_share(&mut self, bytes: usize) {
         self.share = bytes;
         self.recv.set_limit(self.recv_limit());
+        // Slots for frames of at least 1 KiB within the share: a peer that
+        // sends far ahead cannot make the ring itself outgrow the budget.
+        let reach = (bytes / 1024).clamp(LEGACY_MAX_WINDOW, MAX_WINDOW);
+        self.recv.set_reach(reach);
     }
 
     /// The most bytes held of the peer's frames: our own window of our own

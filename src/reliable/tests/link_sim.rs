@@ -81,6 +81,8 @@ pub struct LinkSim {
     /// Each side's base delays shared by its sessions, as the shell keeps
     /// them.
     shared: [PathBases; 2],
+    /// Every session's share of the buffer budget, if set.
+    share: Option<usize>,
 }
 
 impl LinkSim {
@@ -111,7 +113,14 @@ impl LinkSim {
             pairs,
             buf: Vec::new(),
             shared: [PathBases::default(), PathBases::default()],
+            share: None,
         }
+    }
+
+    /// Gives every session `bytes` of the buffer budget (the shell's
+    /// `--max-buffer-memory` share).
+    pub fn set_share(&mut self, bytes: usize) {
+        self.share = Some(bytes);
     }
 
     /// Runs for `span` of virtual time.
@@ -155,6 +164,9 @@ impl LinkSim {
 
     fn transmit(&mut self, i: usize, side: usize) {
         let pair = &mut self.pairs[i];
+        if let (Some(s), Some(share)) = (pair.ends[side].as_mut(), self.share) {
+            s.set_buffer_share(share);
+        }
         if let Some(s) = pair.ends[side].as_mut() {
             if let Some(key) = s.path_key() {
                 let report = Report {

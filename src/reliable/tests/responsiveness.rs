@@ -158,6 +158,57 @@ fn typing_beside_four_bulk_sessions_stays_usable_on_a_256_kib_s_link() {
     check(QUARTER_MIB, &[App::Download; 4], ON_256_KIB, seeds(73, 1));
 }
 
+/// One-way throughput of one upload on `shape` with `share` bytes of
+/// buffer budget, over 5 s after 5 s of warm-up, in bytes per second.
+fn upload_rate(seed: u64, shape: Shape, share: usize) -> (f64, String) {
+    let mut sim = LinkSim::new(seed, shape, config(), &[App::Upload]);
+    sim.set_share(share);
+    sim.run_for(Duration::from_secs(5));
+    let before = sim.received(SERVER)[0];
+    sim.run_for(Duration::from_secs(5));
+    let rate = (sim.received(SERVER)[0] - before) as f64 / 5.0;
+    if std::env::var("SIM_PRINT").is_ok() {
+        eprintln!("{shape:?} share {share}: {rate:.0} B/s");
+    }
+    (rate, sim.describe())
+}
+
+#[test]
+fn on_a_long_path_the_window_grows_to_what_the_buffer_budget_allows() {
+    // 75 ms per hop: a 300 ms round trip, no rate cap. Before the window
+    // adapted, 32 frames of 32 KiB: 1 MiB per round trip.
+    let shape = Shape {
+        rate: 0,
+        hop: Duration::from_millis(75),
+        broker_inflight: 0,
+    };
+    let share = 2 * 1024 * 1024;
+    for seed in seeds(81, 1) {
+        let (rate, ctx) = upload_rate(seed, shape, share);
+        let ceiling = share as f64 / 0.3;
+        assert!(
+            rate >= 0.8 * ceiling,
+            "{rate:.0} of {ceiling:.0} B/s: {ctx}"
+        );
+    }
+}
+
+#[test]
+fn on_a_fast_link_the_window_fills_it() {
+    // 10 MiB/s, 25 ms per hop: 1 MiB in flight per round trip, the old
+    // fixed window, and more for the queue the window keeps.
+    let shape = Shape {
+        rate: 10 * 1024 * KIB,
+        hop: Duration::from_millis(25),
+        broker_inflight: BROKER_INFLIGHT,
+    };
+    for seed in seeds(91, 1) {
+        let (rate, ctx) = upload_rate(seed, shape, 32 * 1024 * 1024);
+        let link = shape.rate as f64;
+        assert!(rate >= 0.85 * link, "{rate:.0} of {link:.0} B/s: {ctx}");
+    }
+}
+
 /// Traces a run every half second: `SIM_RATE=KiB/s SIM_ECHOES=n
 /// SIM_APP=echo|upload|download cargo
 /// test trace_echo -- --ignored --nocapture`.
