@@ -40,6 +40,14 @@ pub const MIN_WINDOW: usize = 2;
 /// 32 KiB frames carry 2–3× the throughput of 9,976-byte ones.)
 pub const DEFAULT_WINDOW: usize = MAX_WINDOW;
 
+/// Frames of the peer a session holds at most (received ahead of a hole,
+/// or not yet written to its TCP connection), of its own frame size, within
+/// its share of the buffer budget: a window may be far larger on a long
+/// fast path, but its frames arrive in order and are written out as they
+/// come; only a loss makes the rest wait. Beyond this, frames are dropped
+/// as a lossy link would, and the sender's window halves.
+pub const HELD_WINDOW: usize = 32;
+
 /// Frames in flight toward a peer of this program that sends no timestamps:
 /// an earlier version, whose receive window was its own `--window`, 32 by
 /// default.

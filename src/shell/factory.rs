@@ -16,7 +16,11 @@ use super::session_task::{self, Outbox, Sealing, SessionIo};
 use super::stdio::OnEnd;
 use crate::config::{Config, Mode};
 use crate::protocol::frame::RemoteConfig;
-use crate::protocol::limits::{LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
+use crate::protocol::limits::{HELD_WINDOW, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW};
+
+/// Frames a session's inbox holds at most: four times what the session
+/// holds of its peer's.
+const INBOX_FRAMES: usize = 4 * HELD_WINDOW;
 use crate::protocol::topic::{Direction, SessionId, Topics};
 use crate::reliable::session::{Role, Session, SessionConfig};
 use crate::router::{Counters, Opening, Slot};
@@ -107,9 +111,11 @@ impl SessionFactory {
             },
             remote_config,
             counters,
-            // What its receive window may hold: its own window of its own
-            // frame size, or a C peer's window.
-            inbox_max_bytes: (tuning.window_frames * tuning.frame_data)
+            // A few times what its receive window may hold of its own frame
+            // size, or a C peer's window: the inbox only carries frames to
+            // the session task, but on a fast path they come in bursts of
+            // what the broker connection reads before it yields.
+            inbox_max_bytes: (tuning.window_frames.min(INBOX_FRAMES) * tuning.frame_data)
                 .max(LEGACY_MAX_WINDOW * LEGACY_FRAME_DATA),
             done,
         }
@@ -123,7 +129,8 @@ impl SessionFactory {
             max_bytes: self.inbox_max_bytes,
             counters: self.counters.clone(),
         };
-        inbox::inbox(self.config.window.max(LEGACY_MAX_WINDOW) * 2, bound)
+        let frames = self.config.window.min(INBOX_FRAMES).max(LEGACY_MAX_WINDOW);
+        inbox::inbox(frames * 2, bound)
     }
 
     /// Where session `id` publishes, toward `dir`, sealed with `channel`.

@@ -21,7 +21,7 @@ use crate::protocol::abort::AbortCode;
 #[cfg(doc)]
 use crate::protocol::frame::flags;
 use crate::protocol::limits::{
-    LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, MAX_WINDOW, PRE_ADAPTIVE_WINDOW,
+    HELD_WINDOW, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, MAX_WINDOW, PRE_ADAPTIVE_WINDOW,
 };
 use flow::INITIAL_WINDOW;
 
@@ -228,7 +228,7 @@ impl Session {
     /// frame size (a C peer, or an instance that has not heard from us, may
     /// send 199 frames of 9,976 bytes), within the share of the budget.
     fn recv_limit(&self) -> usize {
-        let own = self.config.window.max(1) * self.config.frame_data;
+        let own = self.config.window.clamp(1, HELD_WINDOW) * self.config.frame_data;
         let expected = match self.peer {
             PeerKind::Capable => own,
             _ => own.max(LEGACY_MAX_WINDOW * LEGACY_FRAME_DATA),
