@@ -66,6 +66,9 @@ pub struct BrokerConfig {
     pub client_id: String,
     /// QoS used for every subscribe and publish (0, 1 or 2).
     pub qos: u8,
+    /// `--mqtt-max-rate`, `--mqtt-max-bandwidth`: the most publishes and
+    /// bytes per second, for everything this process publishes.
+    pub caps: crate::mqtt::pacing::Caps,
     /// `Some` when `--tls` or any certificate variable is set.
     pub tls: Option<TlsFiles>,
     /// `--mqtt-username`: sent in CONNECT when given.

@@ -543,6 +543,41 @@ for rate in $SLOW_RATES; do
     slow_link "$rate"
 done
 
+# ------------------------------------------------------------ quotas
+
+# Publishing caps (--mqtt-max-rate, --mqtt-max-bandwidth) on both sides,
+# straight to the broker, QoS 1: a one-way upload under a 512 KiB/s and
+# 100 publishes/s cap, against the bandwidth cap; and 64-byte round trips
+# under a 10 publishes/s cap (a keystroke's echo), against the idle round
+# trip without caps plus 200 ms. (test/quotas.rs checks at the broker that
+# no second carries more than a cap.)
+QUOTA_BW=$((512 * 1024))
+quota_run() { # NAME FLAGS...: starts both sides with FLAGS, measures
+    local name=$1 spid cpid port id
+    shift
+    id="bench-quota-$name-$$"
+    port=$("$LOADGEN" free-port)
+    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos 1 "$@" \
+        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/quota-$name-server.log" 2>&1 &
+    spid=$!
+    PIDS+=("$spid")
+    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos 1 "$@" \
+        --server-side-id "$id" -p "$port" >"$WORK/quota-$name-client.log" 2>&1 &
+    cpid=$!
+    PIDS+=("$cpid")
+    if wait_listening "$port" "quota $name client side" "$cpid"; then
+        echo "-- publishing caps: $name ($*)"
+        measure "quota|$name|warmup" setup --port "$port" --count 1 --timeout 30
+        measure "quota|$name|rtt" rtt --port "$port" --count 30 --size 64 --timeout 60
+        measure "quota|$name|up" one-way --port "$port" --bytes $((QUICK ? 2 * MIB : 4 * MIB)) \
+            --dir up --timeout 120
+    fi
+    stop "$cpid"
+    stop "$spid"
+}
+quota_run bandwidth --mqtt-max-rate 100 --mqtt-max-bandwidth 512k
+quota_run rate10 --mqtt-max-rate 10
+
 # ------------------------------------------------------------ with a key
 
 # The main forwarder at QoS 0 with --psk-file on both sides: the cost of
@@ -750,6 +785,18 @@ for name in wan loss1; do
     retx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$WORK/$name-client.log" "$WORK/$name-server.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
     echo "  $name: retransmissions $retx"
 done
+
+echo
+echo "publishing caps (main, QoS 1, both sides capped)"
+printf '%-44s %-14s %-26s %s\n' metric value "target" ratio
+up=$(get "quota|bandwidth|up|mbps")
+printf '%-44s %-14s %-26s %s\n' "100/s, 512 KiB/s: one-way up" "$up MB/s" \
+    "$(fmt "$QUOTA_BW" 1000000 3) MB/s (the cap)" "$(ratio "$up" "$(fmt "$QUOTA_BW" 1000000 6)")"
+idle_rtt=$(get "main|q1|rtt|p50_us")
+capped=$(get "quota|rate10|rtt|p50_us")
+limit=$(awk -v i="$idle_rtt" 'BEGIN { if (i == "-") print "-"; else printf "%.0f", 2 * i + 200000 }')
+printf '%-44s %-14s %-26s %s\n' "10 publishes/s: 64-byte round trip p50" "$(fmt "$capped" 1000 1) ms" \
+    "$(fmt "$limit" 1000 1) ms (2 x idle + 200)" "$(ratio "$capped" "$limit")"
 
 echo
 echo "slow shared links (main, QoS 1; 25 ms per hop; a 64-byte round trip beside bulk sessions)"

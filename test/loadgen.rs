@@ -766,6 +766,7 @@ fn mqtt_client(
         port,
         client_id: id.to_owned(),
         qos,
+        caps: Default::default(),
         tls: None,
         username: None,
         password: None,

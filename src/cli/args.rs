@@ -111,6 +111,14 @@ pub struct Args {
     #[argh(option)]
     pub mqtt_qos: Option<String>,
 
+    /// publishes per second at most
+    #[argh(option)]
+    pub mqtt_max_rate: Option<String>,
+
+    /// bytes per second at most
+    #[argh(option)]
+    pub mqtt_max_bandwidth: Option<String>,
+
     /// mqtt topic prefix
     #[argh(option)]
     pub mqtt_topic_prefix: Option<String>,

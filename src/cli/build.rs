@@ -8,18 +8,19 @@ use std::time::Duration;
 
 use super::args::Args;
 use super::checks::{
-    check_host, check_mqtt_string, check_topic_level, integer_in, parse_port, parse_qos,
-    parse_remote_ip, usize_in, MAX_MQTT_STRING_LEN,
+    check_host, check_mqtt_string, check_topic_level, integer_in, parse_bandwidth, parse_port,
+    parse_qos, parse_remote_ip, usize_in, MAX_MQTT_STRING_LEN, MAX_PUBLISH_RATE,
 };
 use super::env::{allow_rules, pick, Env, Given, Source};
 use super::files::{check_private_file, check_readable_file, load_psk};
 use super::options::{
-    ADDR, CERTIFICATE, CLIENT_ID, FRAME_SIZE, MAX_BUFFER_MEMORY, MAX_SESSIONS, MQTT_HOST,
-    MQTT_PORT, PASSWORD, PEER_TIMEOUT, PORT, PRIVATE_KEY, PSK_FILE, QOS, REMOTE_IP, REMOTE_PORT,
-    ROOT_CA, SERVER_SIDE_ID, TOPIC_PREFIX, USERNAME, WINDOW,
+    ADDR, CERTIFICATE, CLIENT_ID, FRAME_SIZE, MAX_BANDWIDTH, MAX_BUFFER_MEMORY, MAX_RATE,
+    MAX_SESSIONS, MQTT_HOST, MQTT_PORT, PASSWORD, PEER_TIMEOUT, PORT, PRIVATE_KEY, PSK_FILE, QOS,
+    REMOTE_IP, REMOTE_PORT, ROOT_CA, SERVER_SIDE_ID, TOPIC_PREFIX, USERNAME, WINDOW,
 };
 use super::{log_flags, modes, CliError};
 use crate::config::{BrokerConfig, Config, Secret, TlsFiles, Tuning};
+use crate::mqtt::pacing::Caps;
 use crate::protocol::limits::{
     DEFAULT_FRAME_DATA, DEFAULT_MAX_BUFFER_MIB, DEFAULT_MAX_SESSIONS, DEFAULT_PEER_TIMEOUT,
     DEFAULT_WINDOW, MAX_FRAME_DATA, MAX_MAX_BUFFER_MIB, MAX_MAX_SESSIONS, MAX_WINDOW,
@@ -72,6 +73,10 @@ pub struct Values {
     pub password: Option<Given>,
     /// `--mqtt-qos`.
     pub qos: Option<Given>,
+    /// `--mqtt-max-rate`.
+    pub max_rate: Option<Given>,
+    /// `--mqtt-max-bandwidth`.
+    pub max_bandwidth: Option<Given>,
     /// `--mqtt-topic-prefix`.
     pub topic_prefix: Option<Given>,
     /// `--window`.
@@ -122,6 +127,8 @@ impl Values {
             username: pick!(USERNAME, args.mqtt_username, env),
             password: pick!(PASSWORD, args.mqtt_password, env),
             qos: pick!(QOS, args.mqtt_qos, env),
+            max_rate: pick!(MAX_RATE, args.mqtt_max_rate, env),
+            max_bandwidth: pick!(MAX_BANDWIDTH, args.mqtt_max_bandwidth, env),
             topic_prefix: pick!(TOPIC_PREFIX, args.mqtt_topic_prefix, env),
             window: pick!(WINDOW, args.window, env),
             frame_size: pick!(FRAME_SIZE, args.frame_size, env),
@@ -142,6 +149,8 @@ pub struct Numbers {
     pub remote_port: Option<u16>,
     /// `--mqtt-qos`.
     pub qos: Option<u8>,
+    /// `--mqtt-max-rate` and `--mqtt-max-bandwidth`.
+    pub caps: Caps,
     /// The tuning flags, defaults filled in.
     pub tuning: Tuning,
     /// `--remote-ip`.
@@ -158,6 +167,18 @@ impl Numbers {
             mqtt_port: values.mqtt_port.as_ref().map(parse_port).transpose()?,
             remote_port: values.remote_port.as_ref().map(parse_port).transpose()?,
             qos: values.qos.as_ref().map(parse_qos).transpose()?,
+            caps: Caps {
+                publishes: values
+                    .max_rate
+                    .as_ref()
+                    .map(|g| integer_in(g, 1, MAX_PUBLISH_RATE).map(|n| n as u32))
+                    .transpose()?,
+                bytes: values
+                    .max_bandwidth
+                    .as_ref()
+                    .map(parse_bandwidth)
+                    .transpose()?,
+            },
             tuning: tuning(values)?,
             remote_ip: values.remote_ip.as_ref().map(parse_remote_ip).transpose()?,
             host: values.addr.as_ref().map(check_host).transpose()?,
@@ -361,6 +382,11 @@ pub fn build_config(args: Args, env: Env<'_>) -> Result<(Config, Vec<String>), C
             PASSWORD.env
         ));
     }
+    if let Some(bytes) = numbers.caps.bytes {
+        // Frames fit the bandwidth cap's burst (a tenth of a second).
+        let cap = crate::mqtt::pacing::frame_cap(bytes).clamp(MIN_FRAME_DATA, MAX_FRAME_DATA);
+        numbers.tuning.frame_data = numbers.tuning.frame_data.min(cap);
+    }
     let mode = modes::mode(&switches, &mut values, &mut numbers, &mut warnings);
     let client_id = modes::client_id(&mode, values.client_id.take(), &names.server_side_id)?;
     modes::check_built(&mode)?;
@@ -379,6 +405,7 @@ pub fn build_config(args: Args, env: Env<'_>) -> Result<(Config, Vec<String>), C
             }),
             client_id,
             qos: numbers.qos.unwrap_or(DEFAULT_QOS),
+            caps: numbers.caps,
             tls,
             username: values.username.map(|given| given.value),
             password: values.password.map(|given| Secret(given.value)),

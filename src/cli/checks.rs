@@ -57,6 +57,36 @@ pub fn parse_qos(given: &Given) -> Result<u8, CliError> {
     }
 }
 
+/// Smallest `--mqtt-max-bandwidth`, bytes per second: frames are cut to a
+/// tenth of it, and below a KiB the headers would be most of each.
+pub const MIN_BANDWIDTH: u64 = 10 * 1024;
+/// Largest `--mqtt-max-bandwidth` (10 GiB/s).
+pub const MAX_BANDWIDTH: u64 = 10 << 30;
+/// Largest `--mqtt-max-rate`, publishes per second.
+pub const MAX_PUBLISH_RATE: u64 = 1_000_000;
+
+/// Bytes per second: digits with an optional `k` or `m` (times 1024, as
+/// curl's `--limit-rate`), in [`MIN_BANDWIDTH`]..[`MAX_BANDWIDTH`].
+pub fn parse_bandwidth(given: &Given) -> Result<u64, CliError> {
+    let text = given.value.as_str();
+    let (digits, scale) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1024),
+        Some((i, 'm' | 'M')) => (&text[..i], 1024 * 1024),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| (MIN_BANDWIDTH..=MAX_BANDWIDTH).contains(n))
+        .ok_or_else(|| {
+            invalid(
+                given,
+                "must be bytes per second from 10k to 10240m (a number, k or m: times 1024)",
+            )
+        })
+}
+
 /// The IPv4 address a client asks the server side to dial.
 pub fn parse_remote_ip(given: &Given) -> Result<Ipv4Addr, CliError> {
     let text = given.value.as_str();

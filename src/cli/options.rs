@@ -41,6 +41,28 @@ pub const QOS: Opt = valued(
     "MQTT_FORWARD_MQTT_QOS",
     &[(Group::Broker, "default 1")],
 );
+/// `--mqtt-max-rate`.
+pub const MAX_RATE: Opt = valued(
+    "--mqtt-max-rate",
+    "n",
+    "MQTT_FORWARD_MQTT_MAX_RATE",
+    &[(
+        Group::Broker,
+        "publishes per second at most
+(a broker's quota; default none)",
+    )],
+);
+/// `--mqtt-max-bandwidth`.
+pub const MAX_BANDWIDTH: Opt = valued(
+    "--mqtt-max-bandwidth",
+    "size",
+    "MQTT_FORWARD_MQTT_MAX_BANDWIDTH",
+    &[(
+        Group::Broker,
+        "bytes per second at most, e.g.
+512k (k, m: 1024; default none)",
+    )],
+);
 /// `--client-id`.
 pub const CLIENT_ID: Opt = valued(
     "--client-id",
@@ -307,6 +329,8 @@ pub const OPTIONS: &[Opt] = &[
     SERVER_SIDE_ID,
     TOPIC_PREFIX,
     QOS,
+    MAX_RATE,
+    MAX_BANDWIDTH,
     CLIENT_ID,
     USERNAME,
     PASSWORD,

@@ -16,4 +16,6 @@ pub use ids::IdSet;
 pub use reader::{Incoming, ReadError, Reader};
 
 #[cfg(test)]
+mod pacing_tests;
+#[cfg(test)]
 mod tests;

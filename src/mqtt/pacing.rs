@@ -1,14 +1,18 @@
 //! Pacing of everything a process publishes, within a broker's quotas
 //! (`--mqtt-max-rate` publishes per second, `--mqtt-max-bandwidth` bytes
 //! per second): one token bucket per cap. A bucket holds at most a tenth of
-//! a second of its rate (at least one packet) and refills at the cap less
+//! a second of its cap (at least one publish) and refills at the cap less
 //! that burst, so that no window of one second ever carries more than the
-//! cap: the burst plus a second of refill. Sans-IO: every call takes `now`.
+//! cap: the burst plus a second of refill. Frames are cut to fit the
+//! bandwidth cap's burst ([`frame_cap`]). Sans-IO: every call takes `now`.
 
 use std::time::{Duration, Instant};
 
 /// What a cap allows at once: a tenth of a second of it.
 const BURST_SHARE: f64 = 0.1;
+/// Kept below the cap: what reaches the broker may bunch up by a few
+/// milliseconds on the way.
+const MARGIN: f64 = 0.02;
 
 /// One cap.
 #[derive(Debug, Clone)]
@@ -22,12 +26,19 @@ struct Bucket {
 }
 
 impl Bucket {
-    /// A bucket for `cap` units per second whose largest single cost is
-    /// `largest` (a bucket must hold at least that).
-    fn new(cap: f64, largest: f64, now: Instant) -> Bucket {
-        let burst = (cap * BURST_SHARE).max(largest).min(cap);
+    /// A bucket for `cap` units per second, none costing more than a tenth
+    /// of it (or one unit).
+    fn new(cap: f64, unit: f64, now: Instant) -> Bucket {
+        let burst = (cap * BURST_SHARE).max(unit);
+        // At most one publish a second: a burst of one, and one more only
+        // two seconds later.
+        let refill = if cap - burst >= cap * 0.5 {
+            cap * (1.0 - MARGIN) - burst
+        } else {
+            cap * 0.5
+        };
         Bucket {
-            refill: (cap - burst).max(cap * 0.01),
+            refill,
             burst,
             tokens: burst,
             at: now,
@@ -72,20 +83,12 @@ pub struct Caps {
 }
 
 impl Pacer {
-    /// Paces within `caps`; `largest` is the largest PUBLISH packet, in
-    /// bytes.
-    pub fn new(caps: Caps, largest: usize, now: Instant) -> Pacer {
+    /// Paces within `caps`.
+    pub fn new(caps: Caps, now: Instant) -> Pacer {
         Pacer {
             publishes: caps.publishes.map(|n| Bucket::new(f64::from(n), 1.0, now)),
-            bytes: caps
-                .bytes
-                .map(|n| Bucket::new(n as f64, largest as f64, now)),
+            bytes: caps.bytes.map(|n| Bucket::new(n as f64, 1.0, now)),
         }
-    }
-
-    /// True when no cap is set.
-    pub fn is_unlimited(&self) -> bool {
-        self.publishes.is_none() && self.bytes.is_none()
     }
 
     /// When a PUBLISH packet of `len` bytes may go (now, if it may).
@@ -109,4 +112,15 @@ impl Pacer {
             b.take(len as f64, now);
         }
     }
+}
+
+/// Bytes of a PUBLISH packet beyond its frame (header, topic, packet id;
+/// a sealed frame's own overhead), counted against the bandwidth cap.
+pub const PUBLISH_OVERHEAD: usize = 300;
+
+/// The largest frame's stream bytes under a bandwidth cap of `bytes` per
+/// second: a PUBLISH within the bucket's burst.
+pub fn frame_cap(bytes: u64) -> usize {
+    let burst = (bytes as f64 * BURST_SHARE) as usize;
+    burst.saturating_sub(PUBLISH_OVERHEAD)
 }

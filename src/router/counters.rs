@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use super::no_answer::NoAnswer;
 use crate::reliable::paths::PathBases;
+use crate::reliable::session::Quota;
 
 /// The state a router shares with its sessions.
 #[derive(Debug)]
@@ -38,6 +39,8 @@ pub struct Counters {
     pub paths: RefCell<PathBases>,
     /// The path table was full once (said once).
     pub said_paths_full: Cell<bool>,
+    /// What the broker's publish quota asks of every session, if capped.
+    pub quota: Cell<Option<Quota>>,
 }
 
 impl Counters {
@@ -54,6 +57,7 @@ impl Counters {
             instance: random_u32(),
             paths: RefCell::new(PathBases::default()),
             said_paths_full: Cell::new(false),
+            quota: Cell::new(None),
         })
     }
 

@@ -270,6 +270,7 @@ mod tests {
             port: 8883,
             client_id: "id".to_owned(),
             qos: 1,
+            caps: Default::default(),
             tls: tls.then(|| TlsFiles {
                 root_ca: None,
                 certificate: cert.then(|| "cert.pem".into()),

@@ -20,6 +20,7 @@ use super::mqtt::{Inbound, Request};
 use super::probe::{Probe, Verdict};
 use super::reconnect::Reconnect;
 use super::transport::{Transport, UNSENT_LIMIT};
+use crate::mqtt::pacing::Pacer;
 use crate::mqtt::{Busy, Client, Event};
 
 /// Bytes read from the socket at a time.
@@ -37,6 +38,14 @@ pub struct Links {
     pub inbound: Sender<Inbound>,
 }
 
+/// What a connection borrows from the task that outlives it.
+pub struct Shared<'a> {
+    pub probe: &'a mut Probing,
+    pub endpoint: &'a str,
+    pub reconnect: &'a mut Reconnect,
+    pub pacer: &'a mut Pacer,
+}
+
 /// The frame-size probing: its topic, state and the last verdict said.
 pub type Probing = Option<(String, Probe, Option<Verdict>)>;
 
@@ -51,6 +60,10 @@ pub struct Connection<'a> {
     probe: &'a mut Probing,
     endpoint: &'a str,
     reconnect: &'a mut Reconnect,
+    /// The publishing caps, across connections.
+    pacer: &'a mut Pacer,
+    /// No publish before this (a cap is reached).
+    paced_until: Option<Instant>,
     /// CONNACK came.
     up: bool,
     reports: VecDeque<Inbound>,
@@ -75,17 +88,17 @@ impl<'a> Connection<'a> {
         stream: Transport,
         client: &'a mut Client,
         links: &'a mut Links,
-        probe: &'a mut Probing,
-        endpoint: &'a str,
-        reconnect: &'a mut Reconnect,
+        shared: Shared<'a>,
     ) -> Connection<'a> {
         Connection {
             stream,
             client,
             links,
-            probe,
-            endpoint,
-            reconnect,
+            probe: shared.probe,
+            endpoint: shared.endpoint,
+            reconnect: shared.reconnect,
+            pacer: shared.pacer,
+            paced_until: None,
             up: false,
             reports: VecDeque::new(),
             sending: None,
@@ -219,8 +232,13 @@ impl<'a> Connection<'a> {
     /// Takes requests while the client has room for them.
     fn take_requests(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         let mut any = false;
-        while !self.closing && self.client.can_publish() {
+        while !self.closing && self.client.can_publish() && !self.paced(now) {
             if let Some((topic, payload)) = self.own.pop_front() {
+                let len = packet_len(&topic, payload.len());
+                if !self.pace(len, now) {
+                    self.own.push_front((topic, payload));
+                    break;
+                }
                 if self
                     .client
                     .publish(topic.clone(), payload.clone().into(), false, now)
@@ -229,6 +247,7 @@ impl<'a> Connection<'a> {
                     self.own.push_front((topic, payload));
                     break;
                 }
+                self.pacer.sent(len, now);
                 any = true;
                 continue;
             }
@@ -256,11 +275,20 @@ impl<'a> Connection<'a> {
                 payload,
                 retain,
             } => {
+                let len = packet_len(&topic, payload.len());
+                if !self.pace(len, now) {
+                    self.held = Some(Request::Publish {
+                        topic,
+                        payload,
+                        retain,
+                    });
+                    return false;
+                }
                 match self
                     .client
                     .publish(topic.clone(), payload.clone(), retain, now)
                 {
-                    Ok(()) => {}
+                    Ok(()) => self.pacer.sent(len, now),
                     Err(Busy::Later) => {
                         self.held = Some(Request::Publish {
                             topic,
@@ -287,6 +315,23 @@ impl<'a> Connection<'a> {
                 self.closing = true;
             }
         }
+        true
+    }
+
+    /// True while a cap holds publishing back.
+    fn paced(&self, now: Instant) -> bool {
+        self.paced_until.is_some_and(|until| now < until)
+    }
+
+    /// True if a PUBLISH of `len` bytes may go now; else the connection
+    /// waits until it may ([`Self::poll_timer`]).
+    fn pace(&mut self, len: usize, now: Instant) -> bool {
+        let at = self.pacer.ready_at(len, now);
+        if at > now {
+            self.paced_until = Some(at);
+            return false;
+        }
+        self.paced_until = None;
         true
     }
 
@@ -329,10 +374,10 @@ impl<'a> Connection<'a> {
     /// Fires the client's and the probe's deadlines.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Result<bool, ConnectionError> {
         let probe = self.probe.as_ref().and_then(|(_, p, _)| p.deadline());
-        let deadline = match (self.client.poll_timeout(), probe) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline = [self.client.poll_timeout(), probe, self.paced_until]
+            .into_iter()
+            .flatten()
+            .min();
         let Some(deadline) = deadline else {
             return Ok(false);
         };
@@ -381,4 +426,10 @@ fn report_verdict(verdict: Verdict, last: &mut Option<Verdict>) -> Inbound {
     }
     *last = Some(verdict);
     Inbound::FrameLimit(size)
+}
+
+/// The bytes of a PUBLISH packet carrying `payload` bytes on `topic` (what
+/// the bandwidth cap counts): fixed header, topic, packet id, payload.
+fn packet_len(topic: &str, payload: usize) -> usize {
+    5 + 2 + topic.len() + 2 + payload
 }

@@ -22,7 +22,7 @@ use crate::protocol::limits::{HELD_WINDOW, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW}
 /// holds of its peer's.
 const INBOX_FRAMES: usize = 4 * HELD_WINDOW;
 use crate::protocol::topic::{Direction, SessionId, Topics};
-use crate::reliable::session::{Role, Session, SessionConfig};
+use crate::reliable::session::{Quota, Role, Session, SessionConfig};
 use crate::router::{Counters, Opening, Slot};
 use crate::secure::channel::Channel;
 use crate::secure::psk::Psk;
@@ -73,6 +73,10 @@ impl SessionFactory {
         config: &Config,
     ) -> (SessionFactory, Rc<Counters>, Receiver<SessionId>) {
         let counters = Counters::new(initial_frame_limit(config), config.tuning.max_buffer_memory);
+        let caps = config.broker.caps;
+        counters
+            .quota
+            .set(caps.publishes.map(|n| Quota::for_caps(n, caps.bytes)));
         let (done_tx, done) = smol::channel::unbounded();
         let sessions = SessionFactory::new(ex, broker, config, counters.clone(), done_tx);
         (sessions, counters, done)

@@ -19,12 +19,13 @@ use smol::future::or;
 use smol::{LocalExecutor, Timer};
 
 use super::broker_error::ConnectionError;
-use super::connection::{Connection, Links, Probing};
+use super::connection::{Connection, Links, Probing, Shared};
 use super::probe::Probe;
 use super::reconnect::Reconnect;
 use super::transport::Transport;
 use super::CONNECT_TIMEOUT;
 use crate::config::BrokerConfig;
+use crate::mqtt::pacing::Pacer;
 use crate::mqtt::{Client, Options};
 use crate::protocol::frame::MAX_PAYLOAD;
 use crate::router::{self, Link, LinkError};
@@ -240,20 +241,20 @@ async fn drive(
 ) {
     let endpoint = endpoint(&config);
     let mut reconnect = Reconnect::default();
+    let mut pacer = Pacer::new(config.caps, Instant::now());
     let mut looked: Option<(Instant, Option<super::listener_probe::Listener>)> = None;
     loop {
         let (error, was_up) = match attempt(&config, tls.as_ref()).await {
             Err(e) => (e, false),
             Ok(stream) => {
                 client.connect(Instant::now());
-                let mut connection = Connection::new(
-                    stream,
-                    &mut client,
-                    &mut links,
-                    &mut probe,
-                    &endpoint,
-                    &mut reconnect,
-                );
+                let shared = Shared {
+                    probe: &mut probe,
+                    endpoint: &endpoint,
+                    reconnect: &mut reconnect,
+                    pacer: &mut pacer,
+                };
+                let mut connection = Connection::new(stream, &mut client, &mut links, shared);
                 match connection.run().await {
                     Ok(()) => break,
                     Err(failed) => failed,

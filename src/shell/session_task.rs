@@ -140,6 +140,9 @@ pub async fn await_confirmation(
 
 /// Runs the session until the core is done, logging when it closes.
 pub async fn run(mut core: Session, io: SessionIo) {
+    if let Some(quota) = io.counters.quota.get() {
+        core.set_quota(quota);
+    }
     let mut task = Task::new(io);
     loop {
         task.before_waiting(&mut core).await;

@@ -21,6 +21,7 @@ fn server_mode_defaults_target_localhost_port_22_and_uses_the_server_id_as_clien
                 port: 1883,
                 client_id: ID.to_owned(),
                 qos: 1,
+                caps: Default::default(),
                 tls: None,
                 username: None,
                 password: None,

@@ -66,6 +66,7 @@ fn long_flags_set_every_client_mode_setting() {
                 port: 1884,
                 client_id: "laptop".to_owned(),
                 qos: 2,
+                caps: Default::default(),
                 tls: None,
                 username: None,
                 password: None,

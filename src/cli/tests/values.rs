@@ -224,3 +224,51 @@ fn window_frame_size_and_peer_timeout_out_of_range_are_errors() {
         );
     }
 }
+
+#[test]
+fn publish_caps_are_read_from_flags_and_variables_with_k_and_m_sizes() {
+    let (config, _) = run(&client(&[
+        "--mqtt-max-rate",
+        "100",
+        "--mqtt-max-bandwidth",
+        "512k",
+    ]));
+    assert_eq!(config.broker.caps.publishes, Some(100));
+    assert_eq!(config.broker.caps.bytes, Some(512 * 1024));
+    let env = env_of(&[
+        ("MQTT_FORWARD_MQTT_MAX_RATE", "10"),
+        ("MQTT_FORWARD_MQTT_MAX_BANDWIDTH", "1M"),
+    ]);
+    let (config, _) = run_with(&client(&[]), &env);
+    assert_eq!(config.broker.caps.publishes, Some(10));
+    assert_eq!(config.broker.caps.bytes, Some(1024 * 1024));
+    let (config, _) = run(&client(&[]));
+    assert_eq!(config.broker.caps, Default::default());
+}
+
+#[test]
+fn a_bandwidth_cap_cuts_frames_to_a_tenth_of_a_second_of_it() {
+    let (config, _) = run(&client(&["--mqtt-max-bandwidth", "64k"]));
+    assert_eq!(config.tuning.frame_data, 6553 - 300);
+    let (config, _) = run(&client(&["--mqtt-max-bandwidth", "100m"]));
+    assert_eq!(config.tuning.frame_data, DEFAULT_FRAME_DATA);
+}
+
+#[test]
+fn bad_publish_caps_are_errors_naming_flag_and_value() {
+    for bad in ["0", "-1", "1000001", "ten", ""] {
+        assert_eq!(
+            error(&client(&["--mqtt-max-rate", bad])),
+            format!("invalid --mqtt-max-rate '{bad}': must be an integer in 1..1000000")
+        );
+    }
+    for bad in ["0", "9k", "512kb", "k", "1g", "10241m", ""] {
+        assert_eq!(
+            error(&client(&["--mqtt-max-bandwidth", bad])),
+            format!(
+                "invalid --mqtt-max-bandwidth '{bad}': must be bytes per second from 10k to \
+                 10240m (a number, k or m: times 1024)"
+            )
+        );
+    }
+}

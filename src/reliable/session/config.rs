@@ -38,3 +38,28 @@ pub enum PeerKind {
     /// This program.
     Capable,
 }
+
+/// What a broker's publish quota asks of a session (`--mqtt-max-rate`):
+/// fewer, larger publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// How long an acknowledgement waits for a data frame to ride on.
+    pub ack_delay: Duration,
+    /// The smallest frame the adaptive sizing may choose, in stream bytes
+    /// (within the largest the session may send).
+    pub frame_floor: usize,
+}
+
+impl Quota {
+    /// For a process that may publish `publishes` times and, if capped,
+    /// `bytes` bytes per second: acknowledgements wait up to two publishes'
+    /// time (2 ms to 200 ms), and frames carry at least what the bandwidth
+    /// allows per publish (full frames without a bandwidth cap).
+    pub fn for_caps(publishes: u32, bytes: Option<u64>) -> Quota {
+        let per_publish = Duration::from_secs(2) / publishes.max(1);
+        Quota {
+            ack_delay: per_publish.clamp(Duration::from_millis(2), Duration::from_millis(200)),
+            frame_floor: bytes.map_or(usize::MAX, |b| (b / u64::from(publishes.max(1))) as usize),
+        }
+    }
+}

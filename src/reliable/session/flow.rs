@@ -55,7 +55,9 @@ impl Session {
         let by_time = bytes * FRAME_TIME.as_secs_f64() / srtt.as_secs_f64().max(1e-6);
         let by_frames = bytes / self.window() as f64;
         let by_path = self.path_windows as f64 / BROKER_FRAMES as f64;
-        (by_time.max(by_frames).max(by_path) as usize).clamp(MIN_ADAPTIVE_FRAME.min(full), full)
+        (by_time.max(by_frames).max(by_path) as usize)
+            .max(self.frame_floor)
+            .clamp(MIN_ADAPTIVE_FRAME.min(full), full)
     }
 
     /// The largest frame: the configured size within what the broker

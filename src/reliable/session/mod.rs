@@ -37,7 +37,7 @@ mod transmit;
 /// The acknowledgement flag of a receiver that saw a gap (see
 /// [`flags::GAP`]).
 pub use crate::protocol::frame::flags::GAP as GAP_FLAG;
-pub use config::{PeerKind, Role, SessionConfig};
+pub use config::{PeerKind, Quota, Role, SessionConfig};
 pub use outcome::{CloseReason, Event};
 
 /// The fewest frames a session may have in flight or buffered, whatever
@@ -95,6 +95,10 @@ pub struct Session {
     peer_instance: Option<u32>,
     /// The windows of all sessions on this session's path.
     path_windows: usize,
+    /// How long an acknowledgement waits for a data frame (see [`Quota`]).
+    ack_delay: Duration,
+    /// The smallest adaptive frame (see [`Quota`]).
+    frame_floor: usize,
     /// The round trip of the path alone, from timestamps: the floor of the
     /// retransmission timeout.
     path_rtt: RttEstimator,
@@ -160,6 +164,8 @@ impl Session {
             instance: None,
             peer_instance: None,
             path_windows: 0,
+            ack_delay: timers::ACK_DELAY,
+            frame_floor: 0,
             close_due: false,
             frames_unacked: 0,
             ack_deadline: None,
@@ -181,6 +187,13 @@ impl Session {
         };
         session.recv.set_limit(session.recv_limit());
         session
+    }
+
+    /// What a broker's publish quota asks of the session: acknowledgements
+    /// that wait longer for data to ride on, larger frames.
+    pub fn set_quota(&mut self, quota: Quota) {
+        self.ack_delay = quota.ack_delay;
+        self.frame_floor = quota.frame_floor;
     }
 
     /// Client: send no stream bytes until the server side has answered, and

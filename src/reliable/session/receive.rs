@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use super::timers::ACK_DELAY;
 use super::{CloseReason, PeerKind, Role, Session, State};
 use crate::protocol::frame::{flags, is_close, Frame, Header};
 
@@ -165,7 +164,7 @@ impl Session {
         if self.frames_unacked >= ACK_EVERY_FRAMES || self.recv.fin_delivered() {
             self.ack_now = true;
         } else if self.ack_deadline.is_none() {
-            self.ack_deadline = Some(now + ACK_DELAY);
+            self.ack_deadline = Some(now + self.ack_delay);
         }
     }
 }

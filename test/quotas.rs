@@ -1,0 +1,105 @@
+//! Publishing within a broker's quotas (`--mqtt-max-rate`,
+//! `--mqtt-max-bandwidth`), measured at the broker: a sniffer subscribed to
+//! every topic timestamps each publish of either side while a transfer
+//! runs, and no window of one second may carry more than a cap.
+
+mod common;
+
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::mqtt_raw::RawClient;
+use common::*;
+
+/// One publish seen at the broker: when, by which side, its packet's bytes
+/// as the pacer counts them (fixed header at most 5, topic, packet id).
+struct Seen {
+    at: Instant,
+    by_client: bool,
+    bytes: usize,
+}
+
+/// The most publishes and bytes any window of one second holds.
+fn busiest_second(seen: &[&Seen]) -> (usize, usize) {
+    let mut most = (0, 0);
+    let mut start = 0;
+    let mut bytes = 0;
+    for (end, s) in seen.iter().enumerate() {
+        bytes += s.bytes;
+        while s.at.duration_since(seen[start].at) >= Duration::from_secs(1) {
+            bytes -= seen[start].bytes;
+            start += 1;
+        }
+        most.0 = most.0.max(end + 1 - start);
+        most.1 = most.1.max(bytes);
+    }
+    most
+}
+
+#[test]
+fn publishing_stays_within_the_rate_and_bandwidth_caps_measured_at_the_broker() {
+    const RATE: usize = 40;
+    const BANDWIDTH: usize = 64 * 1024;
+    let echo = Target::echo();
+    let mut fx = Fixture::new("quota");
+    let mut sniffer = RawClient::connect(fx.broker.port, "sniffer");
+    sniffer.subscribe("#");
+    sniffer.set_read_timeout(Duration::from_millis(200));
+    let (tx, rx) = mpsc::channel::<Option<Seen>>();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let sniffing = thread::spawn(move || {
+        while stop_rx.try_recv().is_err() {
+            if let Some((topic, payload, _)) = sniffer.next_publish() {
+                let seen = Seen {
+                    at: Instant::now(),
+                    by_client: topic.ends_with("/tx")
+                        || (topic.contains("/probe/") && !topic.ends_with("/probe/quota")),
+                    bytes: 5 + 2 + topic.len() + 2 + payload.len(),
+                };
+                let _ = tx.send(Some(seen));
+            }
+        }
+        let _ = tx.send(None);
+    });
+    let caps = [
+        "--mqtt-max-rate",
+        &RATE.to_string(),
+        "--mqtt-max-bandwidth",
+        "64k",
+    ]
+    .map(str::to_owned);
+    let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+    let _server = fx.server("quota", echo.port, &caps);
+    let (_client, port) = fx.client("quota", &caps);
+    let data = Arc::new(random_bytes(256 * 1024, 17));
+    let started = Instant::now();
+    let got = echo_through(port, data.clone(), Duration::from_secs(120)).unwrap_or_else(|e| {
+        panic!("{e}\n{}", fx.logs());
+    });
+    let took = started.elapsed();
+    assert_same_data("echo under caps", &got, &data);
+    let _ = stop_tx.send(());
+    let mut seen = Vec::new();
+    while let Ok(Some(s)) = rx.recv() {
+        seen.push(s);
+    }
+    sniffing.join().unwrap();
+    for by_client in [true, false] {
+        let side: Vec<&Seen> = seen.iter().filter(|s| s.by_client == by_client).collect();
+        let (publishes, bytes) = busiest_second(&side);
+        let name = if by_client { "client" } else { "server" };
+        eprintln!(
+            "{name} side: {} publishes, busiest second {publishes} publishes and {bytes} bytes \
+             (caps {RATE}, {BANDWIDTH}); echo of {} bytes in {took:?}",
+            side.len(),
+            data.len()
+        );
+        assert!(
+            publishes <= RATE,
+            "{name}: {publishes} publishes in a second"
+        );
+        assert!(bytes <= BANDWIDTH, "{name}: {bytes} bytes in a second");
+        assert!(side.len() > RATE, "{name}: too few publishes to measure");
+    }
+}
