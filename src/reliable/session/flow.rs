@@ -191,7 +191,9 @@ impl Session {
         let Some(stamps) = Stamps::from_wire(h.flags, h.pad) else {
             return;
         };
-        self.peer_stamp = Some((stamps.sent, now));
+        // Frames still wait to be written out: this one waits behind them.
+        let backlogged = !self.recv.all_delivered();
+        self.peer_stamp = Some((stamps.sent, (!backlogged).then_some(now)));
         self.peer_stamps = true;
         let Some(echo) = stamps.echo else {
             return;
@@ -213,9 +215,12 @@ impl Session {
     pub(super) fn stamps(&self, now: Instant) -> Stamps {
         Stamps {
             sent: clock(now.saturating_duration_since(self.created)),
-            echo: self
-                .peer_stamp
-                .map(|(sent, at)| sent.wrapping_add(clock(now.saturating_duration_since(at)))),
+            echo: self.peer_stamp.map(|(sent, at)| {
+                // Behind a local reader that does not keep up, the wait is
+                // not taken out: the sender must see it and slow down.
+                let held = at.map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
+                sent.wrapping_add(clock(held))
+            }),
         }
     }
 }

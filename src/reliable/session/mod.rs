@@ -83,8 +83,10 @@ pub struct Session {
     /// The peer sends timestamps: it is a version whose receive window
     /// adapts too (see [`Self::window`]).
     peer_stamps: bool,
-    /// The newest timestamp from the peer and when it arrived, to echo.
-    peer_stamp: Option<(u16, Instant)>,
+    /// The newest timestamp from the peer and when it arrived, to echo
+    /// advanced by the time it was held (no arrival: it arrived behind
+    /// frames the local reader had not taken yet, and its wait counts).
+    peer_stamp: Option<(u16, Option<Instant>)>,
     /// The peer echoes our timestamps: the window runs on those round
     /// trips, not on the acknowledgements'.
     stamped: bool,
