@@ -133,6 +133,12 @@ impl DelayWindow {
         self.shared_base = base;
     }
 
+    /// Raises the window to `bytes` if it is smaller (a session starting on
+    /// a path known to be short).
+    pub fn start_at(&mut self, bytes: usize) {
+        self.cwnd = self.cwnd.max(bytes);
+    }
+
     /// A round trip measured outside the acknowledgements (the opening
     /// frame's answer).
     pub fn sample(&mut self, rtt: Duration, now: Instant) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{PeerKind, Role, Session, MIN_SHARE_FRAMES};
 use crate::protocol::frame::Header;
-use crate::protocol::limits::LEGACY_FRAME_DATA;
+use crate::protocol::limits::{LEGACY_FRAME_DATA, PRE_ADAPTIVE_WINDOW};
 use crate::protocol::stamps::{clock, round_trip, Stamps};
 use crate::reliable::congestion::Ack;
 
@@ -22,6 +22,9 @@ const INITIAL_FRAME: usize = INITIAL_WINDOW / 4;
 /// gives: on a slow uplink frames get smaller, so that a frame of another
 /// session waits behind at most a few milliseconds of one at each link.
 const FRAME_TIME: Duration = Duration::from_millis(5);
+/// A path whose base round trip is below this is short: a LAN, or one
+/// machine (see [`Session::set_shared_base`]).
+const SHORT_PATH: Duration = Duration::from_millis(2);
 /// Frames the windows of all sessions on a path are cut into at least: a
 /// frame counts in the broker's in-flight limit toward the peer (at QoS 1
 /// and 2; mosquitto's default is 20 publishes) for about half the round
@@ -168,6 +171,15 @@ impl Session {
     /// it instead of its own.
     pub fn set_shared_base(&mut self, base: Option<Duration>) {
         self.flow.set_shared_base(base);
+        // On a path known to be short (a LAN, one machine), a session that
+        // has sent nothing yet starts with the window sessions had before
+        // it adapted: a slow start over round trips of a millisecond costs
+        // a tenth of a fast transfer.
+        let short = base.is_some_and(|b| b < SHORT_PATH);
+        if short && self.bytes_sent == 0 && self.peer != PeerKind::Legacy {
+            let start = PRE_ADAPTIVE_WINDOW * self.full_chunk();
+            self.flow.start_at(start.min(self.bytes_cap()));
+        }
     }
 
     /// Sets the windows of all sessions on this session's path, in bytes
