@@ -73,9 +73,15 @@ impl Session {
     }
 
     /// The most stream bytes the delay-based window may reach: the frame
-    /// window of full frames, within the share of the buffer budget.
+    /// window of full frames, within the share of the buffer budget; on a
+    /// short path the fixed window of earlier versions (1 MiB by default).
     pub(super) fn bytes_cap(&self) -> usize {
-        (self.window() * self.full_chunk()).min(self.share.max(1))
+        let cap = (self.window() * self.full_chunk()).min(self.share.max(1));
+        if self.short_path {
+            cap.min(PRE_ADAPTIVE_WINDOW * self.full_chunk())
+        } else {
+            cap
+        }
     }
 
     /// The smallest delay-based window: two frames.
@@ -171,14 +177,13 @@ impl Session {
     /// it instead of its own.
     pub fn set_shared_base(&mut self, base: Option<Duration>) {
         self.flow.set_shared_base(base);
-        // On a path known to be short (a LAN, one machine), a session that
-        // has sent nothing yet starts with the window sessions had before
-        // it adapted: a slow start over round trips of a millisecond costs
-        // a tenth of a fast transfer.
-        let short = base.is_some_and(|b| b < SHORT_PATH);
-        if short && self.bytes_sent == 0 && self.peer != PeerKind::Legacy {
-            let start = PRE_ADAPTIVE_WINDOW * self.full_chunk();
-            self.flow.start_at(start.min(self.bytes_cap()));
+        // On a path known to be short (a LAN, one machine) the window is
+        // the one sessions had before it adapted, from the start: a slow
+        // start there costs a tenth of a fast transfer, and 25 ms of queue
+        // would be megabytes held for nothing.
+        self.short_path = base.is_some_and(|b| b < SHORT_PATH);
+        if self.short_path && self.bytes_sent == 0 && self.peer != PeerKind::Legacy {
+            self.flow.start_at(self.bytes_cap());
         }
     }
 

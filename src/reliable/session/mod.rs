@@ -101,6 +101,8 @@ pub struct Session {
     ack_delay: Duration,
     /// The smallest adaptive frame (see [`Quota`]).
     frame_floor: usize,
+    /// The path's base round trip is that of a LAN: the window is fixed.
+    short_path: bool,
     /// The round trip of the path alone, from timestamps: the floor of the
     /// retransmission timeout.
     path_rtt: RttEstimator,
@@ -168,6 +170,7 @@ impl Session {
             path_windows: 0,
             ack_delay: timers::ACK_DELAY,
             frame_floor: 0,
+            short_path: false,
             close_due: false,
             frames_unacked: 0,
             ack_deadline: None,
