@@ -55,7 +55,7 @@ pub const MAX_RATE: Opt = valued(
 /// `--mqtt-max-bandwidth`.
 pub const MAX_BANDWIDTH: Opt = valued(
     "--mqtt-max-bandwidth",
-    "size",
+    "n",
     "MQTT_FORWARD_MQTT_MAX_BANDWIDTH",
     &[(
         Group::Broker,
