@@ -218,13 +218,10 @@ impl SendWindow {
         self.progress = Some(Progress { bytes, rtt });
         self.una = ack + 1;
         self.dup_acks = 0;
-        // A backed-off timeout stands until a round trip is measured again
-        // (RFC 6298 §5.7): behind a queue longer than the timeout, resetting
-        // it at every acknowledgement would retransmit spuriously for ever,
-        // and Karn's rule would never let a sample through.
-        if rtt.is_some() {
-            self.rtt.reset_backoff();
-        }
+        // Progress: the backoff goes (a queue longer than the timeout does
+        // not make it retransmit for ever: the timestamps' round trip is its
+        // floor, see `set_rto_floor`).
+        self.rtt.reset_backoff();
         if self.pending_rexmit.is_some_and(|s| s < self.una) {
             self.pending_rexmit = None;
         }
