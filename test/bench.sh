@@ -468,33 +468,44 @@ start_proxy() {
     return 1
 }
 
+# start_sides NAME SERVER_MQTT_PORT CLIENT_MQTT_PORT FLAGS...: a server side
+# (to the target) and a client side of the main forwarder with FLAGS, each to
+# its own broker port, logs in $WORK/NAME-{server,client}.log. Sets SPID,
+# CPID and PORT (the client side's); fails when the client never listens.
+start_sides() {
+    local name=$1 sport=$2 cport=$3 id
+    shift 3
+    id="bench-$name-$$"
+    PORT=$("$LOADGEN" free-port)
+    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$sport" "$@" \
+        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/$name-server.log" 2>&1 &
+    SPID=$!
+    PIDS+=("$SPID")
+    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$cport" "$@" \
+        --server-side-id "$id" -p "$PORT" >"$WORK/$name-client.log" 2>&1 &
+    CPID=$!
+    PIDS+=("$CPID")
+    wait_listening "$PORT" "$name client side" "$CPID"
+}
+
 # impaired NAME PROXY-FLAGS...: the main forwarder at QoS 0, both sides
 # through their own proxy; a 64-byte echo round trip and a one-way upload.
 impaired() {
-    local name=$1 sp cp spid cpid port id
+    local name=$1 sp cp port
     shift
     sp=$(start_proxy "$@" --seed 1) || return 0
     cp=$(start_proxy "$@" --seed 2) || return 0
-    id="bench-$name-$$"
-    port=$("$LOADGEN" free-port)
-    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$sp" --mqtt-qos 0 \
-        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/$name-server.log" 2>&1 &
-    spid=$!
-    PIDS+=("$spid")
-    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$cp" --mqtt-qos 0 \
-        --server-side-id "$id" -p "$port" >"$WORK/$name-client.log" 2>&1 &
-    cpid=$!
-    PIDS+=("$cpid")
-    if wait_listening "$port" "$name client side" "$cpid"; then
+    if start_sides "$name" "$sp" "$cp" --mqtt-qos 0; then
+        port=$PORT
         WATCH_NAMES=(client server)
-        WATCH_PIDS=("$cpid" "$spid")
+        WATCH_PIDS=("$CPID" "$SPID")
         echo "-- impaired link: $name ($*)"
         measure "imp|$name|warmup" setup --port "$port" --count 1 --timeout 30
         measure "imp|$name|rtt" rtt --port "$port" --count 20 --size 64 --max-secs "$MAX_SECS" --timeout 60
         measure "imp|$name|up" one-way --port "$port" --bytes "$IMPAIRED_BYTES" --dir up --timeout 120
     fi
-    stop "$cpid"
-    stop "$spid"
+    stop "$CPID"
+    stop "$SPID"
 }
 
 IMPAIRED_BYTES=$((QUICK ? 4 * MIB : 16 * MIB))
@@ -512,20 +523,11 @@ impaired loss1 --drop 1
 SLOW_RATES="1048576 262144"
 SLOW_SECS=$((QUICK ? 8 : 15))
 slow_link() {
-    local rate=$1 sp cp spid cpid port id bulk n
+    local rate=$1 sp cp port bulk n
     sp=$(start_proxy --delay-ms "$WAN_DELAY_MS" --rate "$rate" --shared-link 1 --seed 1) || return 0
     cp=$(start_proxy --delay-ms "$WAN_DELAY_MS" --rate "$rate" --shared-link 1 --seed 2) || return 0
-    id="bench-slow-$rate-$$"
-    port=$("$LOADGEN" free-port)
-    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$sp" --mqtt-qos 1 \
-        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/slow-$rate-server.log" 2>&1 &
-    spid=$!
-    PIDS+=("$spid")
-    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$cp" --mqtt-qos 1 \
-        --server-side-id "$id" -p "$port" >"$WORK/slow-$rate-client.log" 2>&1 &
-    cpid=$!
-    PIDS+=("$cpid")
-    if wait_listening "$port" "slow $rate client side" "$cpid"; then
+    if start_sides "slow-$rate" "$sp" "$cp" --mqtt-qos 1; then
+        port=$PORT
         echo "-- slow shared link: $rate bytes/s, $WAN_DELAY_MS ms per hop"
         measure "slow|$rate|warmup" setup --port "$port" --count 1 --timeout 30
         measure "slow|$rate|idle" rtt --port "$port" --count 30 --size 64 --timeout 60
@@ -536,8 +538,8 @@ slow_link() {
             done
         done
     fi
-    stop "$cpid"
-    stop "$spid"
+    stop "$CPID"
+    stop "$SPID"
 }
 for rate in $SLOW_RATES; do
     slow_link "$rate"
@@ -553,27 +555,18 @@ done
 # no second carries more than a cap.)
 QUOTA_BW=$((512 * 1024))
 quota_run() { # NAME FLAGS...: starts both sides with FLAGS, measures
-    local name=$1 spid cpid port id
+    local name=$1 port
     shift
-    id="bench-quota-$name-$$"
-    port=$("$LOADGEN" free-port)
-    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos 1 "$@" \
-        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/quota-$name-server.log" 2>&1 &
-    spid=$!
-    PIDS+=("$spid")
-    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos 1 "$@" \
-        --server-side-id "$id" -p "$port" >"$WORK/quota-$name-client.log" 2>&1 &
-    cpid=$!
-    PIDS+=("$cpid")
-    if wait_listening "$port" "quota $name client side" "$cpid"; then
+    if start_sides "quota-$name" "$BROKER_PORT" "$BROKER_PORT" --mqtt-qos 1 "$@"; then
+        port=$PORT
         echo "-- publishing caps: $name ($*)"
         measure "quota|$name|warmup" setup --port "$port" --count 1 --timeout 30
         measure "quota|$name|rtt" rtt --port "$port" --count 30 --size 64 --timeout 60
         measure "quota|$name|up" one-way --port "$port" --bytes $((QUICK ? 2 * MIB : 4 * MIB)) \
             --dir up --timeout 120
     fi
-    stop "$cpid"
-    stop "$spid"
+    stop "$CPID"
+    stop "$SPID"
 }
 quota_run bandwidth --mqtt-max-rate 100 --mqtt-max-bandwidth 512k
 quota_run rate10 --mqtt-max-rate 10
@@ -583,33 +576,24 @@ quota_run rate10 --mqtt-max-rate 10
 # The main forwarder at QoS 0 with --psk-file on both sides: the cost of
 # authenticated encryption, next to the same tests without a key above.
 keyed() {
-    local id port spid cpid key="$WORK/psk"
+    local port key="$WORK/psk"
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$key")
-    id="bench-keyed-$$"
-    port=$("$LOADGEN" free-port)
-    "${BIN[main]}" -s --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos 0 --psk-file "$key" \
-        --server-side-id "$id" -p "$TARGET_PORT" >"$WORK/keyed-server.log" 2>&1 &
-    spid=$!
-    PIDS+=("$spid")
-    "${BIN[main]}" --mqtt-host 127.0.0.1 --mqtt-port "$BROKER_PORT" --mqtt-qos 0 --psk-file "$key" \
-        --server-side-id "$id" -p "$port" >"$WORK/keyed-client.log" 2>&1 &
-    cpid=$!
-    PIDS+=("$cpid")
-    if wait_listening "$port" "keyed client side" "$cpid"; then
+    if start_sides keyed "$BROKER_PORT" "$BROKER_PORT" --mqtt-qos 0 --psk-file "$key"; then
+        port=$PORT
         WATCH_NAMES=(client server broker target)
-        WATCH_PIDS=("$cpid" "$spid" "$BROKER_PID" "$TARGET_PID")
+        WATCH_PIDS=("$CPID" "$SPID" "$BROKER_PID" "$TARGET_PID")
         echo "-- main QoS 0 with --psk-file"
         measure "key|warmup" setup --port "$port" --count 1 --timeout 15
         measure "key|setup" setup --port "$port" --count "$SETUP_N" --max-secs "$MAX_SECS" --timeout "$STALL"
         measure "key|rtt" rtt --port "$port" --count "$RTT_N" --size 64 --max-secs "$MAX_SECS" --timeout "$STALL"
         measure_reps "key|bulk" bulk-echo --port "$port" --bytes "$BULK_BYTES" --sessions 1 --timeout "$STALL"
         measure_reps "key|up" one-way --port "$port" --bytes "$ONEWAY_BYTES" --dir up --timeout "$STALL"
-        read -r R["key|rss_client"] _ _ <<<"$(mem_threads "$cpid")"
-        read -r R["key|rss_server"] _ _ <<<"$(mem_threads "$spid")"
+        read -r R["key|rss_client"] _ _ <<<"$(mem_threads "$CPID")"
+        read -r R["key|rss_server"] _ _ <<<"$(mem_threads "$SPID")"
     fi
     WATCH_PIDS=() WATCH_NAMES=()
-    stop "$cpid"
-    stop "$spid"
+    stop "$CPID"
+    stop "$SPID"
 }
 [[ " $QOS_LEVELS " == *" 0 "* ]] && keyed
 

@@ -26,8 +26,6 @@ pub struct Pipe {
     delay: Duration,
     /// When the last frame queued will have been sent.
     free_at: Instant,
-    /// Bytes carried (frames and their overhead).
-    pub carried: u64,
 }
 
 impl Pipe {
@@ -36,7 +34,6 @@ impl Pipe {
             rate,
             delay,
             free_at: t0,
-            carried: 0,
         }
     }
 
@@ -49,7 +46,6 @@ impl Pipe {
             Duration::from_secs_f64(len as f64 / self.rate as f64)
         };
         self.free_at = start + send;
-        self.carried += len as u64;
         self.free_at + self.delay
     }
 
