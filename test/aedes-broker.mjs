@@ -2,6 +2,9 @@
 // (npm), on 127.0.0.1:PORT. Usage: node test/aedes-broker.mjs PORT
 // AEDES_DIR names the directory whose node_modules holds aedes
 // (test/run-tests.sh installs it into ~/.cache/mqtt-forward/aedes).
+// A cloud broker's quota, from the environment: AEDES_MAX_SUBSCRIPTIONS=N,
+// a client holds at most N topic filters, more are refused in the SUBACK
+// (EMQX Serverless allows 10).
 import net from 'node:net'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -14,6 +17,27 @@ if (!port || !dir) {
 }
 const { Aedes } = await import(pathToFileURL(path.join(dir, 'node_modules', 'aedes', 'aedes.js')).href)
 const aedes = await Aedes.createBroker()
+const maxSubscriptions = Number(process.env.AEDES_MAX_SUBSCRIPTIONS || 0)
+const held = new Map()
+const filters = (client) => {
+  if (!held.has(client.id)) held.set(client.id, new Set())
+  return held.get(client.id)
+}
+aedes.authorizeSubscribe = (client, sub, callback) => {
+  if (maxSubscriptions > 0) {
+    const mine = filters(client)
+    if (!mine.has(sub.topic) && mine.size >= maxSubscriptions) {
+      console.log(`refused subscription ${mine.size + 1} of ${client.id}: ${sub.topic}`)
+      return callback(null, null)
+    }
+    mine.add(sub.topic)
+  }
+  callback(null, sub)
+}
+aedes.on('unsubscribe', (topics, client) => {
+  if (client) for (const t of topics) filters(client).delete(t)
+})
+aedes.on('clientDisconnect', (client) => held.delete(client.id))
 const server = net.createServer(aedes.handle)
 server.on('error', (e) => {
   console.error(`aedes: ${e.message}`)

@@ -9,6 +9,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::fault_proxy::{FaultProxy, Faults};
 use common::mqtt_raw::RawClient;
 use common::*;
 
@@ -102,4 +103,98 @@ fn publishing_stays_within_the_rate_and_bandwidth_caps_measured_at_the_broker() 
         assert!(bytes <= BANDWIDTH, "{name}: {bytes} bytes in a second");
         assert!(side.len() > RATE, "{name}: too few publishes to measure");
     }
+}
+
+#[test]
+fn twenty_sessions_of_one_client_side_fit_a_broker_that_allows_ten_subscriptions() {
+    const SESSIONS: usize = 20;
+    let echo = Target::echo();
+    let mut fx = Fixture::with_aedes_quirks("subs", &[("AEDES_MAX_SUBSCRIPTIONS", "10")]);
+    let _server = fx.server("subs", echo.port, &[]);
+    let (_client, port) = fx.client("subs", &[]);
+    // One session first: the client side learns where its server side
+    // answers; then twenty at once, each held open until all have echoed.
+    let first = Arc::new(random_bytes(4096, 1));
+    let got = echo_through(port, first.clone(), Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", fx.logs()));
+    assert_same_data("first session", &got, &first);
+    let barrier = Arc::new(std::sync::Barrier::new(SESSIONS));
+    let workers: Vec<_> = (0..SESSIONS)
+        .map(|i| {
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let data = random_bytes(64 * 1024, 100 + i as u64);
+                let mut stream = connect(port);
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let result = echo_on(&mut stream, &data, deadline);
+                // Every session is open together before any closes.
+                barrier.wait();
+                result.map(|got| (got, data))
+            })
+        })
+        .collect();
+    for (i, worker) in workers.into_iter().enumerate() {
+        let (got, data) = worker
+            .join()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("session {i}: {e}\n{}", fx.logs()));
+        assert_same_data(&format!("session {i}"), &got, &data);
+    }
+    let logs = fx.logs();
+    assert!(
+        !logs.contains("refused subscription"),
+        "the broker refused a subscription:\n{logs}"
+    );
+}
+
+/// Writes `data` on `stream` and reads as many bytes back (the stream
+/// stays open).
+fn echo_on(
+    stream: &mut std::net::TcpStream,
+    data: &[u8],
+    deadline: Instant,
+) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    stream.write_all(data).map_err(|e| format!("write: {e}"))?;
+    let mut got = vec![0u8; data.len()];
+    let mut have = 0;
+    while have < got.len() {
+        if Instant::now() > deadline {
+            return Err(format!("{have} of {} bytes back in time", got.len()));
+        }
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .map_err(|e| format!("{e}"))?;
+        match stream.read(&mut got[have..]) {
+            Ok(0) => return Err(format!("closed after {have} bytes")),
+            Ok(n) => have += n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+    Ok(got)
+}
+
+#[test]
+fn a_broker_that_never_answers_qos_2_is_said_in_one_line_naming_the_flag() {
+    let mut fx = Fixture::new("noqos2");
+    let proxy = FaultProxy::start(
+        fx.broker.port,
+        Faults {
+            no_qos2_answers: true,
+            ..Faults::default()
+        },
+    );
+    fx.client_mqtt_port = Some(proxy.port);
+    let (client, _port) = fx.client("noqos2", &["--mqtt-qos", "2"]);
+    let said =
+        "it does not support QoS 2 (AWS IoT Core and Azure Event Grid do not); use --mqtt-qos 1";
+    if let Err(e) = fx.proc(client).wait_for_log(said, Duration::from_secs(30)) {
+        panic!("{e}\n{}", fx.logs());
+    }
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(fx.proc(client).log_count(said), 1, "{}", fx.logs());
+    assert_eq!(fx.proc(client).log_count("lost"), 0, "{}", fx.logs());
 }

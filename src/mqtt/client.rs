@@ -25,7 +25,7 @@ mod incoming;
 use super::ids::IdSet;
 use super::liveness::{Due, Liveness};
 use super::reader::{Incoming, ReadError, Reader};
-use super::wire::KEEP_ALIVE;
+use super::wire::{KEEP_ALIVE, QOS2_SILENCE};
 
 /// The settings of a client.
 #[derive(Clone, Debug)]
@@ -57,6 +57,9 @@ pub enum Event {
     Oversized,
     /// The broker refused these subscriptions (SUBACK failure).
     SubscribeRefused(Vec<String>),
+    /// At QoS 2, nothing was acknowledged for this long although the
+    /// broker answers pings: it does not support QoS 2 (reported once).
+    Qos2Unanswered(Duration),
 }
 
 /// Why a connection ended.
@@ -141,6 +144,10 @@ pub struct Client {
     asked: Option<Instant>,
     /// Acknowledgements for ids not in use (counted, ignored).
     unsolicited: u64,
+    /// Since when requests have waited without any being acknowledged.
+    progress: Instant,
+    /// [`Event::Qos2Unanswered`] was reported.
+    said_qos2: bool,
 }
 
 impl Client {
@@ -159,6 +166,8 @@ impl Client {
             liveness: Liveness::new(now),
             asked: None,
             unsolicited: 0,
+            progress: now,
+            said_qos2: false,
         }
     }
 
@@ -172,6 +181,7 @@ impl Client {
         self.publishes_in_flight = 0;
         self.received.clear();
         self.liveness = Liveness::new(now);
+        self.progress = now;
         let mut connect = Connect::new(self.options.client_id.clone());
         connect.keep_alive = KEEP_ALIVE.as_secs() as u16;
         connect.clean_session = true;
@@ -267,7 +277,7 @@ impl Client {
                 QoS::ExactlyOnce => Waiting::PubRec,
                 _ => Waiting::PubAck,
             };
-            self.waiting.insert(publish.pkid, wait);
+            self.wait_for(publish.pkid, wait, now);
             self.publishes_in_flight += 1;
         }
         self.write(&Packet::Publish(publish), now, true);
@@ -293,7 +303,7 @@ impl Client {
             return;
         }
         let Some(pkid) = self.ids.take() else { return };
-        self.waiting.insert(pkid, Waiting::UnsubAck);
+        self.wait_for(pkid, Waiting::UnsubAck, now);
         let mut packet = Unsubscribe::new(topic);
         packet.pkid = pkid;
         self.write(&Packet::Unsubscribe(packet), now, true);
@@ -315,8 +325,23 @@ impl Client {
         let filters = topics.iter().map(|t| SubscribeFilter::new(t.clone(), qos));
         let mut packet = Subscribe::new_many(filters);
         packet.pkid = pkid;
-        self.waiting.insert(pkid, Waiting::SubAck(topics, now));
+        self.wait_for(pkid, Waiting::SubAck(topics, now), now);
         self.write(&Packet::Subscribe(packet), now, true);
+    }
+
+    /// Packet `pkid` waits for `wait`; the wait for an acknowledgement
+    /// starts now if nothing else was waiting.
+    fn wait_for(&mut self, pkid: u16, wait: Waiting, now: Instant) {
+        if self.waiting.is_empty() {
+            self.progress = now;
+        }
+        self.waiting.insert(pkid, wait);
+    }
+
+    /// When a broker that acknowledges nothing at QoS 2 is to be said.
+    fn qos2_deadline(&self) -> Option<Instant> {
+        (self.options.qos == QoS::ExactlyOnce && !self.said_qos2 && !self.waiting.is_empty())
+            .then_some(self.progress + QOS2_SILENCE)
     }
 
     /// Encodes `packet` into the write queue.
@@ -332,7 +357,10 @@ impl Client {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Connecting(since) => Some(since + self.options.connect_timeout),
-            State::Connected | State::Closing => Some(self.liveness.deadline()),
+            State::Connected | State::Closing => {
+                let live = self.liveness.deadline();
+                Some(self.qos2_deadline().map_or(live, |d| d.min(live)))
+            }
             State::Idle => None,
         }
     }
@@ -344,17 +372,29 @@ impl Client {
             State::Connecting(since) if now >= since + self.options.connect_timeout => {
                 Err(Failure::NoConnAck(self.options.connect_timeout))
             }
-            State::Connected | State::Closing => match self.liveness.due(now) {
-                Due::Nothing => Ok(()),
-                Due::Ping => {
-                    self.write(&Packet::PingReq, now, true);
-                    self.liveness.pinged(now);
-                    self.asked = Some(now);
-                    Ok(())
+            State::Connected | State::Closing => {
+                if self.qos2_deadline().is_some_and(|d| now >= d) {
+                    self.said_qos2 = true;
+                    let waited = now.saturating_duration_since(self.progress);
+                    self.events.push_back(Event::Qos2Unanswered(waited));
                 }
-                Due::Dead(silent) => Err(Failure::Silent(silent)),
-            },
+                self.keep_alive(now)
+            }
             _ => Ok(()),
+        }
+    }
+
+    /// The PINGREQ that is due, or the end of a dead connection.
+    fn keep_alive(&mut self, now: Instant) -> Result<(), Failure> {
+        match self.liveness.due(now) {
+            Due::Nothing => Ok(()),
+            Due::Ping => {
+                self.write(&Packet::PingReq, now, true);
+                self.liveness.pinged(now);
+                self.asked = Some(now);
+                Ok(())
+            }
+            Due::Dead(silent) => Err(Failure::Silent(silent)),
         }
     }
 

@@ -382,3 +382,52 @@ fn an_oversized_publish_whose_topic_overruns_it_is_malformed() {
     reader.push(&[0x32, 0x90, 0x03, 0xff, 0xff]);
     assert!(matches!(reader.next_packet(), Err(ReadError::Malformed(_))));
 }
+
+/// Runs `client` for `secs` seconds from `start`, answering every PINGREQ
+/// at once and nothing else; returns the events reported.
+fn answer_pings_only(client: &mut Client, start: Instant, secs: u64) -> Vec<Event> {
+    let mut events = Vec::new();
+    let end = start + Duration::from_secs(secs);
+    while let Some(due) = client.poll_timeout().filter(|&d| d <= end) {
+        client.handle_timeout(due).unwrap();
+        for packet in sent(client) {
+            if packet == Packet::PingReq {
+                feed(client, Packet::PingResp, due);
+            }
+        }
+        events.extend(std::iter::from_fn(|| client.poll_event()));
+    }
+    events
+}
+
+#[test]
+fn a_broker_that_answers_pings_but_no_qos_2_publish_is_said_once_after_10_s() {
+    let start = Instant::now();
+    let mut client = connected(QoS::ExactlyOnce, start);
+    let _ = publish(&mut client, start);
+    let events = answer_pings_only(&mut client, start, 60);
+    assert_eq!(events, vec![Event::Qos2Unanswered(wire::QOS2_SILENCE)]);
+    // At QoS 1 an unanswered publish is the liveness rules' business only.
+    let mut client = connected(QoS::AtLeastOnce, start);
+    let _ = publish(&mut client, start);
+    assert_eq!(answer_pings_only(&mut client, start, 60), vec![]);
+}
+
+#[test]
+fn a_slow_qos_2_answer_within_10_s_is_not_taken_for_a_missing_one() {
+    let start = Instant::now();
+    let mut client = connected(QoS::ExactlyOnce, start);
+    let id = publish(&mut client, start);
+    assert!(answer_pings_only(&mut client, start, 9).is_empty());
+    let t = start + Duration::from_secs(9);
+    feed(&mut client, Packet::PubRec(PubRec::new(id)), t);
+    let _ = sent(&mut client);
+    // PUBCOMP 9 s after PUBREC: each answer restarts the wait.
+    assert!(answer_pings_only(&mut client, t, 9).is_empty());
+    feed(
+        &mut client,
+        Packet::PubComp(PubComp::new(id)),
+        t + Duration::from_secs(9),
+    );
+    assert!(answer_pings_only(&mut client, t, 120).is_empty());
+}

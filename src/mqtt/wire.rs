@@ -33,5 +33,12 @@ pub const PING_WAIT_RTTS: u32 = 2;
 /// See [`PING_WAIT_RTTS`].
 pub const PING_WAIT_MIN: Duration = Duration::from_secs(3);
 
+/// A QoS 2 publish or subscription unanswered this long while the broker
+/// answers pings means a broker that does not support QoS 2: AWS IoT Core
+/// sends no PUBREC or SUBACK at all (docs.aws.amazon.com, "AWS IoT
+/// differences from MQTT specifications"). Twice the slowest answer seen
+/// from a loaded cloud broker is far below it.
+pub const QOS2_SILENCE: Duration = Duration::from_secs(10);
+
 /// Packet ids are 16 bits and never 0 [2.3.1].
 pub const PACKET_IDS: usize = 1 << 16;

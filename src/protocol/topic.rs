@@ -5,8 +5,22 @@
 //! original nor an instance without a key subscribes to them, so keyed
 //! frames never reach a program that cannot read them, and a server side
 //! with a key never receives a session without one.
+//!
+//! A client process of this program names itself on its opening frames
+//! (a random 32-bit number I, [`crate::protocol::flags::INSTANCE`]) and
+//! begins its session ids with it (I as 8 lowercase hex digits: the other
+//! 96 bits stay random); a server side of this program then answers on
+//! `P/S/X/rx/I`, so that the client subscribes once, `P/S/+/rx/I`, whatever the
+//! number of its sessions (cloud brokers allow 10 or 50 subscriptions per
+//! connection). Five levels: no filter of the C original or of an earlier
+//! version (`P/S/X/rx`, `P/S/+/tx`, `P/+/beacon/rx`) matches them. Toward
+//! a server side that answers on `P/S/X/rx` (the C original, an earlier
+//! version) the client subscribes per session, as before.
 
 use std::fmt;
+
+use super::flags;
+use super::frame::Header;
 
 /// Bytes of randomness in a session id.
 const SESSION_ID_BYTES: usize = 16;
@@ -27,6 +41,21 @@ impl SessionId {
             out[2 * i + 1] = HEX[usize::from(b & 0xf)];
         }
         SessionId(out)
+    }
+
+    /// An id of the client process `instance`: its number, then 12 random
+    /// bytes.
+    pub fn of_instance(instance: u32, random: [u8; SESSION_ID_BYTES - 4]) -> SessionId {
+        let mut bytes = [0u8; SESSION_ID_BYTES];
+        bytes[..4].copy_from_slice(&instance.to_be_bytes());
+        bytes[4..].copy_from_slice(&random);
+        SessionId::from_random(bytes)
+    }
+
+    /// The client process an id names, if it begins with `instance`.
+    fn begins_with(&self, instance: u32) -> bool {
+        let hex = format!("{instance:08x}");
+        self.0[..8] == *hex.as_bytes()
     }
 
     /// Parses an id from a topic level; only 32 lowercase hex digits pass.
@@ -77,6 +106,36 @@ impl Direction {
     }
 }
 
+/// Where a server side answers a frame of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyTo {
+    /// The session's own topic `P/S/X/rx`.
+    Own,
+    /// Its client process's `P/S/X/rx/I`.
+    Instance,
+    /// Either may be read: both (a refusal of a frame of this program that
+    /// does not say which version sent it).
+    Both,
+}
+
+impl ReplyTo {
+    /// Where a frame of session `id` with `header` is answered: the
+    /// opening frame of a client process that names itself (and whose id
+    /// begins with its number) on the process's topic; any other frame of
+    /// this program's, unknown here, on both; the C original's on its own.
+    pub fn of(id: &SessionId, header: &Header) -> ReplyTo {
+        if !header.has(flags::CAPABLE) {
+            ReplyTo::Own
+        } else if header.has(flags::OPENING | flags::INSTANCE) && id.begins_with(header.pad) {
+            ReplyTo::Instance
+        } else if header.has(flags::OPENING) {
+            ReplyTo::Own
+        } else {
+            ReplyTo::Both
+        }
+    }
+}
+
 /// The topic names of one server side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topics {
@@ -84,6 +143,9 @@ pub struct Topics {
     server_id: String,
     /// Sessions use the keyed suffixes.
     keyed: bool,
+    /// The client process these topics are read by, if any: its replies'
+    /// five-level topics are accepted too (as 8 hex digits).
+    instance: Option<String>,
 }
 
 /// What an incoming topic names.
@@ -103,7 +165,14 @@ impl Topics {
             prefix: prefix.to_owned(),
             server_id: server_id.to_owned(),
             keyed: false,
+            instance: None,
         }
+    }
+
+    /// The same topics, read by the client process `instance`.
+    pub fn with_instance(mut self, instance: u32) -> Topics {
+        self.instance = Some(format!("{instance:08x}"));
+        self
     }
 
     /// The same topics, with the keyed session suffixes when `keyed`.
@@ -121,6 +190,43 @@ impl Topics {
             id,
             dir.suffix(self.keyed)
         )
+    }
+
+    /// Topic of a session's frames toward its client process (named by
+    /// the id's first 8 digits).
+    pub fn session_to_instance(&self, id: &SessionId) -> String {
+        format!(
+            "{}/{}",
+            self.session(id, Direction::ToClient),
+            &id.as_str()[..8]
+        )
+    }
+
+    /// Where frames of session `id` toward its client go, as `reply` says.
+    pub fn replies(&self, id: &SessionId, reply: ReplyTo) -> Vec<String> {
+        let own = || self.session(id, Direction::ToClient);
+        match reply {
+            ReplyTo::Own => vec![own()],
+            ReplyTo::Instance => vec![self.session_to_instance(id)],
+            ReplyTo::Both => vec![own(), self.session_to_instance(id)],
+        }
+    }
+
+    /// What the client process `instance` subscribes to once: the replies
+    /// of every session of its own.
+    pub fn instance_filter_for(&self, instance: u32) -> String {
+        format!(
+            "{}/{}/+/{}/{instance:08x}",
+            self.prefix,
+            self.server_id,
+            Direction::ToClient.suffix(self.keyed)
+        )
+    }
+
+    /// True if `topic` (already routed as ours) is a reply topic of a
+    /// client process rather than of one session.
+    pub fn is_instance_reply(topic: &str) -> bool {
+        topic.split('/').count() == 5
     }
 
     /// What the server side subscribes to: every session's `tx`.
@@ -165,8 +271,10 @@ impl Topics {
         format!("{prefix}/+/beacon/rx")
     }
 
-    /// Classifies an incoming topic `P/S/X/d`; `None` for anything that is
-    /// not ours (another prefix, malformed id, wrong suffix).
+    /// Classifies an incoming topic `P/S/X/d` (or, read by a client
+    /// process, `P/S/X/d/I` with its own I); `None` for anything that is
+    /// not ours (another prefix, malformed id, wrong suffix, another
+    /// process).
     pub fn parse<'a>(&self, topic: &'a str) -> Option<Incoming<'a>> {
         let mut levels = topic.split('/');
         let (p, s, x, d) = (
@@ -175,10 +283,17 @@ impl Topics {
             levels.next()?,
             levels.next()?,
         );
-        if levels.next().is_some() || p != self.prefix {
+        let five = levels.next();
+        if let Some(i) = five {
+            let ours = self.instance.as_deref() == Some(i);
+            if !ours || levels.next().is_some() || d != Direction::ToClient.suffix(self.keyed) {
+                return None;
+            }
+        }
+        if p != self.prefix {
             return None;
         }
-        if x == "beacon" && d == "rx" {
+        if x == "beacon" && d == "rx" && five.is_none() {
             return Some(Incoming::Beacon(s));
         }
         if s != self.server_id {

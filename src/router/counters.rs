@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::no_answer::NoAnswer;
+use super::replies::Replies;
 use crate::reliable::paths::PathBases;
 use crate::reliable::session::Quota;
 
@@ -41,6 +42,8 @@ pub struct Counters {
     pub said_paths_full: Cell<bool>,
     /// What the broker's publish quota asks of every session, if capped.
     pub quota: Cell<Option<Quota>>,
+    /// Where the server side answers this (client) process's sessions.
+    pub replies: Replies,
 }
 
 impl Counters {
@@ -58,6 +61,7 @@ impl Counters {
             paths: RefCell::new(PathBases::default()),
             said_paths_full: Cell::new(false),
             quota: Cell::new(None),
+            replies: Replies::default(),
         })
     }
 

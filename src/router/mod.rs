@@ -18,6 +18,7 @@ mod common;
 mod counters;
 mod no_answer;
 pub mod refusals;
+pub mod replies;
 mod server;
 pub mod tombstones;
 pub mod twins;

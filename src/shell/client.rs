@@ -85,9 +85,19 @@ pub async fn run(
     stop: Receiver<()>,
 ) -> Result<(), RunError> {
     let (sessions, counters, done) = SessionFactory::start(ex, broker.clone(), config);
+    // A server side of this program answers every session of this process
+    // on one topic (`router::replies`): subscribed once, before any session.
+    let topics = factory::topics(config).with_instance(counters.instance);
+    if broker
+        .subscribe(&topics.instance_filter_for(counters.instance))
+        .await
+        .is_err()
+    {
+        log::debug!("the broker connection is gone");
+    }
     let mut router: ClientRouter<InboxSender> = ClientRouter::new(
         &config.server_side_id,
-        factory::topics(config),
+        topics,
         factory::scoped_psk(config),
         config.tuning.max_sessions,
         counters,

@@ -206,6 +206,12 @@ impl<'a> Connection<'a> {
                      client (user name, client id)",
                     topics.join(", ")
                 ),
+                Event::Qos2Unanswered(waited) => log::error!(
+                    "the broker has acknowledged no QoS 2 publish or subscription for {} s \
+                     although it answers pings: it does not support QoS 2 (AWS IoT Core and \
+                     Azure Event Grid do not); use --mqtt-qos 1",
+                    waited.as_secs()
+                ),
             }
         }
         if oversized > 0 {

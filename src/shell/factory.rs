@@ -21,7 +21,7 @@ use crate::protocol::limits::{HELD_WINDOW, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW}
 /// Frames a session's inbox holds at most: four times what the session
 /// holds of its peer's.
 const INBOX_FRAMES: usize = 4 * HELD_WINDOW;
-use crate::protocol::topic::{Direction, SessionId, Topics};
+use crate::protocol::topic::{Direction, ReplyTo, SessionId, Topics};
 use crate::reliable::session::{Quota, Role, Session, SessionConfig};
 use crate::router::{Counters, Opening, Slot};
 use crate::secure::channel::Channel;
@@ -137,11 +137,11 @@ impl SessionFactory {
         inbox::inbox(frames * 2, bound)
     }
 
-    /// Where session `id` publishes, toward `dir`, sealed with `channel`.
-    fn outbox(&self, id: &SessionId, dir: Direction, channel: Option<Channel>) -> Outbox {
+    /// Where a session publishes: on `topic`, sealed with `channel`.
+    fn outbox(&self, topic: String, channel: Option<Channel>) -> Outbox {
         Outbox::new(
             self.broker.clone(),
-            self.topics.session(id, dir),
+            topic,
             self.config.frame_data,
             channel.map(|c| Sealing::new(c, self.counters.clone())),
         )
@@ -156,7 +156,7 @@ impl SessionFactory {
         peer: &str,
         on_end: Option<OnEnd>,
     ) -> Option<(SessionId, InboxSender)> {
-        let id = match new_session_id() {
+        let id = match new_session_id(self.counters.instance) {
             Ok(id) => id,
             Err(e) => {
                 log::error!("{e}");
@@ -180,7 +180,7 @@ impl SessionFactory {
             id,
             stream,
             inbox: rx,
-            out: self.outbox(&id, Direction::ToServer, channel),
+            out: self.outbox(self.topics.session(&id, Direction::ToServer), channel),
             slot,
             counters: self.counters.clone(),
             on_end,
@@ -198,7 +198,13 @@ impl SessionFactory {
     pub fn start_server(&self, mut opening: Box<Opening>) -> InboxSender {
         let (tx, rx) = self.inbox();
         let id = opening.id;
-        let out = self.outbox(&id, Direction::ToClient, opening.channel.take());
+        let topic = match crate::protocol::frame::decode(&opening.frame) {
+            Ok(f) if ReplyTo::of(&id, &f.header) == ReplyTo::Instance => {
+                self.topics.session_to_instance(&id)
+            }
+            _ => self.topics.session(&id, Direction::ToClient),
+        };
+        let out = self.outbox(topic, opening.channel.take());
         let links = super::server_session::Links {
             inbox: rx,
             out,
@@ -211,12 +217,13 @@ impl SessionFactory {
     }
 }
 
-/// A fresh session id from the OS random source. 128 random bits: ids are
-/// never reused.
-fn new_session_id() -> Result<SessionId, NoRandom> {
-    let mut bytes = [0u8; 16];
+/// A fresh session id of the client process `instance` (its number, which
+/// is random too, then 96 bits from the OS random source): ids are never
+/// reused.
+fn new_session_id(instance: u32) -> Result<SessionId, NoRandom> {
+    let mut bytes = [0u8; 12];
     getrandom::fill(&mut bytes).map_err(NoRandom)?;
-    Ok(SessionId::from_random(bytes))
+    Ok(SessionId::of_instance(instance, bytes))
 }
 
 /// The OS has no random source to draw a session id from.
@@ -242,7 +249,10 @@ async fn client_session(
     // Subscribed before the opening frame is published: the broker handles
     // one connection's packets in order, so no reply can miss it. If the
     // broker connection is gone, the session finds out at its first publish.
-    if broker.subscribe(&reply_topic).await.is_err() {
+    // Not needed once the server side answers on the process's topic
+    // (`router::replies`), which is subscribed once for all.
+    let own_topic = io.counters.replies.session_topic_needed();
+    if own_topic && broker.subscribe(&reply_topic).await.is_err() {
         log::debug!("session {id}: the broker connection is gone");
     }
     let mut core = Session::new(role, config, Instant::now());
@@ -251,7 +261,7 @@ async fn client_session(
         core.hold_data_until_answered();
     }
     session_task::run(core, io).await;
-    if broker.unsubscribe(&reply_topic).await.is_err() {
+    if own_topic && broker.unsubscribe(&reply_topic).await.is_err() {
         log::debug!("session {id}: the broker connection is gone");
     }
     let _ = done.send(id).await;

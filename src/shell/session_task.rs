@@ -13,7 +13,7 @@ use super::local::LocalStream;
 pub use super::outbox::{Outbox, Sealing};
 use super::stdio::{OnEnd, SessionEnd};
 use crate::protocol::abort::AbortCode;
-use crate::protocol::topic::SessionId;
+use crate::protocol::topic::{SessionId, Topics};
 use crate::reliable::paths::{Report, MAX_PATHS};
 use crate::reliable::session::{CloseReason, Event, PeerKind, Session};
 use crate::router::{Counters, Slot};
@@ -280,6 +280,9 @@ impl Task {
         } else if unanswered {
             log::warn!("session {}: {no_answer}", self.id);
         }
+        if unanswered {
+            self.counters.replies.unanswered();
+        }
         log_closed(
             &self.id,
             &Outcome {
@@ -349,7 +352,17 @@ impl Task {
                     let Some(msg) = next.take().or_else(|| self.inbox.try_recv()) else {
                         break;
                     };
+                    // Only a client session is unanswered once running (a
+                    // server session's first frame is its opening): its
+                    // first authentic answer tells where the server side
+                    // answers this process.
+                    let unanswered = core.peer_kind() == PeerKind::Unknown;
+                    let on_process_topic = matches!(&msg, ToSession::Frame(p)
+                        if Topics::is_instance_reply(&p.topic));
                     let stop = deliver(core, &mut self.out, id, msg);
+                    if unanswered && core.peer_kind() != PeerKind::Unknown {
+                        self.counters.replies.answered(on_process_topic);
+                    }
                     self.stopping = self.stopping.take().or(stop);
                 }
             }

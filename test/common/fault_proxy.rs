@@ -31,6 +31,8 @@ use super::support::{stop_accept_loop, SplitMix};
 const PUBLISH: u8 = 3;
 /// MQTT control packet type of SUBACK.
 const SUBACK: u8 = 9;
+/// MQTT control packet type of PUBREC.
+const PUBREC: u8 = 5;
 /// SUBACK return code: failure.
 const SUBACK_FAILURE: u8 = 0x80;
 /// Largest MQTT packet the proxy forwards (the protocol's own limit).
@@ -52,6 +54,9 @@ pub struct Faults {
     /// Answer every SUBSCRIBE with failure (return code 0x80 in the SUBACK),
     /// as a broker does whose ACL forbids the topics.
     pub refuse_subscriptions: bool,
+    /// Drop every PUBREC and SUBACK: QoS 2 requests are never answered, as
+    /// AWS IoT Core answers them (PINGRESP and everything else pass).
+    pub no_qos2_answers: bool,
     /// One-way delay of every packet, each direction (a WAN hop).
     pub delay: Duration,
     /// Link rate cap in bytes per second, each direction (0: none).
@@ -371,6 +376,9 @@ fn run_pump(from: &TcpStream, to: &TcpStream, pump: Pump) -> io::Result<bool> {
             for code in packet.bytes.iter_mut().skip(4) {
                 *code = SUBACK_FAILURE;
             }
+        }
+        if faults.no_qos2_answers && matches!(packet.bytes[0] >> 4, PUBREC | SUBACK) {
+            continue;
         }
         if !packet.is_qos0_publish() {
             writer.write(&packet.bytes)?;

@@ -351,6 +351,8 @@ pub struct Broker {
     starts: usize,
     proc: Option<Proc>,
     aedes: bool,
+    /// The environment of test/aedes-broker.mjs: the quotas it emulates.
+    quirks: Vec<(String, String)>,
 }
 
 /// Where test/run-tests.sh installs aedes (npm) for the tests.
@@ -402,6 +404,7 @@ impl Broker {
                 starts: 0,
                 proc: None,
                 aedes: false,
+                quirks: Vec::new(),
             };
             match broker.try_start() {
                 Ok(()) => return broker,
@@ -414,6 +417,12 @@ impl Broker {
     /// Starts aedes (node, test/aedes-broker.mjs) on a free port. Panics
     /// with install instructions if it is missing.
     pub fn start_aedes(dir: &TempDir) -> Broker {
+        Broker::start_aedes_with(dir, &[])
+    }
+
+    /// Like [`Broker::start_aedes`], emulating the cloud quotas `quirks`
+    /// names (the variables test/aedes-broker.mjs reads).
+    pub fn start_aedes_with(dir: &TempDir, quirks: &[(&str, &str)]) -> Broker {
         let modules = aedes_dir();
         assert!(
             modules.join("node_modules/aedes").is_dir(),
@@ -431,6 +440,10 @@ impl Broker {
                 starts: 0,
                 proc: None,
                 aedes: true,
+                quirks: quirks
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
             };
             match broker.try_start() {
                 Ok(()) => return broker,
@@ -448,7 +461,8 @@ impl Broker {
             let mut cmd = Command::new("node");
             cmd.arg(script)
                 .arg(self.port.to_string())
-                .env("AEDES_DIR", aedes_dir());
+                .env("AEDES_DIR", aedes_dir())
+                .envs(self.quirks.iter().map(|(k, v)| (k, v)));
             cmd
         } else {
             let mut cmd = Command::new(MOSQUITTO);
@@ -597,8 +611,14 @@ impl Fixture {
 
     /// A temp dir and a fresh aedes broker (a second MQTT implementation).
     pub fn with_aedes(tag: &str) -> Fixture {
+        Fixture::with_aedes_quirks(tag, &[])
+    }
+
+    /// A fresh aedes broker emulating the cloud quotas `quirks` (see
+    /// [`Broker::start_aedes_with`]).
+    pub fn with_aedes_quirks(tag: &str, quirks: &[(&str, &str)]) -> Fixture {
         let dir = TempDir::new(tag);
-        let broker = Broker::start_aedes(&dir);
+        let broker = Broker::start_aedes_with(&dir, quirks);
         Fixture::around(dir, broker)
     }
 

@@ -26,6 +26,7 @@ impl Client {
             }
             Packet::PubRec(PubRec { pkid }) => {
                 if matches!(self.waiting.get(&pkid), Some(Waiting::PubRec)) {
+                    self.progress = now;
                     self.waiting.insert(pkid, Waiting::PubComp);
                     self.write(&Packet::PubRel(PubRel::new(pkid)), now, true);
                 } else {
@@ -83,6 +84,7 @@ impl Client {
             return;
         };
         self.liveness.sample(now.saturating_duration_since(*sent));
+        self.progress = now;
         let refused: Vec<String> = topics
             .iter()
             .zip(
@@ -101,7 +103,7 @@ impl Client {
     }
 
     /// An acknowledgement ending the wait for `pkid`, if it waits for it.
-    fn acknowledged(&mut self, pkid: u16, expected: fn(&Waiting) -> bool, _now: Instant) {
+    fn acknowledged(&mut self, pkid: u16, expected: fn(&Waiting) -> bool, now: Instant) {
         let Some(waiting) = self.waiting.get(&pkid) else {
             self.unsolicited += 1;
             return;
@@ -115,6 +117,7 @@ impl Client {
         }
         self.waiting.remove(&pkid);
         self.ids.remove(pkid);
+        self.progress = now;
     }
 
     /// Answers an incoming PUBLISH as its QoS requires.

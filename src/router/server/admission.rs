@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use super::{ServerAction, ServerRouter};
 use crate::protocol::abort::AbortCode;
-use crate::protocol::frame::{self, decode, flags, RemoteConfig};
-use crate::protocol::topic::{Direction, SessionId};
+use crate::protocol::frame::{self, decode, flags, Header, RemoteConfig};
+use crate::protocol::topic::{ReplyTo, SessionId};
 use crate::router::counters::{Pending, Slot};
 use crate::router::refusals::Refusal;
 use crate::secure::channel::Channel;
@@ -137,7 +137,8 @@ impl<H> ServerRouter<H> {
                 self.common.refusals.note(Refusal::UnknownSession, now);
             }
             if !sealed {
-                self.answer(&id, frame::encode(&frame::close_header(), None, &[]), now);
+                let close = frame::encode(&frame::close_header(), None, &[]);
+                self.answer(&id, &header, close, now);
             }
             return ServerAction::None;
         }
@@ -146,7 +147,7 @@ impl<H> ServerRouter<H> {
             .settings
             .target
             .permits(&host, port, remote, &self.settings.allow);
-        if !permitted && !self.refuse_target(&id, &host, port, sealed, now) {
+        if !permitted && !self.refuse_target(&id, &header, (&host, port), sealed, now) {
             return ServerAction::None;
         }
         if !self.has_room(sealed) {
@@ -179,8 +180,8 @@ impl<H> ServerRouter<H> {
     fn refuse_target(
         &mut self,
         id: &SessionId,
-        host: &str,
-        port: u16,
+        header: &Header,
+        (host, port): (&str, u16),
         sealed: bool,
         now: Instant,
     ) -> bool {
@@ -193,7 +194,12 @@ impl<H> ServerRouter<H> {
         }
         refusals.note(Refusal::TargetNotAllowed, now);
         if !sealed {
-            self.answer(id, frame::close_frame(AbortCode::TargetNotAllowed), now);
+            self.answer(
+                id,
+                header,
+                frame::close_frame(AbortCode::TargetNotAllowed),
+                now,
+            );
         }
         sealed
     }
@@ -207,12 +213,13 @@ impl<H> ServerRouter<H> {
             && !(sealed && counters.unconfirmed() >= unconfirmed_cap)
     }
 
-    /// Answers a refused frame of session `id` with `frame`, within the
-    /// answer budget.
-    fn answer(&mut self, id: &SessionId, frame: Vec<u8>, now: Instant) {
+    /// Answers a refused frame of session `id` (with `header`) with
+    /// `frame`, within the answer budget, where its client reads.
+    fn answer(&mut self, id: &SessionId, header: &Header, frame: Vec<u8>, now: Instant) {
         if self.common.refusals.may_answer(now) {
-            let topic = self.common.topics().session(id, Direction::ToClient);
-            self.common.publish(topic, frame, false);
+            for topic in self.common.topics().replies(id, ReplyTo::of(id, header)) {
+                self.common.publish(topic, frame.clone(), false);
+            }
         }
     }
 }
