@@ -69,6 +69,9 @@ pub struct BrokerConfig {
     /// `--mqtt-max-rate`, `--mqtt-max-bandwidth`: the most publishes and
     /// bytes per second, for everything this process publishes.
     pub caps: crate::mqtt::pacing::Caps,
+    /// `--mqtt-max-subs` (or the broker profile's): topic filters
+    /// the broker lets one connection hold.
+    pub max_subscriptions: Option<usize>,
     /// `Some` when `--tls` or any certificate variable is set.
     pub tls: Option<TlsFiles>,
     /// `--mqtt-username`: sent in CONNECT when given.
@@ -128,4 +131,6 @@ pub struct Config {
     /// `--psk-file`: sessions and beacons authenticated and encrypted end to
     /// end with this key (see [`crate::secure`]).
     pub psk: Option<Psk>,
+    /// What `--broker-profile` applied, said at start-up.
+    pub profile_line: Option<String>,
 }

@@ -29,6 +29,9 @@ fn run() -> Result<(), Error> {
     for warning in &warnings {
         log::warn!("{warning}");
     }
+    if let Some(line) = &config.profile_line {
+        log::info!("{line}");
+    }
     if config.log_level > log::STATIC_MAX_LEVEL {
         log::warn!(
             "-v/-d: this build has no debug or per-frame lines (the router build): use the \

@@ -767,6 +767,7 @@ fn mqtt_client(
         client_id: id.to_owned(),
         qos,
         caps: Default::default(),
+        max_subscriptions: None,
         tls: None,
         username: None,
         password: None,

@@ -119,6 +119,14 @@ pub struct Args {
     #[argh(option)]
     pub mqtt_max_bandwidth: Option<String>,
 
+    /// subscriptions at most
+    #[argh(option)]
+    pub mqtt_max_subs: Option<String>,
+
+    /// broker profile
+    #[argh(option)]
+    pub broker_profile: Option<String>,
+
     /// mqtt topic prefix
     #[argh(option)]
     pub mqtt_topic_prefix: Option<String>,

@@ -14,9 +14,10 @@ use super::checks::{
 use super::env::{allow_rules, pick, Env, Given, Source};
 use super::files::{check_private_file, check_readable_file, load_psk};
 use super::options::{
-    ADDR, CERTIFICATE, CLIENT_ID, FRAME_SIZE, MAX_BANDWIDTH, MAX_BUFFER_MEMORY, MAX_RATE,
-    MAX_SESSIONS, MQTT_HOST, MQTT_PORT, PASSWORD, PEER_TIMEOUT, PORT, PRIVATE_KEY, PSK_FILE, QOS,
-    REMOTE_IP, REMOTE_PORT, ROOT_CA, SERVER_SIDE_ID, TOPIC_PREFIX, USERNAME, WINDOW,
+    ADDR, BROKER_PROFILE, CERTIFICATE, CLIENT_ID, FRAME_SIZE, MAX_BANDWIDTH, MAX_BUFFER_MEMORY,
+    MAX_RATE, MAX_SESSIONS, MAX_SUBSCRIPTIONS, MQTT_HOST, MQTT_PORT, PASSWORD, PEER_TIMEOUT, PORT,
+    PRIVATE_KEY, PSK_FILE, QOS, REMOTE_IP, REMOTE_PORT, ROOT_CA, SERVER_SIDE_ID, TOPIC_PREFIX,
+    USERNAME, WINDOW,
 };
 use super::{log_flags, modes, CliError};
 use crate::config::{BrokerConfig, Config, Secret, TlsFiles, Tuning};
@@ -77,6 +78,10 @@ pub struct Values {
     pub max_rate: Option<Given>,
     /// `--mqtt-max-bandwidth`.
     pub max_bandwidth: Option<Given>,
+    /// `--mqtt-max-subs`.
+    pub max_subscriptions: Option<Given>,
+    /// `--broker-profile`.
+    pub broker_profile: Option<Given>,
     /// `--mqtt-topic-prefix`.
     pub topic_prefix: Option<Given>,
     /// `--window`.
@@ -129,6 +134,8 @@ impl Values {
             qos: pick!(QOS, args.mqtt_qos, env),
             max_rate: pick!(MAX_RATE, args.mqtt_max_rate, env),
             max_bandwidth: pick!(MAX_BANDWIDTH, args.mqtt_max_bandwidth, env),
+            max_subscriptions: pick!(MAX_SUBSCRIPTIONS, args.mqtt_max_subs, env),
+            broker_profile: pick!(BROKER_PROFILE, args.broker_profile, env),
             topic_prefix: pick!(TOPIC_PREFIX, args.mqtt_topic_prefix, env),
             window: pick!(WINDOW, args.window, env),
             frame_size: pick!(FRAME_SIZE, args.frame_size, env),
@@ -382,11 +389,18 @@ pub fn build_config(args: Args, env: Env<'_>) -> Result<(Config, Vec<String>), C
             PASSWORD.env
         ));
     }
-    if let Some(bytes) = numbers.caps.bytes {
-        // Frames fit the bandwidth cap's burst (a tenth of a second).
-        let cap = crate::mqtt::pacing::frame_cap(bytes).clamp(MIN_FRAME_DATA, MAX_FRAME_DATA);
-        numbers.tuning.frame_data = numbers.tuning.frame_data.min(cap);
-    }
+    let limits = super::profile::apply(
+        &super::profile::ProfileFlags {
+            profile: values.broker_profile.as_ref(),
+            subscriptions: values.max_subscriptions.as_ref(),
+            qos: numbers.qos,
+            frame_size_given: values.frame_size.is_some(),
+        },
+        numbers.caps,
+        numbers.tuning.frame_data,
+    )?;
+    numbers.caps = limits.caps;
+    numbers.tuning.frame_data = limits.frame_data;
     let mode = modes::mode(&switches, &mut values, &mut numbers, &mut warnings);
     let client_id = modes::client_id(&mode, values.client_id.take(), &names.server_side_id)?;
     modes::check_built(&mode)?;
@@ -406,6 +420,7 @@ pub fn build_config(args: Args, env: Env<'_>) -> Result<(Config, Vec<String>), C
             client_id,
             qos: numbers.qos.unwrap_or(DEFAULT_QOS),
             caps: numbers.caps,
+            max_subscriptions: limits.subscriptions,
             tls,
             username: values.username.map(|given| given.value),
             password: values.password.map(|given| Secret(given.value)),
@@ -414,6 +429,7 @@ pub fn build_config(args: Args, env: Env<'_>) -> Result<(Config, Vec<String>), C
         server_side_id: names.server_side_id,
         tuning: numbers.tuning,
         psk,
+        profile_line: limits.line,
     };
     Ok((config, warnings))
 }

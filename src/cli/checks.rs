@@ -64,6 +64,8 @@ pub const MIN_BANDWIDTH: u64 = 10 * 1024;
 pub const MAX_BANDWIDTH: u64 = 10 << 30;
 /// Largest `--mqtt-max-rate`, publishes per second.
 pub const MAX_PUBLISH_RATE: u64 = 1_000_000;
+/// Largest `--mqtt-max-subs`.
+pub const MAX_SUBSCRIPTIONS_LIMIT: u64 = 1_000_000;
 
 /// Bytes per second: digits with an optional `k` or `m` (times 1024, as
 /// curl's `--limit-rate`), in [`MIN_BANDWIDTH`]..[`MAX_BANDWIDTH`].

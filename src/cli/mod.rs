@@ -34,6 +34,7 @@ mod modes;
 mod opt;
 mod option_lists;
 pub mod options;
+mod profile;
 mod quote;
 
 pub use option_lists::ENV_VARS;

@@ -63,6 +63,33 @@ pub const MAX_BANDWIDTH: Opt = valued(
 512k (k, m: 1024; default none)",
     )],
 );
+/// `--broker-profile`.
+pub const BROKER_PROFILE: Opt = Opt {
+    env_note: "(aws-iot, emqx-serverless,\nazure-event-grid, none)",
+    ..valued(
+        "--broker-profile",
+        "name",
+        "MQTT_FORWARD_BROKER_PROFILE",
+        &[(
+            Group::Broker,
+            "a cloud broker's limits: rate,
+bandwidth, subscriptions, frame
+size, QoS 2 (default none; the
+flags above override it)",
+        )],
+    )
+};
+/// `--mqtt-max-subs`.
+pub const MAX_SUBSCRIPTIONS: Opt = valued(
+    "--mqtt-max-subs",
+    "n",
+    "MQTT_FORWARD_MQTT_MAX_SUBS",
+    &[(
+        Group::Broker,
+        "subscriptions the broker lets
+one connection hold (default none)",
+    )],
+);
 /// `--client-id`.
 pub const CLIENT_ID: Opt = valued(
     "--client-id",
@@ -331,6 +358,8 @@ pub const OPTIONS: &[Opt] = &[
     QOS,
     MAX_RATE,
     MAX_BANDWIDTH,
+    MAX_SUBSCRIPTIONS,
+    BROKER_PROFILE,
     CLIENT_ID,
     USERNAME,
     PASSWORD,

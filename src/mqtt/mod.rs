@@ -8,6 +8,7 @@ mod client;
 mod ids;
 mod liveness;
 pub mod pacing;
+pub mod profiles;
 mod reader;
 pub mod wire;
 

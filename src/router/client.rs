@@ -11,6 +11,7 @@ use super::common::{Common, Message, Route, Router};
 use super::counters::Counters;
 use super::no_answer::NoAnswer;
 use super::refusals::Refusal;
+use super::replies::Layout;
 use crate::protocol::instance::{self, Announcement};
 use crate::protocol::labels::INSTANCE_LABEL;
 use crate::protocol::topic::{Direction, SessionId, Topics};
@@ -38,6 +39,10 @@ pub struct ClientRouter<H> {
     max_sessions: usize,
     /// The newest server process known from a keyed announcement.
     server_instance: Option<Announcement>,
+    /// `--mqtt-max-subs`, for the line said when it binds.
+    subscription_limit: usize,
+    /// That line was said.
+    said_subscriptions: bool,
 }
 
 impl<H> ClientRouter<H> {
@@ -58,18 +63,48 @@ impl<H> ClientRouter<H> {
             psk,
             max_sessions,
             server_instance: None,
+            subscription_limit: 0,
+            said_subscriptions: false,
         }
+    }
+
+    /// The broker lets one connection hold `limit` subscriptions, of which
+    /// `permanent` are the process's own: the rest may be sessions' own
+    /// reply topics.
+    pub fn set_subscription_limit(&mut self, limit: usize, permanent: usize) {
+        self.subscription_limit = limit;
+        let room = limit.saturating_sub(permanent);
+        self.common.counters().own_topic_room.set(Some(room));
     }
 
     /// A local connection arrived: true if it may have a session; false
     /// (counted) if it must be reset, `--max-sessions` being in use.
     pub fn admit_local(&mut self, now: Instant) -> bool {
         self.common.absorb(now);
-        let room = self.common.counters().in_use() < self.max_sessions;
-        if !room {
+        let counters = self.common.counters();
+        if counters.in_use() >= self.max_sessions {
             self.common.refusals.note(Refusal::ConnectionLimit, now);
+            return false;
         }
-        room
+        // Toward a server side that answers each session on its own topic,
+        // every session needs a subscription of its own.
+        let per_session = counters.replies.layout() == Layout::PerSession;
+        if per_session && !counters.own_topic_fits() {
+            if !self.said_subscriptions {
+                self.said_subscriptions = true;
+                log::warn!(
+                    "the broker allows {} subscriptions per connection (--mqtt-max-subs, \
+                     --broker-profile): toward this server side, which answers each session \
+                     on its own topic (the C original or an earlier version), at most {} \
+                     sessions at once; more connections are reset",
+                    self.subscription_limit,
+                    counters.own_topic_room.get().unwrap_or(0)
+                );
+            }
+            self.common.refusals.note(Refusal::SubscriptionLimit, now);
+            return false;
+        }
+        true
     }
 
     /// What to do with a message the broker delivered.

@@ -44,6 +44,11 @@ pub struct Counters {
     pub quota: Cell<Option<Quota>>,
     /// Where the server side answers this (client) process's sessions.
     pub replies: Replies,
+    /// Sessions subscribed to their own reply topic now (client side).
+    pub own_topics: Cell<usize>,
+    /// How many may be, within the broker's subscription limit
+    /// (`--mqtt-max-subs`, less the process's permanent subscriptions).
+    pub own_topic_room: Cell<Option<usize>>,
 }
 
 impl Counters {
@@ -62,7 +67,17 @@ impl Counters {
             said_paths_full: Cell::new(false),
             quota: Cell::new(None),
             replies: Replies::default(),
+            own_topics: Cell::new(0),
+            own_topic_room: Cell::new(None),
         })
+    }
+
+    /// Whether one more session may subscribe its own reply topic within
+    /// the broker's subscription limit.
+    pub fn own_topic_fits(&self) -> bool {
+        self.own_topic_room
+            .get()
+            .is_none_or(|room| self.own_topics.get() < room)
     }
 
     /// Sessions carrying a connection now.

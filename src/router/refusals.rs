@@ -34,6 +34,10 @@ pub enum Refusal {
     Oversized,
     /// A local TCP connection beyond the session limit (client side).
     ConnectionLimit,
+    /// A local TCP connection whose session would need a subscription
+    /// beyond the broker's limit (client side, toward a server side that
+    /// answers each session on its own topic).
+    SubscriptionLimit,
     /// A session asking for a target that no `--allow-remote` rule allows.
     TargetNotAllowed,
     /// A payload that failed authentication (`--psk-file`): forged,
@@ -41,7 +45,7 @@ pub enum Refusal {
     Unauthenticated,
 }
 
-const KINDS: usize = 8;
+const KINDS: usize = 9;
 
 /// Every kind, in the order of the summary.
 const ALL: [Refusal; KINDS] = [
@@ -51,6 +55,7 @@ const ALL: [Refusal; KINDS] = [
     Refusal::Retained,
     Refusal::Oversized,
     Refusal::ConnectionLimit,
+    Refusal::SubscriptionLimit,
     Refusal::TargetNotAllowed,
     Refusal::Unauthenticated,
 ];
@@ -70,6 +75,9 @@ impl Refusal {
             Refusal::Retained => "retained messages on session topics (stale)",
             Refusal::Oversized => "publishes over the packet limit",
             Refusal::ConnectionLimit => "local connections beyond --max-sessions (reset)",
+            Refusal::SubscriptionLimit => {
+                "local connections beyond the broker's subscription limit (reset)"
+            }
             Refusal::Unauthenticated => {
                 "payloads that failed authentication with the --psk-file key (forged, replayed \
                  or made with another key; dropped)"

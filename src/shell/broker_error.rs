@@ -271,6 +271,7 @@ mod tests {
             client_id: "id".to_owned(),
             qos: 1,
             caps: Default::default(),
+            max_subscriptions: None,
             tls: tls.then(|| TlsFiles {
                 root_ca: None,
                 certificate: cert.then(|| "cert.pem".into()),

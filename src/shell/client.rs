@@ -103,6 +103,12 @@ pub async fn run(
         counters,
         Instant::now(),
     );
+    if let Some(limit) = config.broker.max_subscriptions {
+        // The server side's announcement, the process's reply topic, and
+        // the size probe's topic unless --frame-size is given.
+        let permanent = 2 + usize::from(config.tuning.probe_frame_size);
+        router.set_subscription_limit(limit, permanent);
+    }
     let local = match listen_on {
         None => {
             let (stdin, stdout, on_end, single) = super::stdio::open()?;

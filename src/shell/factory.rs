@@ -251,9 +251,15 @@ async fn client_session(
     // broker connection is gone, the session finds out at its first publish.
     // Not needed once the server side answers on the process's topic
     // (`router::replies`), which is subscribed once for all.
-    let own_topic = io.counters.replies.session_topic_needed();
-    if own_topic && broker.subscribe(&reply_topic).await.is_err() {
-        log::debug!("session {id}: the broker connection is gone");
+    // Beyond the broker's subscription limit while the layout is unknown,
+    // a session relies on the process's topic alone.
+    let counters = io.counters.clone();
+    let own_topic = counters.replies.session_topic_needed() && counters.own_topic_fits();
+    if own_topic {
+        counters.own_topics.set(counters.own_topics.get() + 1);
+        if broker.subscribe(&reply_topic).await.is_err() {
+            log::debug!("session {id}: the broker connection is gone");
+        }
     }
     let mut core = Session::new(role, config, Instant::now());
     core.set_instance(io.counters.instance);
@@ -261,8 +267,11 @@ async fn client_session(
         core.hold_data_until_answered();
     }
     session_task::run(core, io).await;
-    if own_topic && broker.unsubscribe(&reply_topic).await.is_err() {
-        log::debug!("session {id}: the broker connection is gone");
+    if own_topic {
+        counters.own_topics.set(counters.own_topics.get() - 1);
+        if broker.unsubscribe(&reply_topic).await.is_err() {
+            log::debug!("session {id}: the broker connection is gone");
+        }
     }
     let _ = done.send(id).await;
 }

@@ -22,6 +22,7 @@ fn server_mode_defaults_target_localhost_port_22_and_uses_the_server_id_as_clien
                 client_id: ID.to_owned(),
                 qos: 1,
                 caps: Default::default(),
+                max_subscriptions: None,
                 tls: None,
                 username: None,
                 password: None,
@@ -30,6 +31,7 @@ fn server_mode_defaults_target_localhost_port_22_and_uses_the_server_id_as_clien
             server_side_id: ID.to_owned(),
             tuning: default_tuning(),
             psk: None,
+            profile_line: None,
         }
     );
     assert!(warnings.is_empty(), "{warnings:?}");

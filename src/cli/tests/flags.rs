@@ -67,6 +67,7 @@ fn long_flags_set_every_client_mode_setting() {
                 client_id: "laptop".to_owned(),
                 qos: 2,
                 caps: Default::default(),
+                max_subscriptions: None,
                 tls: None,
                 username: None,
                 password: None,
@@ -82,6 +83,7 @@ fn long_flags_set_every_client_mode_setting() {
                 max_buffer_memory: DEFAULT_MAX_BUFFER_MIB * 1024 * 1024,
             },
             psk: None,
+            profile_line: None,
         }
     );
     assert!(warnings.is_empty(), "{warnings:?}");

@@ -122,5 +122,5 @@ fn every_environment_variable_is_listed_in_env_vars() {
     for var in ENV_VARS {
         assert!(text.contains(var), "{var} missing from the help text");
     }
-    assert_eq!(ENV_VARS.len(), 26);
+    assert_eq!(ENV_VARS.len(), 28);
 }

@@ -149,6 +149,7 @@ mod getopt;
 mod help_and_version;
 mod logging;
 mod option_table;
+mod profiles;
 mod server_targets;
 mod values;
 mod warnings;

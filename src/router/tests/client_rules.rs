@@ -62,6 +62,34 @@ fn local_connections_beyond_max_sessions_are_refused_and_counted() {
 }
 
 #[test]
+fn sessions_beyond_the_subscription_limit_are_refused_only_toward_a_per_session_server_side() {
+    let mut pair = Pair::new(Setup::default());
+    pair.connect();
+    pair.client.set_subscription_limit(5, 3);
+    let counters = pair.client.common().counters().clone();
+    // Two sessions hold their own reply topic: the limit is reached.
+    counters.own_topics.set(2);
+    // Unknown layout, or a server side answering on the process's topic:
+    // no session needs a subscription of its own.
+    assert!(pair.open(None).is_some());
+    counters.replies.answered(true);
+    assert!(pair.open(None).is_some());
+    // A server side that answers each session on its own topic.
+    counters.replies.answered(false);
+    assert!(pair.open(None).is_none());
+    assert!(pair.open(None).is_none());
+    assert_eq!(
+        pair.client
+            .common()
+            .refusals
+            .count(Refusal::SubscriptionLimit),
+        2
+    );
+    counters.own_topics.set(1);
+    assert!(pair.open(None).is_some(), "a subscription was given back");
+}
+
+#[test]
 fn a_keyed_server_restart_resets_the_sessions_but_a_recorded_announcement_does_not() {
     let mut pair = Pair::new(keyed());
     pair.connect();
