@@ -502,7 +502,11 @@ impaired() {
         echo "-- impaired link: $name ($*)"
         measure "imp|$name|warmup" setup --port "$port" --count 1 --timeout 30
         measure "imp|$name|rtt" rtt --port "$port" --count 20 --size 64 --max-secs "$MAX_SECS" --timeout 60
-        measure "imp|$name|up" one-way --port "$port" --bytes "$IMPAIRED_BYTES" --dir up --timeout 120
+        if [[ $name == loss20 ]]; then
+            measure "imp|$name|echo" bulk-echo --port "$port" --bytes $((8 * MIB)) --sessions 1 --timeout 120
+        else
+            measure "imp|$name|up" one-way --port "$port" --bytes "$IMPAIRED_BYTES" --dir up --timeout 120
+        fi
     fi
     stop "$CPID"
     stop "$SPID"
@@ -511,6 +515,7 @@ impaired() {
 IMPAIRED_BYTES=$((QUICK ? 4 * MIB : 16 * MIB))
 impaired wan --delay-ms "$WAN_DELAY_MS"
 impaired loss1 --drop 1
+impaired loss20 --drop 20
 
 # ------------------------------------------------------------ slow links
 
@@ -765,7 +770,15 @@ clean=$(get "main|q0|up|mbps")
 lossy=$(get "imp|loss1|up|mbps")
 printf '%-34s %-14s %-34s %s\n' "1 % loss each way: one-way up" "$lossy MB/s" "$clean MB/s (clean link)" \
     "$(awk -v a="$lossy" -v b="$clean" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f", a / b }')"
-for name in wan loss1; do
+# 20 % of the QoS 0 publishes dropped on both links, each way: an 8 MiB
+# echo within 30 s (the clean link's echo of as much is the floor).
+heavy=$(get "imp|loss20|echo|secs")
+clean_echo=$(get "main|q0|bulk|mbps")
+[[ $clean_echo == - ]] && clean_echo=$(get "main|q0|bulk#1|mbps")
+clean_secs=$(awk -v m="$clean_echo" -v b=$((8 * MIB)) 'BEGIN { if (m == "-" || m + 0 == 0) print "-"; else printf "%.2f", b / m / 1e6 }')
+printf '%-34s %-14s %-34s %s\n' "20 % loss both links: 8 MiB echo" "$heavy s" \
+    "30 s target (clean: $clean_secs s)" "$(ratio "$heavy" 30) of the target"
+for name in wan loss1 loss20; do
     retx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$WORK/$name-client.log" "$WORK/$name-server.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
     echo "  $name: retransmissions $retx"
 done

@@ -39,3 +39,10 @@ pub const ECHO: u32 = 0x200;
 /// client process share what they measure of the path (`reliable::paths`).
 /// The C original ignores `pad`.
 pub const INSTANCE: u32 = 0x400;
+/// Ours: a selective acknowledgement, on a NO_DATA frame only (so that the
+/// C original and earlier versions of this program, which ignore a NO_DATA
+/// frame's payload, ignore it too): the payload after the header lists the
+/// runs of frames the receiver holds beyond its acknowledgement
+/// ([`crate::protocol::sack`]). Sent only to a peer known to be this
+/// program, while frames are held beyond a hole.
+pub const SACK: u32 = 0x800;

@@ -92,6 +92,9 @@ pub struct Frame<'a> {
     /// Why the peer aborted, on a close frame of this program (the `pad`
     /// field; see [`crate::protocol::abort`]).
     pub abort_code: AbortCode,
+    /// The selective acknowledgement block of a NO_DATA frame with
+    /// [`flags::SACK`] (see [`crate::protocol::sack`]); empty otherwise.
+    pub sack: &'a [u8],
 }
 
 /// Largest payload accepted from the broker.
@@ -116,7 +119,11 @@ pub fn decode(payload: &[u8]) -> Result<Frame<'_>, DecodeError> {
         remote_config = Some(config);
         rest = &rest[len..];
     }
+    let mut sack: &[u8] = &[];
     if header.has(flags::NO_DATA) {
+        if header.has(flags::SACK) {
+            sack = rest;
+        }
         rest = &[];
     }
     let abort_code = if header.has(flags::CAPABLE) && is_close(&header) {
@@ -129,6 +136,7 @@ pub fn decode(payload: &[u8]) -> Result<Frame<'_>, DecodeError> {
         remote_config,
         data: rest,
         abort_code,
+        sack,
     })
 }
 

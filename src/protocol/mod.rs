@@ -11,6 +11,7 @@ pub mod keyed;
 pub mod labels;
 pub mod limits;
 pub mod remote_config;
+pub mod sack;
 pub mod stamps;
 pub mod topic;
 

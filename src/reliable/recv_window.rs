@@ -179,6 +179,26 @@ impl RecvWindow {
         done
     }
 
+    /// The runs `start..end` of frames held from the oldest not written
+    /// out on, lowest first, until `take` says no more.
+    pub fn held_runs(&self, mut take: impl FnMut(u64, u64) -> bool) {
+        let end = self.base + self.slots.slots() as u64;
+        let mut seq = self.base;
+        while seq < end {
+            if !self.slots.get(seq).present {
+                seq += 1;
+                continue;
+            }
+            let start = seq;
+            while seq < end && self.slots.get(seq).present {
+                seq += 1;
+            }
+            if !take(start, seq) {
+                return;
+            }
+        }
+    }
+
     /// The acknowledgement to send: highest sequence number written out in
     /// order, or `None` before the first.
     pub fn ack(&self) -> Option<u64> {

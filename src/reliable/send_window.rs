@@ -8,9 +8,13 @@
 
 use std::time::{Duration, Instant};
 
+use std::collections::VecDeque;
+
 use super::buffer_pool::BufferPool;
 use super::ring::Ring;
 use super::rtt::RttEstimator;
+
+mod sack;
 
 /// Acknowledgements flagged as "gap seen" without progress that trigger a
 /// fast retransmission of the oldest unacknowledged frame. The broker keeps
@@ -26,6 +30,14 @@ struct Slot {
     /// When the frame was first sent; cleared when it is retransmitted so
     /// that no RTT sample is taken from it (Karn's rule).
     first_sent: Option<Instant>,
+    /// The number of its last transmission (see
+    /// [`SendWindow::transmissions`]): frames sent in one burst share an
+    /// instant, not an order.
+    last_sent: Option<u64>,
+    /// The peer holds it (a selective acknowledgement said so).
+    sacked: bool,
+    /// Taken for lost and queued for retransmission.
+    lost: bool,
 }
 
 /// What an acknowledgement did.
@@ -72,6 +84,18 @@ pub struct SendWindow {
     progress: Option<Progress>,
     /// A loss was detected since [`Self::take_loss`] was last asked.
     lost: bool,
+    /// Frames taken for lost by selective acknowledgements, to retransmit
+    /// (lowest first; entries since acknowledged are skipped).
+    lost_queue: VecDeque<u64>,
+    /// The peer sends selective acknowledgements: they, not partial
+    /// acknowledgements, drive the recovery.
+    sack_seen: bool,
+    /// The latest transmission the peer is known to have had: a frame
+    /// sent before it and not held is lost (the broker keeps one topic's
+    /// frames in order).
+    delivered_sent: Option<u64>,
+    /// Frames put on the wire so far, retransmissions included.
+    transmissions: u64,
 }
 
 /// What an acknowledgement with progress acknowledged.
@@ -105,6 +129,10 @@ impl SendWindow {
             rto_floor: Duration::ZERO,
             progress: None,
             lost: false,
+            lost_queue: VecDeque::new(),
+            sack_seen: false,
+            delivered_sent: None,
+            transmissions: 0,
         }
     }
 
@@ -139,6 +167,9 @@ impl SendWindow {
         slot.data = buf;
         slot.fin = fin;
         slot.first_sent = None;
+        slot.last_sent = None;
+        slot.sacked = false;
+        slot.lost = false;
         self.next += 1;
         if fin {
             self.fin_seq = Some(seq);
@@ -147,9 +178,11 @@ impl SendWindow {
     }
 
     /// The next frame to put on the wire: a pending retransmission first,
-    /// then the oldest never-sent frame. Returns its sequence number.
-    pub fn next_to_send(&self) -> Option<u64> {
+    /// then the lowest frame taken for lost, then the oldest never-sent
+    /// frame. Returns its sequence number.
+    pub fn next_to_send(&mut self) -> Option<u64> {
         self.pending_rexmit
+            .or_else(|| self.next_lost())
             .or((self.next_unsent < self.next).then_some(self.next_unsent))
     }
 
@@ -161,9 +194,20 @@ impl SendWindow {
 
     /// Records that frame `seq` (from [`Self::next_to_send`]) went out at `now`.
     pub fn on_sent(&mut self, seq: u64, now: Instant) {
-        if self.pending_rexmit == Some(seq) {
-            self.pending_rexmit = None;
-            self.slot_mut(seq).first_sent = None;
+        self.transmissions += 1;
+        let tx = self.transmissions;
+        self.slot_mut(seq).last_sent = Some(tx);
+        let lost = self.lost_queue.front() == Some(&seq);
+        if self.pending_rexmit == Some(seq) || lost {
+            if lost {
+                self.lost_queue.pop_front();
+            }
+            if self.pending_rexmit == Some(seq) {
+                self.pending_rexmit = None;
+            }
+            let slot = self.slot_mut(seq);
+            slot.first_sent = None;
+            slot.lost = false;
             self.retransmissions += 1;
             self.last_rexmit = Some(now);
             self.rto_deadline = Some(now + self.rto());
@@ -188,7 +232,7 @@ impl SendWindow {
             return AckOutcome::Invalid;
         }
         if ack < self.una {
-            if gap && ack + 1 == self.una && self.una < self.next_unsent {
+            if gap && !self.sack_seen && ack + 1 == self.una && self.una < self.next_unsent {
                 self.dup_acks += 1;
                 let recovering = self.recovery_until.is_some_and(|r| self.una < r);
                 if self.dup_acks >= DUP_ACK_THRESHOLD && !recovering {
@@ -207,13 +251,18 @@ impl SendWindow {
             }
         }
         let mut bytes = 0;
+        let mut delivered_sent = self.delivered_sent;
         for seq in self.una..=ack {
             let slot = self.slot_mut(seq);
             let buf = std::mem::take(&mut slot.data);
             bytes += buf.len();
+            delivered_sent = delivered_sent.max(slot.last_sent);
             slot.first_sent = None;
+            slot.sacked = false;
+            slot.lost = false;
             self.pool.give_back(buf);
         }
+        self.delivered_sent = delivered_sent;
         self.bytes_in_flight = self.bytes_in_flight.saturating_sub(bytes);
         self.progress = Some(Progress { bytes, rtt });
         self.una = ack + 1;
@@ -225,7 +274,12 @@ impl SendWindow {
         if self.pending_rexmit.is_some_and(|s| s < self.una) {
             self.pending_rexmit = None;
         }
+        while self.lost_queue.front().is_some_and(|&s| s < self.una) {
+            self.lost_queue.pop_front();
+        }
         match self.recovery_until {
+            // Selective acknowledgements repair the holes.
+            Some(r) if self.sack_seen && self.una < r => {}
             Some(r) if self.una < r && self.una < self.next_unsent => {
                 // Partial ack: the peer's next hole starts at the new una.
                 self.pending_rexmit = Some(self.una);
@@ -254,6 +308,7 @@ impl SendWindow {
             Some(d) if d <= now && self.una < self.next_unsent => {
                 self.rtt.back_off();
                 self.enter_recovery();
+                self.all_lost();
                 self.lost = true;
                 self.rto_deadline = Some(now + self.rto());
             }

@@ -5,5 +5,6 @@
 mod abort;
 mod frame;
 mod instance;
+mod sack;
 mod stamps;
 mod topic;

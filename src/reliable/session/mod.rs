@@ -112,6 +112,9 @@ pub struct Session {
     ack_deadline: Option<Instant>,
     ack_now: bool,
     gap_seen: bool,
+    /// A frame arrived beyond a hole: a selective acknowledgement is due
+    /// (toward a peer of this program).
+    sack_due: bool,
     last_sent: Instant,
     last_heard: Option<Instant>,
     /// Since when the oldest unacknowledged frame has waited (the last
@@ -176,6 +179,7 @@ impl Session {
             ack_deadline: None,
             ack_now: false,
             gap_seen: false,
+            sack_due: false,
             last_sent: now,
             last_heard: match role {
                 Role::Server => Some(now),

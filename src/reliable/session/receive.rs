@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::{CloseReason, PeerKind, Role, Session, State};
 use crate::protocol::frame::{flags, is_close, Frame, Header};
+use crate::protocol::sack;
 
 use crate::reliable::recv_window::Insert;
 use crate::reliable::send_window::AckOutcome;
@@ -38,10 +39,17 @@ impl Session {
             return;
         }
         let capable = h.has(flags::CAPABLE);
-        if let Some(ack) = h.ack {
+        let sacked = capable && !frame.sack.is_empty();
+        if h.ack.is_some() || sacked {
             let limited = self.flow_limited();
-            if self.send.on_ack(ack, capable && h.has(flags::GAP), now) == AckOutcome::Progress {
-                self.progress_at = now;
+            if let Some(ack) = h.ack {
+                let gap = capable && h.has(flags::GAP);
+                if self.send.on_ack(ack, gap, now) == AckOutcome::Progress {
+                    self.progress_at = now;
+                }
+            }
+            if sacked {
+                self.send.on_sack(sack::runs(frame.sack, h.ack));
             }
             self.update_flow(limited, now);
         }
@@ -135,6 +143,7 @@ impl Session {
             Insert::OutOfOrder => {
                 self.ack_now = true;
                 self.gap_seen = true;
+                self.sack_due = self.peer == PeerKind::Capable;
             }
             // A frame had twice: its acknowledgement was lost or came late.
             // Answered at once, but no gap: a retransmission that was not

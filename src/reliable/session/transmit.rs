@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::{CloseReason, PeerKind, Role, Session, State};
 use crate::protocol::frame::{encode_close_into, encode_into, flags, FrameBuf, Header};
+use crate::protocol::sack::SackBlock;
 
 impl Session {
     fn header(&mut self, seq: u64, extra: u32, now: Instant) -> Header {
@@ -99,6 +100,9 @@ impl Session {
             encode_into(out, &h, config.as_ref(), &[]);
             return true;
         }
+        if self.selective_ack(now, out) {
+            return true;
+        }
         self.queue_end_of_stream();
         if let Some(seq) = self
             .send
@@ -131,6 +135,23 @@ impl Session {
         }
         self.check_finished(now);
         false
+    }
+
+    /// The selective acknowledgement that is due, ahead of data: the runs
+    /// of frames held beyond the acknowledgement (a NO_DATA frame, whose
+    /// payload an earlier version ignores).
+    fn selective_ack(&mut self, now: Instant, out: &mut impl FrameBuf) -> bool {
+        if !std::mem::take(&mut self.sack_due) {
+            return false;
+        }
+        let mut block = SackBlock::new(self.recv.ack());
+        self.recv.held_runs(|start, end| block.push(start, end));
+        if block.is_empty() {
+            return false;
+        }
+        let h = self.header(0, flags::NO_DATA | flags::SACK, now);
+        encode_into(out, &h, None, block.as_bytes());
+        true
     }
 
     /// A client with a remote config sends no data until the server side has

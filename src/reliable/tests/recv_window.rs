@@ -108,3 +108,27 @@ fn a_stalled_reader_holds_no_more_than_the_limit_of_frames_in_order() {
     assert_eq!(w.insert(4, &frame, false), Insert::OverLimit);
     assert_eq!(w.buffered(), 3000);
 }
+
+fn runs(w: &RecvWindow, most: usize) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    w.held_runs(|s, e| {
+        out.push((s, e));
+        out.len() < most
+    });
+    out
+}
+
+#[test]
+fn the_runs_held_are_listed_lowest_first_from_the_oldest_not_written_out() {
+    let mut w = RecvWindow::new(16);
+    assert!(runs(&w, 8).is_empty());
+    for seq in [1, 2, 4, 5, 6, 9] {
+        w.insert(seq, b"x", false);
+    }
+    // 1 and 2 arrived in order but are not written out yet: held too.
+    assert_eq!(runs(&w, 8), vec![(1, 3), (4, 7), (9, 10)]);
+    assert_eq!(runs(&w, 2), vec![(1, 3), (4, 7)]);
+    drain(&mut w);
+    assert_eq!(runs(&w, 8), vec![(4, 7), (9, 10)]);
+    assert_eq!(w.ack(), Some(2));
+}

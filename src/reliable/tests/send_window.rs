@@ -1,6 +1,6 @@
 //! The send window: sequence numbers, acknowledgements, fast and timed retransmission.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::reliable::send_window::*;
 
@@ -103,4 +103,87 @@ fn the_end_of_stream_frame_closes_the_window() {
     assert!(!w.fin_acked());
     w.on_ack(1, false, t);
     assert!(w.fin_acked());
+}
+
+/// Ten frames pushed and sent at `t`, frame 1 acknowledged.
+fn ten_in_flight(t: Instant) -> SendWindow {
+    let mut w = SendWindow::new(16);
+    for _ in 0..10 {
+        w.push(b"x", false);
+        sent(&mut w, t);
+    }
+    assert_eq!(w.on_ack(1, false, t), AckOutcome::Progress);
+    w
+}
+
+/// Every frame the window sends now, in order.
+fn drain(w: &mut SendWindow, now: Instant) -> Vec<u64> {
+    std::iter::from_fn(|| w.next_to_send().inspect(|&s| w.on_sent(s, now))).collect()
+}
+
+#[test]
+fn a_selective_ack_retransmits_every_hole_it_shows_at_once() {
+    let t = Instant::now();
+    let mut w = ten_in_flight(t);
+    // The peer holds 3-4, 6-7 and 9-10: 2, 5 and 8 were lost.
+    let t1 = t + Duration::from_millis(50);
+    w.on_sack([(3, 5), (6, 8), (9, 11)].into_iter());
+    assert!(w.take_loss());
+    assert_eq!(drain(&mut w, t1), vec![2, 5, 8]);
+    assert_eq!(w.retransmissions(), 3);
+    // The same block again (an ack of something else): nothing new is lost.
+    w.on_sack([(3, 5), (6, 8), (9, 11)].into_iter());
+    assert_eq!(drain(&mut w, t1), Vec::<u64>::new());
+    // The repairs arrive: everything is acknowledged.
+    assert_eq!(w.on_ack(10, false, t1), AckOutcome::Progress);
+    assert!(w.all_acked());
+}
+
+#[test]
+fn a_retransmission_lost_again_is_found_by_a_frame_sent_after_it() {
+    let t = Instant::now();
+    let mut w = ten_in_flight(t);
+    w.on_sack([(3, 11)].into_iter());
+    let t1 = t + Duration::from_millis(50);
+    assert_eq!(drain(&mut w, t1), vec![2]);
+    // A new frame after the retransmission arrives, the retransmission
+    // does not: it is lost too.
+    let t2 = t1 + Duration::from_millis(1);
+    w.push(b"y", false);
+    assert_eq!(drain(&mut w, t2), vec![11]);
+    w.on_sack([(3, 12)].into_iter());
+    assert_eq!(drain(&mut w, t2), vec![2]);
+    assert_eq!(w.retransmissions(), 2);
+}
+
+#[test]
+fn without_selective_acks_partial_acks_still_repair_one_hole_each() {
+    let t = Instant::now();
+    let mut w = ten_in_flight(t);
+    w.on_ack(1, true, t);
+    assert_eq!(drain(&mut w, t), vec![2]);
+    w.on_ack(4, false, t);
+    assert_eq!(drain(&mut w, t), vec![5]);
+}
+
+#[test]
+fn after_a_timeout_every_frame_the_peer_does_not_hold_goes_again() {
+    let t = Instant::now();
+    let mut w = ten_in_flight(t);
+    w.on_sack([(4, 6)].into_iter());
+    assert_eq!(drain(&mut w, t), vec![2, 3]);
+    let d = w.rto_deadline().unwrap();
+    w.on_timeout(d);
+    // The oldest, then the rest but 4 and 5.
+    assert_eq!(drain(&mut w, d), vec![2, 3, 6, 7, 8, 9, 10]);
+}
+
+#[test]
+fn runs_beyond_what_was_sent_are_ignored() {
+    let t = Instant::now();
+    let mut w = ten_in_flight(t);
+    w.on_sack([(50, 60), (0, 1), (u64::MAX - 1, u64::MAX)].into_iter());
+    assert!(!w.take_loss());
+    assert_eq!(drain(&mut w, t), Vec::<u64>::new());
+    assert_eq!(w.on_ack(10, false, t), AckOutcome::Progress);
 }
