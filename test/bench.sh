@@ -567,8 +567,16 @@ quota_run() { # NAME FLAGS...: starts both sides with FLAGS, measures
         echo "-- publishing caps: $name ($*)"
         measure "quota|$name|warmup" setup --port "$port" --count 1 --timeout 30
         measure "quota|$name|rtt" rtt --port "$port" --count 30 --size 64 --timeout 60
-        measure "quota|$name|up" one-way --port "$port" --bytes $((QUICK ? 2 * MIB : 4 * MIB)) \
-            --dir up --timeout 120
+        if [[ $name == rate10 ]]; then
+            # Typing beside an upload, and 20 sessions at once, at 10/s.
+            measure "quota|$name|loaded" loaded-rtt --port "$port" --bulk up --bytes $((MIB / 2)) \
+                --sessions 1 --timeout 60
+            measure "quota|$name|one" bulk-echo --port "$port" --bytes 4096 --sessions 1 --timeout 60
+            measure "quota|$name|many" bulk-echo --port "$port" --bytes 4096 --sessions 20 --timeout 120
+        else
+            measure "quota|$name|up" one-way --port "$port" --bytes $((QUICK ? 2 * MIB : 4 * MIB)) \
+                --dir up --timeout 120
+        fi
     fi
     stop "$CPID"
     stop "$SPID"
@@ -794,6 +802,16 @@ capped=$(get "quota|rate10|rtt|p50_us")
 limit=$(awk -v i="$idle_rtt" 'BEGIN { if (i == "-") print "-"; else printf "%.0f", 2 * i + 200000 }')
 printf '%-44s %-14s %-26s %s\n' "10 publishes/s: 64-byte round trip p50" "$(fmt "$capped" 1000 1) ms" \
     "$(fmt "$limit" 1000 1) ms (2 x idle + 200)" "$(ratio "$capped" "$limit")"
+loaded=$(get "quota|rate10|loaded|p50_us")
+printf '%-44s %-14s %-26s %s\n' "10 publishes/s: the same beside an upload" "$(fmt "$loaded" 1000 1) ms" \
+    "$(fmt "$limit" 1000 1) ms (2 x idle + 200)" "$(ratio "$loaded" "$limit")"
+many=$(get "quota|rate10|many|secs")
+one=$(get "quota|rate10|one|secs")
+twenty=$(awk -v o="$one" 'BEGIN { if (o == "-") print "-"; else printf "%.2f", 20 * o }')
+# The floor: twenty times one session's echo alone (the sessions share the
+# 10 publishes/s; more means publishes wasted on repeats).
+printf '%-44s %-14s %-26s %s\n' "10 publishes/s: 20 sessions echo 4 KiB each" "$many s" \
+    "$twenty s (20 x one alone)" "$(ratio "$many" "$twenty")"
 
 echo
 echo "slow shared links (main, QoS 1; 25 ms per hop; a 64-byte round trip beside bulk sessions)"

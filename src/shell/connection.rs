@@ -276,43 +276,31 @@ impl<'a> Connection<'a> {
     /// Hands `request` to the client; false if it must wait.
     fn apply(&mut self, request: Request, now: Instant) -> bool {
         match request {
-            Request::Publish {
-                topic,
-                payload,
-                retain,
-            } => {
-                let len = packet_len(&topic, payload.len());
+            Request::Publish(publish) => {
+                let len = packet_len(&publish.topic, publish.payload.len());
                 if !self.pace(len, now) {
-                    self.held = Some(Request::Publish {
-                        topic,
-                        payload,
-                        retain,
-                    });
+                    self.held = Some(Request::Publish(publish));
                     return false;
                 }
-                match self
-                    .client
-                    .publish(topic.clone(), payload.clone(), retain, now)
-                {
+                let (topic, payload) = (publish.topic.clone(), publish.payload.clone());
+                match self.client.publish(topic, payload, publish.retain, now) {
                     Ok(()) => self.pacer.sent(len, now),
                     Err(Busy::Later) => {
-                        self.held = Some(Request::Publish {
-                            topic,
-                            payload,
-                            retain,
-                        });
+                        self.held = Some(Request::Publish(publish));
                         return false;
                     }
                     Err(Busy::TooLarge) => {
                         if !std::mem::replace(&mut self.said_too_large, true) {
                             log::warn!(
-                                "dropped a publish of {} bytes on {topic}: over the MQTT \
+                                "dropped a publish of {} bytes on {}: over the MQTT \
                                  packet limit (said once per connection)",
-                                payload.len()
+                                publish.payload.len(),
+                                publish.topic
                             );
                         }
                     }
                 }
+                // Dropping `publish` tells its session (see PublishRequest).
             }
             Request::Subscribe(topic) => self.client.subscribe(topic, now),
             Request::Unsubscribe(topic) => self.client.unsubscribe(&topic, now),

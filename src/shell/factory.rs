@@ -39,6 +39,9 @@ pub struct SessionFactory {
     inbox_max_bytes: usize,
     /// Told the id of every session whose task ended.
     done: Sender<SessionId>,
+    /// Publishing is capped: sessions publish in turn (see
+    /// `Outbox::take_turns`).
+    paced: bool,
 }
 
 /// The frame size sessions start with: the floor every broker accepts while
@@ -122,6 +125,7 @@ impl SessionFactory {
             inbox_max_bytes: (tuning.window_frames.min(INBOX_FRAMES) * tuning.frame_data)
                 .max(LEGACY_MAX_WINDOW * LEGACY_FRAME_DATA),
             done,
+            paced: config.broker.caps.publishes.is_some() || config.broker.caps.bytes.is_some(),
         }
     }
 
@@ -139,12 +143,17 @@ impl SessionFactory {
 
     /// Where a session publishes: on `topic`, sealed with `channel`.
     fn outbox(&self, topic: String, channel: Option<Channel>) -> Outbox {
-        Outbox::new(
+        let out = Outbox::new(
             self.broker.clone(),
             topic,
             self.config.frame_data,
             channel.map(|c| Sealing::new(c, self.counters.clone())),
-        )
+        );
+        if self.paced {
+            out.take_turns()
+        } else {
+            out
+        }
     }
 
     /// Starts a client session for a local stream (`peer` names it in the

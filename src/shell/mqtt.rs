@@ -78,14 +78,32 @@ pub enum Inbound {
     Stopped,
 }
 
+/// A publish asked for.
+#[derive(Debug)]
+pub struct PublishRequest {
+    pub topic: String,
+    pub payload: bytes::Bytes,
+    pub retain: bool,
+    /// Told when the connection has taken the publish (handed it to the
+    /// client, or dropped it): a paced session publishes its next frame
+    /// only then (see [`Broker::publish_in_turn`]).
+    pub taken: Option<Sender<()>>,
+}
+
+impl Drop for PublishRequest {
+    /// Taken, dropped with a connection that went down, or never read
+    /// (the program stops): the session waits no more either way.
+    fn drop(&mut self) {
+        if let Some(taken) = self.taken.take() {
+            let _ = taken.try_send(());
+        }
+    }
+}
+
 /// What publishers ask of the connection, in order.
 #[derive(Debug)]
 pub enum Request {
-    Publish {
-        topic: String,
-        payload: bytes::Bytes,
-        retain: bool,
-    },
+    Publish(PublishRequest),
     Subscribe(String),
     Unsubscribe(String),
     Disconnect,
@@ -150,11 +168,34 @@ impl Broker {
     /// full. The payload is shared, not copied.
     pub async fn publish(&self, topic: &str, payload: bytes::Bytes) -> Result<(), LinkError> {
         let topic = topic.to_owned();
-        self.send(Request::Publish {
+        self.send(Request::Publish(PublishRequest {
             topic,
             payload,
             retain: false,
-        })
+            taken: None,
+        }))
+        .await
+    }
+
+    /// Publishes like [`Self::publish`], and tells `taken` once the
+    /// connection has taken it. A session that waits for that before its
+    /// next frame has at most one publish waiting here: under a broker's
+    /// quota, the sessions' frames then take turns (an interactive
+    /// session's waits behind one frame of each other session, not behind
+    /// a bulk session's backlog), and what a session sends when its turn
+    /// comes is fresh (its newest acknowledgement, no stale repeats).
+    pub async fn publish_in_turn(
+        &self,
+        topic: &str,
+        payload: bytes::Bytes,
+        taken: Sender<()>,
+    ) -> Result<(), LinkError> {
+        self.send(Request::Publish(PublishRequest {
+            topic: topic.to_owned(),
+            payload,
+            retain: false,
+            taken: Some(taken),
+        }))
         .await
     }
 
@@ -183,11 +224,12 @@ impl Link for Broker {
     /// Publishes if the request queue has room; never waits (for what a
     /// router publishes, which must never block).
     fn try_publish(&self, out: router::Outgoing) -> Result<(), LinkError> {
-        let request = Request::Publish {
+        let request = Request::Publish(PublishRequest {
             topic: out.topic,
             payload: out.payload.into(),
             retain: out.retain,
-        };
+            taken: None,
+        });
         self.requests.try_send(request).map_err(|e| match e {
             smol::channel::TrySendError::Full(_) => LinkError::Full,
             smol::channel::TrySendError::Closed(_) => LinkError::Closed,

@@ -47,6 +47,19 @@ pub struct Outbox {
     topic: String,
     pool: PayloadPool,
     sealing: Option<Sealing>,
+    /// Under a broker's quota: the session's turn (see [`Turn`]).
+    turn: Option<Turn>,
+}
+
+/// Under a broker's quota a session has one publish at most waiting in the
+/// broker connection's queue ([`Broker::publish_in_turn`]): the sessions'
+/// frames take turns, and the core makes its next frame (with its newest
+/// acknowledgement) only when the last one was taken.
+struct Turn {
+    tx: smol::channel::Sender<()>,
+    rx: smol::channel::Receiver<()>,
+    /// A publish is waiting to be taken.
+    waiting: bool,
 }
 
 /// A payload buffer the core encodes its frame into after `prefix` bytes
@@ -80,6 +93,42 @@ impl Outbox {
             topic,
             pool: PayloadPool::new(HEADER_LEN + MAX_CONFIG_LEN + frame_data + MAX_OVERHEAD),
             sealing,
+            turn: None,
+        }
+    }
+
+    /// Publishes in turn with the other sessions (under a broker's quota).
+    pub fn take_turns(mut self) -> Outbox {
+        let (tx, rx) = smol::channel::bounded(1);
+        self.turn = Some(Turn {
+            tx,
+            rx,
+            waiting: false,
+        });
+        self
+    }
+
+    /// Waits until the publish waiting for its turn has been taken (never,
+    /// if none is waiting); then the session may publish again.
+    pub async fn turn_back(&self) {
+        match &self.turn {
+            Some(turn) if turn.waiting => {
+                let _ = turn.rx.recv().await;
+            }
+            _ => smol::future::pending().await,
+        }
+    }
+
+    /// Whether a publish is waiting for its turn: what the core has ready
+    /// (an acknowledgement, a heartbeat) waits too.
+    pub fn waiting_for_turn(&self) -> bool {
+        self.turn.as_ref().is_some_and(|t| t.waiting)
+    }
+
+    /// The publish waiting for its turn was taken (after [`Self::turn_back`]).
+    pub fn turn_returned(&mut self) {
+        if let Some(turn) = &mut self.turn {
+            turn.waiting = false;
         }
     }
 
@@ -139,6 +188,9 @@ impl Outbox {
     #[must_use = "false: the broker connection is gone"]
     pub async fn flush(&mut self, core: &mut Session, id: &SessionId) -> bool {
         loop {
+            if self.waiting_for_turn() && !core.close_due() {
+                return true;
+            }
             let mut buf = self.pool.take();
             let prefix = self.sealing.as_ref().map_or(0, |s| s.channel.prefix_len());
             let mut out = AfterPrefix {
@@ -165,7 +217,18 @@ impl Outbox {
                 }
             }
             let payload = self.pool.lend(buf);
-            if self.broker.publish(&self.topic, payload).await.is_err() {
+            let published = match &mut self.turn {
+                None => self.broker.publish(&self.topic, payload).await,
+                Some(turn) => {
+                    // A turn returned late (after a close frame went out of
+                    // turn) is not taken for the next one's.
+                    while turn.rx.try_recv().is_ok() {}
+                    turn.waiting = true;
+                    let tx = turn.tx.clone();
+                    self.broker.publish_in_turn(&self.topic, payload, tx).await
+                }
+            };
+            if published.is_err() {
                 return false;
             }
         }

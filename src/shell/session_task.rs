@@ -3,7 +3,7 @@
 //! All decisions are the core's; this only performs I/O and reads the clock.
 
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use smol::future::{or, pending};
 use smol::Timer;
@@ -59,8 +59,14 @@ struct Outcome {
     peer: PeerKind,
 }
 
+/// While a session waits for its turn to publish (under a broker's
+/// quota), its deadlines are looked at this often at most.
+const TURN_RECHECK: Duration = Duration::from_millis(50);
+
 enum Wake {
     Inbox(Option<ToSession>),
+    /// The last publish was taken: the next may go (under a quota).
+    Turn,
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<usize>),
     Timer,
@@ -113,12 +119,33 @@ pub async fn await_confirmation(
         let Some(deadline) = core.poll_timeout().filter(|_| !core.is_done()) else {
             return false;
         };
+        // As in `Task::wait`: no spinning on a frame that waits its turn.
+        let deadline = if out.waiting_for_turn() {
+            deadline.max(Instant::now() + TURN_RECHECK)
+        } else {
+            deadline
+        };
         timer.set_at(deadline);
-        let msg = or(async { Some(inbox.recv().await) }, async {
-            (&mut timer).await;
-            None
-        })
+        let turn = async {
+            out.turn_back().await;
+            Some(None::<Option<ToSession>>)
+        };
+        let msg = or(
+            or(async { Some(Some(inbox.recv().await)) }, async {
+                (&mut timer).await;
+                None
+            }),
+            turn,
+        )
         .await;
+        let msg = match msg {
+            Some(None) => {
+                out.turn_returned();
+                None
+            }
+            Some(Some(msg)) => Some(msg),
+            None => None,
+        };
         match msg {
             Some(None) => core.abort(),
             Some(Some(msg)) => {
@@ -299,7 +326,14 @@ impl Task {
     /// Waits for the inbox, the local stream (as the core wants) or the
     /// core's deadline.
     async fn wait(&mut self, core: &Session) -> Wake {
-        let deadline = core.poll_timeout();
+        let mut deadline = core.poll_timeout();
+        if self.out.waiting_for_turn() {
+            // A deadline that only a frame meets (a heartbeat, an
+            // acknowledgement) stays due until the turn comes back: do not
+            // spin on it meanwhile.
+            let soonest = Instant::now() + TURN_RECHECK;
+            deadline = deadline.map(|d| d.max(soonest));
+        }
         let chunk = core.max_chunk();
         let wants_read = core.wants_data() && !self.tcp_done;
         if wants_read && self.read_buf.len() < chunk {
@@ -318,6 +352,11 @@ impl Task {
             self.armed = deadline;
         }
         let inbox = &self.inbox;
+        let out = &self.out;
+        let turn_f = async {
+            out.turn_back().await;
+            Wake::Turn
+        };
         let read_buf = &mut self.read_buf;
         let timer = &mut self.timer;
         let inbox_f = async { Wake::Inbox(inbox.recv().await) };
@@ -338,7 +377,7 @@ impl Task {
             timer.await;
             Wake::Timer
         };
-        or(inbox_f, or(write_f, or(read_f, timer_f))).await
+        or(inbox_f, or(write_f, or(read_f, or(turn_f, timer_f)))).await
     }
 
     /// Hands what woke the task to the core.
@@ -383,6 +422,7 @@ impl Task {
             }
             // A fired timer stays fired: force re-arming next time round.
             Wake::Timer => self.armed = None,
+            Wake::Turn => self.out.turn_returned(),
         }
     }
 }

@@ -365,6 +365,11 @@ impl Session {
         Some(Event::Closed(reason))
     }
 
+    /// True while its close frame is due: it goes out even out of turn.
+    pub fn close_due(&self) -> bool {
+        matches!(self.state, State::Closing(_))
+    }
+
     /// True once the session has nothing left to do, lingering included:
     /// the shell may drop it.
     pub fn is_done(&self) -> bool {
