@@ -15,6 +15,11 @@ use super::congestion::BaseHistory;
 
 /// Paths remembered at once.
 pub const MAX_PATHS: usize = 64;
+/// How long the largest window a path's sessions had is remembered: a
+/// session that starts on a path with no other session within it starts
+/// at half of it instead of slow-starting (a 300 ms path takes seconds to
+/// grow a window of megabytes; TCP's cached ssthresh is the model).
+const RECENT_WINDOW: Duration = Duration::from_secs(60);
 
 /// One path's shared measurements.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +29,9 @@ struct Entry {
     /// The sum of the windows the path's sessions reported.
     windows: usize,
     used: Instant,
+    /// The largest window a session of the path reported or left with,
+    /// and when (see [`RECENT_WINDOW`]).
+    recent: (usize, Instant),
 }
 
 /// What the sessions of a path measured together.
@@ -33,6 +41,10 @@ pub struct PathView {
     pub base: Option<Duration>,
     /// The windows of all its sessions, in bytes.
     pub windows: usize,
+    /// Where a session that has sent nothing yet may start its window, in
+    /// bytes: half what the path carried lately, if no other session runs
+    /// on it (0: nothing known).
+    pub start: usize,
 }
 
 /// The table of paths.
@@ -59,17 +71,22 @@ impl PathBases {
             entry.base.record(rtt, now);
         }
         entry.windows = (entry.windows + report.window).saturating_sub(report.before);
+        let others = entry.windows.saturating_sub(report.window);
+        let recent = entry.recent_window(now);
+        entry.recent = (recent.max(report.window), now);
         PathView {
             base: entry.base.min(),
             windows: entry.windows,
+            start: if others == 0 { recent / 2 } else { 0 },
         }
     }
 
     /// A session of path `key` that last reported a window of `before`
     /// bytes has ended.
-    pub fn leave(&mut self, key: u32, before: usize) {
+    pub fn leave(&mut self, key: u32, before: usize, now: Instant) {
         if let Some(entry) = self.entries.iter_mut().find(|e| e.key == key) {
             entry.windows = entry.windows.saturating_sub(before);
+            entry.recent = (entry.recent_window(now).max(before), now);
         }
     }
 
@@ -79,6 +96,7 @@ impl PathBases {
             base: BaseHistory::default(),
             windows: 0,
             used: now,
+            recent: (0, now),
         };
         if self.entries.len() < MAX_PATHS {
             self.entries.push(entry);
@@ -95,6 +113,18 @@ impl PathBases {
     /// True after a path was forgotten to make room, once per time.
     pub fn take_evicted(&mut self) -> bool {
         std::mem::take(&mut self.evicted)
+    }
+}
+
+impl Entry {
+    /// The largest window of the path within [`RECENT_WINDOW`].
+    fn recent_window(&self, now: Instant) -> usize {
+        let (window, at) = self.recent;
+        if now.saturating_duration_since(at) <= RECENT_WINDOW {
+            window
+        } else {
+            0
+        }
     }
 }
 

@@ -277,6 +277,7 @@ impl Task {
         }
         core.set_shared_base(view.base);
         core.set_path_windows(view.windows);
+        core.set_path_start(view.start);
     }
 
     /// The session closed: the local stream too, at once; its slot and
@@ -287,7 +288,10 @@ impl Task {
         self.tcp_done = true;
         log::debug!("session {}: at the end, {}", self.id, core.flow_summary());
         if let Some((key, window)) = self.reported.take() {
-            self.counters.paths.borrow_mut().leave(key, window);
+            self.counters
+                .paths
+                .borrow_mut()
+                .leave(key, window, Instant::now());
         }
         drop(self.slot.take());
         self.read_buf = Vec::new();

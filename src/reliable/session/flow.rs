@@ -187,6 +187,20 @@ impl Session {
         }
     }
 
+    /// When its peer has just turned out to be this program (its first
+    /// report to the path table after that), a session starts its window
+    /// at `bytes` if larger (what the path carried lately, see
+    /// `reliable::paths`), within its own cap; once.
+    pub fn set_path_start(&mut self, bytes: usize) {
+        if self.path_started || self.peer == PeerKind::Unknown {
+            return;
+        }
+        self.path_started = true;
+        if bytes > 0 && self.peer == PeerKind::Capable {
+            self.flow.start_at(bytes.min(self.bytes_cap()));
+        }
+    }
+
     /// Sets the windows of all sessions on this session's path, in bytes
     /// (see [`Self::max_chunk`]).
     pub fn set_path_windows(&mut self, bytes: usize) {

@@ -103,6 +103,8 @@ pub struct Session {
     frame_floor: usize,
     /// The path's base round trip is that of a LAN: the window is fixed.
     short_path: bool,
+    /// The path's start (`set_path_start`) was taken, or is too late.
+    path_started: bool,
     /// The round trip of the path alone, from timestamps: the floor of the
     /// retransmission timeout.
     path_rtt: RttEstimator,
@@ -174,6 +176,7 @@ impl Session {
             ack_delay: timers::ACK_DELAY,
             frame_floor: 0,
             short_path: false,
+            path_started: false,
             close_due: false,
             frames_unacked: 0,
             ack_deadline: None,

@@ -190,6 +190,36 @@ fn a_path_sums_the_windows_its_sessions_report_until_they_leave() {
     paths.record(7, report(1000, 0), t);
     assert_eq!(paths.record(7, report(3000, 0), t).windows, 4000);
     assert_eq!(paths.record(7, report(500, 1000), t).windows, 3500);
-    paths.leave(7, 3000);
+    paths.leave(7, 3000, t);
     assert_eq!(paths.record(7, report(500, 500), t).windows, 500);
+}
+
+#[test]
+fn a_session_alone_on_a_path_may_start_at_half_the_window_it_carried_within_a_minute() {
+    let t = Instant::now();
+    let mut paths = PathBases::default();
+    let report = |window, before| Report {
+        rtt: None,
+        window,
+        before,
+    };
+    assert_eq!(
+        paths.record(7, report(32_768, 0), t).start,
+        0,
+        "nothing known"
+    );
+    paths.record(7, report(4_000_000, 32_768), t);
+    paths.leave(7, 4_000_000, t);
+    // The next session, alone: half of what its predecessor had.
+    let next = paths.record(7, report(32_768, 0), t + Duration::from_secs(1));
+    assert_eq!(next.start, 2_000_000);
+    // Beside another session, nothing: it shares what that one measures.
+    let beside = paths.record(7, report(32_768, 0), t + Duration::from_secs(1));
+    assert_eq!(beside.start, 0);
+    // A minute later the path may have changed: a slow start again.
+    let mut later = PathBases::default();
+    later.record(9, report(4_000_000, 0), t);
+    later.leave(9, 4_000_000, t);
+    let after = later.record(9, report(32_768, 0), t + Duration::from_secs(61));
+    assert_eq!(after.start, 0);
 }

@@ -54,6 +54,22 @@ struct Pair {
     reported: [usize; 2],
 }
 
+impl Pair {
+    fn new(app: App, client: Session, next_ping: Instant) -> Pair {
+        Pair {
+            app,
+            ends: [Some(client), None],
+            pushed: [0; 2],
+            received: [0; 2],
+            echo: 0,
+            ping_sent: None,
+            next_ping,
+            rtts: Vec::new(),
+            reported: [0; 2],
+        }
+    }
+}
+
 /// A client session of the simulated client process.
 fn client(config: SessionConfig, t0: Instant) -> Session {
     let role = Role::Client {
@@ -91,16 +107,12 @@ impl LinkSim {
         let mut rng = Rng::new(seed);
         let pairs = apps
             .iter()
-            .map(|&app| Pair {
-                app,
-                ends: [Some(client(config, t0)), None],
-                pushed: [0; 2],
-                received: [0; 2],
-                echo: 0,
-                ping_sent: None,
-                next_ping: t0 + Duration::from_millis(rng.below(50)),
-                rtts: Vec::new(),
-                reported: [0; 2],
+            .map(|&app| {
+                Pair::new(
+                    app,
+                    client(config, t0),
+                    t0 + Duration::from_millis(rng.below(50)),
+                )
             })
             .collect();
         LinkSim {
@@ -114,6 +126,27 @@ impl LinkSim {
             buf: Vec::new(),
             shared: [PathBases::default(), PathBases::default()],
             share: None,
+        }
+    }
+
+    /// Starts one more session running `app` now; returns its index.
+    pub fn add(&mut self, app: App) -> usize {
+        let now = self.now;
+        self.pairs
+            .push(Pair::new(app, client(self.config, now), now));
+        self.pairs.len() - 1
+    }
+
+    /// Ends session `i` on both sides at once (both programs drop it, as
+    /// when its TCP connections end), leaving the path tables as the shell
+    /// does.
+    pub fn drop_session(&mut self, i: usize) {
+        for side in [CLIENT, SERVER] {
+            if let Some(s) = self.pairs[i].ends[side].take() {
+                if let Some(key) = s.path_key() {
+                    self.shared[side].leave(key, self.pairs[i].reported[side], self.now);
+                }
+            }
         }
     }
 
@@ -178,6 +211,7 @@ impl LinkSim {
                 let view = self.shared[side].record(key, report, self.now);
                 s.set_shared_base(view.base);
                 s.set_path_windows(view.windows);
+                s.set_path_start(view.start);
             }
         }
         loop {

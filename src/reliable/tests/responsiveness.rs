@@ -201,6 +201,38 @@ fn on_a_long_path_the_window_grows_to_what_the_buffer_budget_allows() {
 }
 
 #[test]
+fn on_a_long_path_a_session_after_another_starts_near_its_window() {
+    // 300 ms round trip: a first upload slow-starts for seconds; the next
+    // one on the same path, once the first has ended, starts at half the
+    // window the path carried.
+    let shape = Shape {
+        rate: 0,
+        hop: Duration::from_millis(75),
+        broker_inflight: 0,
+    };
+    let share = 8 * 1024 * 1024;
+    for seed in seeds(85, 1) {
+        let mut sim = LinkSim::new(seed, shape, config(), &[App::Upload]);
+        sim.set_share(share);
+        sim.run_for(Duration::from_secs(2));
+        let first = sim.received(SERVER)[0];
+        sim.run_for(Duration::from_secs(18));
+        sim.drop_session(0);
+        let second = sim.add(App::Upload);
+        sim.run_for(Duration::from_secs(2));
+        let next = sim.received(SERVER)[second];
+        if std::env::var("SIM_PRINT").is_ok() {
+            eprintln!("first 2 s: {first} B; next session's first 2 s: {next} B");
+        }
+        assert!(
+            next >= 3 * first,
+            "first 2 s {first} B, the next session's {next} B: {}",
+            sim.describe()
+        );
+    }
+}
+
+#[test]
 fn on_a_fast_link_the_window_fills_it() {
     // 10 MiB/s, 25 ms per hop: 1 MiB in flight per round trip, the old
     // fixed window, and more for the queue the window keeps.
