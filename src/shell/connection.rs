@@ -35,6 +35,10 @@ const READ_GATE: usize = 4 * UNSENT_LIMIT;
 /// The connection's ends toward the rest of the program.
 pub struct Links {
     pub requests: Pin<Box<Receiver<Request>>>,
+    /// Taken first: subscriptions, and small publishes of sessions that
+    /// publish in turn (acknowledgements, keystrokes: see
+    /// `Broker::publish_in_turn`).
+    pub urgent: Pin<Box<Receiver<Request>>>,
     pub inbound: Sender<Inbound>,
 }
 
@@ -259,10 +263,15 @@ impl<'a> Connection<'a> {
             }
             let request = match self.held.take() {
                 Some(request) => request,
-                None => match self.links.requests.as_mut().poll_next(cx) {
+                None => match self.links.urgent.as_mut().poll_next(cx) {
                     Poll::Ready(Some(request)) => request,
-                    Poll::Ready(None) => Request::Disconnect,
-                    Poll::Pending => break,
+                    Poll::Ready(None) | Poll::Pending => {
+                        match self.links.requests.as_mut().poll_next(cx) {
+                            Poll::Ready(Some(request)) => request,
+                            Poll::Ready(None) => Request::Disconnect,
+                            Poll::Pending => break,
+                        }
+                    }
                 },
             };
             any = true;

@@ -39,6 +39,9 @@ const LOOK_PERIOD: Duration = Duration::from_secs(60);
 /// The largest MQTT packet sent or accepted: the largest frame, sealed
 /// (`--psk-file`), with its packet's header and topic.
 const MAX_PACKET: usize = MAX_PAYLOAD + crate::secure::channel::MAX_OVERHEAD + PACKET_OVERHEAD;
+/// A publish of a session in turn this small (an acknowledgement, a few
+/// keystrokes, sealed or not) is taken ahead of larger ones.
+const SPARSE_PAYLOAD: usize = 512;
 /// Requests (publishes, subscribes) queued toward the connection before
 /// publishers wait: the backpressure from a slow broker link.
 const REQUEST_QUEUE: usize = 32;
@@ -113,6 +116,10 @@ pub enum Request {
 #[derive(Clone)]
 pub struct Broker {
     requests: Sender<Request>,
+    /// Taken before `requests`: subscriptions (so that a publish that
+    /// overtakes in this queue cannot overtake its session's subscription),
+    /// and the small publishes of sessions in turn.
+    urgent: Sender<Request>,
 }
 
 /// Converts the validated QoS level (0..=2) into the codec's enum.
@@ -138,6 +145,7 @@ impl Broker {
     ) -> (Broker, Receiver<Inbound>) {
         let (in_tx, in_rx) = smol::channel::bounded(INCOMING_QUEUE);
         let (req_tx, req_rx) = smol::channel::bounded(REQUEST_QUEUE);
+        let (urgent_tx, urgent_rx) = smol::channel::bounded(REQUEST_QUEUE);
         let mut client = Client::new(options(config), Instant::now());
         let now = Instant::now();
         for topic in permanent
@@ -149,16 +157,27 @@ impl Broker {
         let probe = probe.map(|(topic, size)| (topic, Probe::new(size, rand_nonce()), None));
         let links = Links {
             requests: Box::pin(req_rx),
+            urgent: Box::pin(urgent_rx),
             inbound: in_tx,
         };
         ex.spawn(drive(config.clone(), tls, client, links, probe))
             .detach();
-        let broker = Broker { requests: req_tx };
+        let broker = Broker {
+            requests: req_tx,
+            urgent: urgent_tx,
+        };
         (broker, in_rx)
     }
 
     async fn send(&self, request: Request) -> Result<(), LinkError> {
         self.requests
+            .send(request)
+            .await
+            .map_err(|_| LinkError::Closed)
+    }
+
+    async fn send_urgent(&self, request: Request) -> Result<(), LinkError> {
+        self.urgent
             .send(request)
             .await
             .map_err(|_| LinkError::Closed)
@@ -184,19 +203,28 @@ impl Broker {
     /// session's waits behind one frame of each other session, not behind
     /// a bulk session's backlog), and what a session sends when its turn
     /// comes is fresh (its newest acknowledgement, no stale repeats).
+    /// A payload of at most [`SPARSE_PAYLOAD`] bytes (an acknowledgement, a
+    /// keystroke) goes ahead of larger ones, as flow queueing serves sparse
+    /// flows first (RFC 8290): typing waits for the next publish the quota
+    /// allows, not behind a transfer's frame.
     pub async fn publish_in_turn(
         &self,
         topic: &str,
         payload: bytes::Bytes,
         taken: Sender<()>,
     ) -> Result<(), LinkError> {
-        self.send(Request::Publish(PublishRequest {
+        let sparse = payload.len() <= SPARSE_PAYLOAD;
+        let request = Request::Publish(PublishRequest {
             topic: topic.to_owned(),
             payload,
             retain: false,
             taken: Some(taken),
-        }))
-        .await
+        });
+        if sparse {
+            self.send_urgent(request).await
+        } else {
+            self.send(request).await
+        }
     }
 
     /// Subscribes to `topic` now and after every reconnect. The SUBSCRIBE
@@ -204,12 +232,13 @@ impl Broker {
     /// broker handles a connection's packets in order, so a reply to a
     /// later publish cannot miss the subscription.
     pub async fn subscribe(&self, topic: &str) -> Result<(), LinkError> {
-        self.send(Request::Subscribe(topic.to_owned())).await
+        self.send_urgent(Request::Subscribe(topic.to_owned())).await
     }
 
     /// Undoes [`Self::subscribe`].
     pub async fn unsubscribe(&self, topic: &str) -> Result<(), LinkError> {
-        self.send(Request::Unsubscribe(topic.to_owned())).await
+        self.send_urgent(Request::Unsubscribe(topic.to_owned()))
+            .await
     }
 
     /// Closes the broker connection cleanly once everything published so
