@@ -517,6 +517,25 @@ impaired wan --delay-ms "$WAN_DELAY_MS"
 impaired loss1 --drop 1
 impaired loss20 --drop 20
 
+# A long path: 75 ms per broker hop (a 300 ms round trip), no rate cap, one
+# session downloading: the second half's rate against what the buffer
+# budget allows, its share per round trip.
+LONG_BUDGET_MIB=8
+long_path() {
+    local sp cp
+    sp=$(start_proxy --delay-ms 75 --seed 1) || return 0
+    cp=$(start_proxy --delay-ms 75 --seed 2) || return 0
+    if start_sides long "$sp" "$cp" --mqtt-qos 1 --max-buffer-memory "$LONG_BUDGET_MIB"; then
+        echo "-- long path: 75 ms per hop"
+        measure "long|warmup" setup --port "$PORT" --count 1 --timeout 30
+        measure "long|down" one-way --port "$PORT" --bytes $((QUICK ? 96 * MIB : 256 * MIB)) \
+            --dir down --timeout 120
+    fi
+    stop "$CPID"
+    stop "$SPID"
+}
+long_path
+
 # ------------------------------------------------------------ slow links
 
 # Slow shared links, as a router's: both sides through their own fault
@@ -778,6 +797,10 @@ clean=$(get "main|q0|up|mbps")
 lossy=$(get "imp|loss1|up|mbps")
 printf '%-34s %-14s %-34s %s\n' "1 % loss each way: one-way up" "$lossy MB/s" "$clean MB/s (clean link)" \
     "$(awk -v a="$lossy" -v b="$clean" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f", a / b }')"
+tail=$(get "long|down|tail_mbps")
+ceiling=$(awk -v m="$LONG_BUDGET_MIB" 'BEGIN { printf "%.1f", m * 1048576 / 0.3 / 1e6 }')
+printf '%-34s %-14s %-34s %s\n' "300 ms path: one-way down, 2nd half" "$tail MB/s" \
+    "$ceiling MB/s ($LONG_BUDGET_MIB MiB share / 300 ms)" "$(ratio "$tail" "$ceiling")"
 # 20 % of the QoS 0 publishes dropped on both links, each way: an 8 MiB
 # echo within 30 s (the clean link's echo of as much is the floor).
 heavy=$(get "imp|loss20|echo|secs")
