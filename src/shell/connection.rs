@@ -76,6 +76,10 @@ pub struct Connection<'a> {
     own: VecDeque<(String, Vec<u8>)>,
     /// A request the client could not take yet.
     held: Option<Request>,
+    /// The same, from the urgent queue (taken before `held`).
+    held_urgent: Option<Request>,
+    /// The last request taken was urgent.
+    urgent_last: bool,
     /// No more requests: DISCONNECT is queued.
     closing: bool,
     timer: Timer,
@@ -108,6 +112,8 @@ impl<'a> Connection<'a> {
             sending: None,
             own: VecDeque::new(),
             held: None,
+            held_urgent: None,
+            urgent_last: false,
             closing: false,
             timer: Timer::never(),
             armed: None,
@@ -261,43 +267,61 @@ impl<'a> Connection<'a> {
                 any = true;
                 continue;
             }
-            let request = match self.held.take() {
-                Some(request) => request,
-                None => match self.links.urgent.as_mut().poll_next(cx) {
-                    Poll::Ready(Some(request)) => request,
-                    Poll::Ready(None) | Poll::Pending => {
-                        match self.links.requests.as_mut().poll_next(cx) {
-                            Poll::Ready(Some(request)) => request,
-                            Poll::Ready(None) => Request::Disconnect,
-                            Poll::Pending => break,
-                        }
-                    }
+            // Urgent requests first, even ahead of one held for the pacer;
+            // but not twice in a row while one is held (a session that
+            // sends small frames without end cannot starve the others).
+            let yield_turn = self.urgent_last && self.held.is_some();
+            let urgent_next = if yield_turn {
+                None
+            } else {
+                match self.held_urgent.take() {
+                    Some(request) => Some(request),
+                    None => match self.links.urgent.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(request)) => Some(request),
+                        Poll::Ready(None) | Poll::Pending => None,
+                    },
+                }
+            };
+            let (request, urgent) = match urgent_next {
+                Some(request) => (request, true),
+                None => match self.held.take() {
+                    Some(request) => (request, false),
+                    None => match self.links.requests.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(request)) => (request, false),
+                        Poll::Ready(None) => (Request::Disconnect, false),
+                        Poll::Pending => break,
+                    },
                 },
             };
             any = true;
-            if !self.apply(request, now) {
+            let taken = self.apply(request, now);
+            if taken.is_ok() {
+                self.urgent_last = urgent;
+            }
+            if let Err(request) = taken {
+                if urgent {
+                    self.held_urgent = Some(request);
+                } else {
+                    self.held = Some(request);
+                }
                 break;
             }
         }
         any
     }
 
-    /// Hands `request` to the client; false if it must wait.
-    fn apply(&mut self, request: Request, now: Instant) -> bool {
+    /// Hands `request` to the client; gives it back if it must wait.
+    fn apply(&mut self, request: Request, now: Instant) -> Result<(), Request> {
         match request {
             Request::Publish(publish) => {
                 let len = packet_len(&publish.topic, publish.payload.len());
                 if !self.pace(len, now) {
-                    self.held = Some(Request::Publish(publish));
-                    return false;
+                    return Err(Request::Publish(publish));
                 }
                 let (topic, payload) = (publish.topic.clone(), publish.payload.clone());
                 match self.client.publish(topic, payload, publish.retain, now) {
                     Ok(()) => self.pacer.sent(len, now),
-                    Err(Busy::Later) => {
-                        self.held = Some(Request::Publish(publish));
-                        return false;
-                    }
+                    Err(Busy::Later) => return Err(Request::Publish(publish)),
                     Err(Busy::TooLarge) => {
                         if !std::mem::replace(&mut self.said_too_large, true) {
                             log::warn!(
@@ -318,7 +342,7 @@ impl<'a> Connection<'a> {
                 self.closing = true;
             }
         }
-        true
+        Ok(())
     }
 
     /// True while a cap holds publishing back.

@@ -39,9 +39,6 @@ const LOOK_PERIOD: Duration = Duration::from_secs(60);
 /// The largest MQTT packet sent or accepted: the largest frame, sealed
 /// (`--psk-file`), with its packet's header and topic.
 const MAX_PACKET: usize = MAX_PAYLOAD + crate::secure::channel::MAX_OVERHEAD + PACKET_OVERHEAD;
-/// A publish of a session in turn this small (an acknowledgement, a few
-/// keystrokes, sealed or not) is taken ahead of larger ones.
-const SPARSE_PAYLOAD: usize = 512;
 /// Requests (publishes, subscribes) queued toward the connection before
 /// publishers wait: the backpressure from a slow broker link.
 const REQUEST_QUEUE: usize = 32;
@@ -203,17 +200,17 @@ impl Broker {
     /// session's waits behind one frame of each other session, not behind
     /// a bulk session's backlog), and what a session sends when its turn
     /// comes is fresh (its newest acknowledgement, no stale repeats).
-    /// A payload of at most [`SPARSE_PAYLOAD`] bytes (an acknowledgement, a
-    /// keystroke) goes ahead of larger ones, as flow queueing serves sparse
-    /// flows first (RFC 8290): typing waits for the next publish the quota
-    /// allows, not behind a transfer's frame.
+    /// A `sparse` publish (a few keystrokes) goes ahead of the others, as
+    /// flow queueing serves sparse flows first (RFC 8290): typing waits for
+    /// the next publish the quota allows, not behind a transfer's frame or
+    /// its acknowledgement.
     pub async fn publish_in_turn(
         &self,
         topic: &str,
         payload: bytes::Bytes,
         taken: Sender<()>,
+        sparse: bool,
     ) -> Result<(), LinkError> {
-        let sparse = payload.len() <= SPARSE_PAYLOAD;
         let request = Request::Publish(PublishRequest {
             topic: topic.to_owned(),
             payload,

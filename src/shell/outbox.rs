@@ -10,7 +10,7 @@ use bytes::BytesMut;
 
 use super::mqtt::Broker;
 use super::payload_pool::PayloadPool;
-use crate::protocol::frame::{decode, Frame, FrameBuf, MAX_CONFIG_LEN};
+use crate::protocol::frame::{decode, flags, Frame, FrameBuf, Header, MAX_CONFIG_LEN};
 use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::SessionId;
 use crate::reliable::session::Session;
@@ -50,6 +50,10 @@ pub struct Outbox {
     /// Under a broker's quota: the session's turn (see [`Turn`]).
     turn: Option<Turn>,
 }
+
+/// A frame in turn carrying stream bytes and at most this many bytes in
+/// all (a few keystrokes, sealed or not) is taken ahead of the others.
+const SPARSE_PAYLOAD: usize = 512;
 
 /// Under a broker's quota a session has one publish at most waiting in the
 /// broker connection's queue ([`Broker::publish_in_turn`]): the sessions'
@@ -207,6 +211,13 @@ impl Outbox {
                     log_frame(id, "tx", &frame);
                 }
             }
+            // Stream bytes, not only an acknowledgement or a heartbeat: a
+            // small one (typing) goes ahead of frames in turn; a pure
+            // acknowledgement of a transfer can wait its turn.
+            let carries_data = buf
+                .get(prefix..prefix + HEADER_LEN)
+                .and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok())
+                .is_some_and(|h| !Header::read(h).has(flags::NO_DATA));
             if let Some(s) = &mut self.sealing {
                 if !s.channel.seal(&mut buf) {
                     // A key's counter ran out (2^64 frames): never reuse a
@@ -225,7 +236,10 @@ impl Outbox {
                     while turn.rx.try_recv().is_ok() {}
                     turn.waiting = true;
                     let tx = turn.tx.clone();
-                    self.broker.publish_in_turn(&self.topic, payload, tx).await
+                    let sparse = carries_data && payload.len() <= SPARSE_PAYLOAD;
+                    self.broker
+                        .publish_in_turn(&self.topic, payload, tx, sparse)
+                        .await
                 }
             };
             if published.is_err() {
