@@ -35,9 +35,8 @@ const READ_GATE: usize = 4 * UNSENT_LIMIT;
 /// The connection's ends toward the rest of the program.
 pub struct Links {
     pub requests: Pin<Box<Receiver<Request>>>,
-    /// Taken first: subscriptions, and small publishes of sessions that
-    /// publish in turn (acknowledgements, keystrokes: see
-    /// `Broker::publish_in_turn`).
+    /// Taken first: subscriptions, and the small data frames of sessions
+    /// that publish in turn (keystrokes: see `Broker::publish_in_turn`).
     pub urgent: Pin<Box<Receiver<Request>>>,
     pub inbound: Sender<Inbound>,
 }

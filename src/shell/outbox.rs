@@ -52,7 +52,7 @@ pub struct Outbox {
 }
 
 /// A frame in turn carrying stream bytes and at most this many bytes in
-/// all (a few keystrokes, sealed or not) is taken ahead of the others.
+/// all before sealing (a few keystrokes) is taken ahead of the others.
 const SPARSE_PAYLOAD: usize = 512;
 
 /// Under a broker's quota a session has one publish at most waiting in the
@@ -211,13 +211,15 @@ impl Outbox {
                     log_frame(id, "tx", &frame);
                 }
             }
-            // Stream bytes, not only an acknowledgement or a heartbeat: a
-            // small one (typing) goes ahead of frames in turn; a pure
-            // acknowledgement of a transfer can wait its turn.
-            let carries_data = buf
-                .get(prefix..prefix + HEADER_LEN)
-                .and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok())
-                .is_some_and(|h| !Header::read(h).has(flags::NO_DATA));
+            // In turn only (not on the fast path): stream bytes, not only an
+            // acknowledgement or a heartbeat; a small one (typing) goes
+            // ahead of frames in turn, a transfer's acknowledgement waits.
+            let sparse = self.turn.is_some()
+                && buf.len() <= SPARSE_PAYLOAD
+                && buf
+                    .get(prefix..prefix + HEADER_LEN)
+                    .and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok())
+                    .is_some_and(|h| !Header::read(h).has(flags::NO_DATA));
             if let Some(s) = &mut self.sealing {
                 if !s.channel.seal(&mut buf) {
                     // A key's counter ran out (2^64 frames): never reuse a
@@ -236,7 +238,6 @@ impl Outbox {
                     while turn.rx.try_recv().is_ok() {}
                     turn.waiting = true;
                     let tx = turn.tx.clone();
-                    let sparse = carries_data && payload.len() <= SPARSE_PAYLOAD;
                     self.broker
                         .publish_in_turn(&self.topic, payload, tx, sparse)
                         .await

@@ -400,8 +400,9 @@ impl Task {
                     // first authentic answer tells where the server side
                     // answers this process.
                     let unanswered = core.peer_kind() == PeerKind::Unknown;
-                    let on_process_topic = matches!(&msg, ToSession::Frame(p)
-                        if Topics::is_instance_reply(&p.topic));
+                    let on_process_topic = unanswered
+                        && matches!(&msg, ToSession::Frame(p)
+                            if Topics::is_instance_reply(&p.topic));
                     let stop = deliver(core, &mut self.out, id, msg);
                     if unanswered && core.peer_kind() != PeerKind::Unknown {
                         self.counters.replies.answered(on_process_topic);

@@ -178,15 +178,19 @@ fn the_path_table_is_bounded_and_forgets_the_least_recently_used_path() {
     assert_eq!(base(&mut paths, 0, 3), Some(100 * MS));
 }
 
+/// A report of a window (and the window reported before), no round trip.
+fn report(window: usize, before: usize) -> Report {
+    Report {
+        rtt: None,
+        window,
+        before,
+    }
+}
+
 #[test]
 fn a_path_sums_the_windows_its_sessions_report_until_they_leave() {
     let t = Instant::now();
     let mut paths = PathBases::default();
-    let report = |window, before| Report {
-        rtt: None,
-        window,
-        before,
-    };
     paths.record(7, report(1000, 0), t);
     assert_eq!(paths.record(7, report(3000, 0), t).windows, 4000);
     assert_eq!(paths.record(7, report(500, 1000), t).windows, 3500);
@@ -198,11 +202,6 @@ fn a_path_sums_the_windows_its_sessions_report_until_they_leave() {
 fn a_session_alone_on_a_path_may_start_at_half_the_window_it_carried_within_a_minute() {
     let t = Instant::now();
     let mut paths = PathBases::default();
-    let report = |window, before| Report {
-        rtt: None,
-        window,
-        before,
-    };
     assert_eq!(
         paths.record(7, report(32_768, 0), t).start,
         0,
