@@ -504,6 +504,8 @@ impaired() {
         measure "imp|$name|rtt" rtt --port "$port" --count 20 --size 64 --max-secs "$MAX_SECS" --timeout 60
         if [[ $name == loss20 ]]; then
             measure "imp|$name|echo" bulk-echo --port "$port" --bytes $((8 * MIB)) --sessions 1 --timeout 120
+        elif [[ $name == wan ]]; then
+            measure "imp|$name|down" one-way --port "$port" --bytes "$WAN_BYTES" --dir down --timeout 120
         else
             measure "imp|$name|up" one-way --port "$port" --bytes "$IMPAIRED_BYTES" --dir up --timeout 120
         fi
@@ -513,7 +515,11 @@ impaired() {
 }
 
 IMPAIRED_BYTES=$((QUICK ? 4 * MIB : 16 * MIB))
-impaired wan --delay-ms "$WAN_DELAY_MS"
+# The WAN: 10 MiB/s each way, a transfer of 4 s (8 s) at that rate; the
+# window must grow to the path (100 ms round trip) and hold the link.
+WAN_RATE=$((10 * MIB))
+WAN_BYTES=$((WAN_RATE * (QUICK ? 4 : 8)))
+impaired wan --delay-ms "$WAN_DELAY_MS" --rate "$WAN_RATE"
 impaired loss1 --drop 1
 impaired loss20 --drop 20
 
@@ -578,6 +584,31 @@ done
 # trip without caps plus 200 ms. (test/quotas.rs checks at the broker that
 # no second carries more than a cap.)
 QUOTA_BW=$((512 * 1024))
+# sniff_start NAME / sniff_stop PREFIX: a subscriber of "#" at the broker counts
+# every publish of each side between the two; its result line is stored
+# under PREFIX (the busiest second of each side, in publishes and bytes).
+sniff_start() {
+    rm -f "$WORK/sniff.ready" "$WORK/sniff.stop"
+    "$LOADGEN" sniff --port "$BROKER_PORT" --ready "$WORK/sniff.ready" --until "$WORK/sniff.stop" \
+        --log "$WORK/sniff-$1.log" >"$WORK/sniff.out" 2>>"$WORK/loadgen.err" &
+    SNIFF_PID=$!
+    PIDS+=("$SNIFF_PID")
+    for _ in $(seq 200); do
+        [[ -e $WORK/sniff.ready ]] && return 0
+        kill -0 "$SNIFF_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "  sniffer did not subscribe: $(cat "$WORK/sniff.out")"
+}
+sniff_stop() {
+    local out
+    touch "$WORK/sniff.stop"
+    wait "$SNIFF_PID" 2>/dev/null || true
+    out=$(cat "$WORK/sniff.out")
+    [[ -n $out ]] || out="mode=sniff error=no_output"
+    printf '  %-22s %s\n' "[$1]" "$out"
+    store "$1" "$out"
+}
 quota_run() { # NAME FLAGS...: starts both sides with FLAGS, measures
     local name=$1 port
     shift
@@ -591,10 +622,14 @@ quota_run() { # NAME FLAGS...: starts both sides with FLAGS, measures
             measure "quota|$name|loaded" loaded-rtt --port "$port" --bulk up --bytes $((MIB / 2)) \
                 --sessions 1 --timeout 60
             measure "quota|$name|one" bulk-echo --port "$port" --bytes 4096 --sessions 1 --timeout 60
+            sniff_start "$name"
             measure "quota|$name|many" bulk-echo --port "$port" --bytes 4096 --sessions 20 --timeout 120
+            sniff_stop "quota|$name|sniff"
         else
+            sniff_start "$name"
             measure "quota|$name|up" one-way --port "$port" --bytes $((QUICK ? 2 * MIB : 4 * MIB)) \
                 --dir up --timeout 120
+            sniff_stop "quota|$name|sniff"
         fi
     fi
     stop "$CPID"
@@ -781,25 +816,26 @@ done
 
 echo
 echo "impaired links (main, QoS 0; both sides through a fault proxy)"
-printf '%-34s %-14s %-34s %s\n' metric value "floor (same run)" ratio
+printf '%-38s %-14s %-34s %s\n' metric value "floor (same run)" ratio
 wan_floor_us=$((4 * WAN_DELAY_MS * 1000))
 rtt=$(get "imp|wan|rtt|p50_us")
-printf '%-34s %-14s %-34s %s\n' "WAN ${WAN_DELAY_MS} ms/hop: echo RTT p50" "$(fmt "$rtt" 1000 1) ms" \
+printf '%-38s %-14s %-34s %s\n' "WAN ${WAN_DELAY_MS} ms/hop: echo RTT p50" "$(fmt "$rtt" 1000 1) ms" \
     "$((4 * WAN_DELAY_MS)) ms (4 delayed hops)" "$(awk -v a="$rtt" -v b="$wan_floor_us" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / b }')"
-# A window of frames per data-and-ack round trip (2 hops each way).
-window_bytes=$((32 * 32768))
-ceiling=$(awk -v w="$window_bytes" -v d="$WAN_DELAY_MS" 'BEGIN { printf "%.1f", w / (4 * d / 1000) / 1e6 }')
-up=$(get "imp|wan|up|mbps")
-printf '%-34s %-14s %-34s %s\n' "WAN ${WAN_DELAY_MS} ms/hop: one-way up" "$up MB/s" \
-    "$ceiling MB/s (1 MiB window per 100 ms)" "$(awk -v a="$up" -v b="$ceiling" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / b }')"
+# The link's rate is the floor of the second half of the transfer (the
+# window grown to the path); target 0.85 of it.
+link=$(fmt "$WAN_RATE" 1000000 1)
+down=$(get "imp|wan|down|tail_mbps")
+r=$(ratio "$down" "$link")
+printf '%-38s %-14s %-34s %s\n' "WAN 10 MiB/s: one-way down, 2nd half" "$down MB/s" \
+    "$link MB/s (the link)" "$r $(verdict "$r" ">=" 0.85) (>= 0.85)"
 clean=$(get "main|q0|up|mbps")
 [[ $clean == - ]] && clean=$(get "main|q0|up#1|mbps")
 lossy=$(get "imp|loss1|up|mbps")
-printf '%-34s %-14s %-34s %s\n' "1 % loss each way: one-way up" "$lossy MB/s" "$clean MB/s (clean link)" \
+printf '%-38s %-14s %-34s %s\n' "1 % loss each way: one-way up" "$lossy MB/s" "$clean MB/s (clean link)" \
     "$(awk -v a="$lossy" -v b="$clean" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f", a / b }')"
 tail=$(get "long|down|tail_mbps")
 ceiling=$(awk -v m="$LONG_BUDGET_MIB" 'BEGIN { printf "%.1f", m * 1048576 / 0.3 / 1e6 }')
-printf '%-34s %-14s %-34s %s\n' "300 ms path: one-way down, 2nd half" "$tail MB/s" \
+printf '%-38s %-14s %-34s %s\n' "300 ms path: one-way down, 2nd half" "$tail MB/s" \
     "$ceiling MB/s ($LONG_BUDGET_MIB MiB share / 300 ms)" "$(ratio "$tail" "$ceiling")"
 # 20 % of the QoS 0 publishes dropped on both links, each way: an 8 MiB
 # echo within 30 s (the clean link's echo of as much is the floor).
@@ -807,7 +843,7 @@ heavy=$(get "imp|loss20|echo|secs")
 clean_echo=$(get "main|q0|bulk|mbps")
 [[ $clean_echo == - ]] && clean_echo=$(get "main|q0|bulk#1|mbps")
 clean_secs=$(awk -v m="$clean_echo" -v b=$((8 * MIB)) 'BEGIN { if (m == "-" || m + 0 == 0) print "-"; else printf "%.2f", b / m / 1e6 }')
-printf '%-34s %-14s %-34s %s\n' "20 % loss both links: 8 MiB echo" "$heavy s" \
+printf '%-38s %-14s %-34s %s\n' "20 % loss both links: 8 MiB echo" "$heavy s" \
     "30 s target (clean: $clean_secs s)" "$(ratio "$heavy" 30) of the target"
 for name in wan loss1 loss20; do
     retx=$(sed -n 's/.* \([0-9][0-9]*\) retransmissions.*/\1/p' "$WORK/$name-client.log" "$WORK/$name-server.log" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
@@ -820,6 +856,20 @@ printf '%-44s %-14s %-26s %s\n' metric value "target" ratio
 up=$(get "quota|bandwidth|up|mbps")
 printf '%-44s %-14s %-26s %s\n' "100/s, 512 KiB/s: one-way up" "$up MB/s" \
     "$(fmt "$QUOTA_BW" 1000000 3) MB/s (the cap)" "$(ratio "$up" "$(fmt "$QUOTA_BW" 1000000 6)")"
+# Counted at the broker: the busiest second of each side against its cap.
+capped() { # value cap: the ratio, and whether it exceeds the cap
+    local r
+    r=$(ratio "$1" "$2")
+    echo "$r $(verdict "$r" "<=" 1 | sed 's/short/OVER/')"
+}
+for side in client server; do
+    n=$(get "quota|bandwidth|sniff|${side}_peak_publishes")
+    printf '%-44s %-14s %-26s %s\n' "100/s, 512 KiB/s: $side's busiest second" "$n publishes" \
+        "100 publishes (the cap)" "$(capped "$n" 100)"
+    b=$(get "quota|bandwidth|sniff|${side}_peak_bytes")
+    printf '%-44s %-14s %-26s %s\n' "  the same in bytes" "$(fmt "$b" 1024 1) KiB" \
+        "$((QUOTA_BW / 1024)) KiB (the cap)" "$(capped "$b" "$QUOTA_BW")"
+done
 idle_rtt=$(get "main|q1|rtt|p50_us")
 capped=$(get "quota|rate10|rtt|p50_us")
 limit=$(awk -v i="$idle_rtt" 'BEGIN { if (i == "-") print "-"; else printf "%.0f", 2 * i + 200000 }')
@@ -835,6 +885,11 @@ twenty=$(awk -v o="$one" 'BEGIN { if (o == "-") print "-"; else printf "%.2f", 2
 # 10 publishes/s; more means publishes wasted on repeats).
 printf '%-44s %-14s %-26s %s\n' "10 publishes/s: 20 sessions echo 4 KiB each" "$many s" \
     "$twenty s (20 x one alone)" "$(ratio "$many" "$twenty")"
+for side in client server; do
+    n=$(get "quota|rate10|sniff|${side}_peak_publishes")
+    printf '%-44s %-14s %-26s %s\n' "  $side's busiest second meanwhile" "$n publishes" \
+        "10 publishes (the cap)" "$(capped "$n" 10)"
+done
 
 echo
 echo "slow shared links (main, QoS 1; 25 ms per hop; a 64-byte round trip beside bulk sessions)"

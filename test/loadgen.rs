@@ -30,6 +30,9 @@ use argh::FromArgs;
 use mqtt_forward::config::BrokerConfig;
 use mqtt_forward::shell::mqtt::{Broker, Inbound};
 
+#[path = "loadgen_sniff.rs"]
+mod sniff;
+
 /// I/O buffer size for every socket loop.
 const BUF: usize = 64 * 1024;
 /// Period of the test pattern (a prime, so it never lines up with buffers).
@@ -64,6 +67,7 @@ enum Cmd {
     MqttRtt(MqttRttArgs),
     MqttThroughput(MqttThroughputArgs),
     LoadedRtt(LoadedRttArgs),
+    Sniff(sniff::SniffArgs),
 }
 
 /// target server: echo, sink or source, chosen by the first byte received
@@ -269,6 +273,7 @@ fn main() {
         Cmd::MqttRtt(a) => mqtt_rtt(&a),
         Cmd::MqttThroughput(a) => mqtt_throughput(&a),
         Cmd::LoadedRtt(a) => loaded_rtt(&a),
+        Cmd::Sniff(a) => sniff::sniff(&a),
     };
     if let Err(line) = result {
         println!("{line}");
