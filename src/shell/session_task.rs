@@ -3,7 +3,7 @@
 //! All decisions are the core's; this only performs I/O and reads the clock.
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use smol::future::{or, pending};
 use smol::Timer;
@@ -59,10 +59,6 @@ struct Outcome {
     peer: PeerKind,
 }
 
-/// While a session waits for its turn to publish (under a broker's
-/// quota), its deadlines are looked at this often at most.
-const TURN_RECHECK: Duration = Duration::from_millis(50);
-
 enum Wake {
     Inbox(Option<ToSession>),
     /// The last publish was taken: the next may go (under a quota).
@@ -70,6 +66,17 @@ enum Wake {
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<usize>),
     Timer,
+}
+
+/// The core's next deadline; while its last publish waits for its turn,
+/// only those that need no frame to go (a due acknowledgement or heartbeat
+/// goes when the turn comes back, which wakes the session).
+fn deadline(core: &Session, out: &Outbox) -> Option<Instant> {
+    if out.waiting_for_turn() {
+        core.poll_timeout_held()
+    } else {
+        core.poll_timeout()
+    }
 }
 
 /// Feeds one inbox message to the core. Returns the confirmation channel of
@@ -116,39 +123,31 @@ pub async fn await_confirmation(
                 closed = true;
             }
         }
-        let Some(deadline) = core.poll_timeout().filter(|_| !core.is_done()) else {
+        if core.is_done() || core.poll_timeout().is_none() {
             return false;
-        };
-        // As in `Task::wait`: no spinning on a frame that waits its turn.
-        let deadline = if out.waiting_for_turn() {
-            deadline.max(Instant::now() + TURN_RECHECK)
-        } else {
-            deadline
-        };
-        timer.set_at(deadline);
-        let turn = async {
-            out.turn_back().await;
-            Some(None::<Option<ToSession>>)
-        };
-        let msg = or(
-            or(async { Some(Some(inbox.recv().await)) }, async {
-                (&mut timer).await;
-                None
-            }),
-            turn,
+        }
+        match deadline(core, out) {
+            Some(d) => timer.set_at(d),
+            None => timer = Timer::never(),
+        }
+        let wake = or(
+            async { Wake::Inbox(inbox.recv().await) },
+            or(
+                async {
+                    out.turn_back().await;
+                    Wake::Turn
+                },
+                async {
+                    (&mut timer).await;
+                    Wake::Timer
+                },
+            ),
         )
         .await;
-        let msg = match msg {
-            Some(None) => {
-                out.turn_returned();
-                None
-            }
-            Some(Some(msg)) => Some(msg),
-            None => None,
-        };
-        match msg {
-            Some(None) => core.abort(),
-            Some(Some(msg)) => {
+        match wake {
+            Wake::Turn => out.turn_returned(),
+            Wake::Inbox(None) => core.abort(),
+            Wake::Inbox(Some(msg)) => {
                 if let Some(flushed) = deliver(core, out, id, msg) {
                     if !out.flush(core, id).await {
                         core.abort();
@@ -156,7 +155,7 @@ pub async fn await_confirmation(
                     let _ = flushed.try_send(());
                 }
             }
-            None => {}
+            _ => {}
         }
         core.handle_timeout(Instant::now());
         if !out.flush(core, id).await {
@@ -330,14 +329,7 @@ impl Task {
     /// Waits for the inbox, the local stream (as the core wants) or the
     /// core's deadline.
     async fn wait(&mut self, core: &Session) -> Wake {
-        let mut deadline = core.poll_timeout();
-        if self.out.waiting_for_turn() {
-            // A deadline that only a frame meets (a heartbeat, an
-            // acknowledgement) stays due until the turn comes back: do not
-            // spin on it meanwhile.
-            let soonest = Instant::now() + TURN_RECHECK;
-            deadline = deadline.map(|d| d.max(soonest));
-        }
+        let deadline = deadline(core, &self.out);
         let chunk = core.max_chunk();
         let wants_read = core.wants_data() && !self.tcp_done;
         if wants_read && self.read_buf.len() < chunk {

@@ -63,6 +63,14 @@ pub(super) enum Timer {
     Heartbeat,
 }
 
+impl Timer {
+    /// Whether only a frame going out meets this deadline (it stays due
+    /// until then).
+    fn needs_a_frame(self) -> bool {
+        matches!(self, Timer::Close | Timer::AckDelay | Timer::Heartbeat)
+    }
+}
+
 /// The timers of an open session, in the order the due ones are handled:
 /// the ones that end the session first (and of those, silence before lack
 /// of progress before disuse), then the ones that make frames go.
@@ -128,12 +136,31 @@ impl Session {
     /// The earliest time [`Self::handle_timeout`] or [`Self::poll_transmit`]
     /// has something to do; `None` once closed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let waited = match self.state {
+        self.waited()
+            .iter()
+            .filter_map(|&timer| self.deadline(timer))
+            .min()
+    }
+
+    /// The timers waited for: all of the state's, but only the end of a
+    /// lingering session's.
+    fn waited(&self) -> &'static [Timer] {
+        match self.state {
             State::Lingering(_) => &LINGERING[..1],
             _ => self.timers(),
-        };
-        waited
+        }
+    }
+
+    /// The earliest deadline [`Self::handle_timeout`] acts on without a
+    /// frame going out: what to wait for while the session may not
+    /// transmit (its last publish waits for its turn under a broker's
+    /// quota). The close, a held acknowledgement and a heartbeat are frames:
+    /// they stay due and go once the session may transmit again. `None`
+    /// when nothing else is waited for, or once closed.
+    pub fn poll_timeout_held(&self) -> Option<Instant> {
+        self.waited()
             .iter()
+            .filter(|timer| !timer.needs_a_frame())
             .filter_map(|&timer| self.deadline(timer))
             .min()
     }

@@ -79,3 +79,27 @@ fn a_closing_session_is_due_at_once_and_a_closed_one_never() {
     assert!(s.is_done());
     assert_eq!(s.poll_timeout(), None);
 }
+
+#[test]
+fn a_session_that_may_not_transmit_waits_only_for_deadlines_that_need_no_frame() {
+    let t0 = Instant::now();
+    let mut s = Session::new(Role::Server, config(), t0);
+    let heartbeat = s.poll_timeout().expect("a deadline");
+    let held = s
+        .poll_timeout_held()
+        .expect("a deadline that needs no frame");
+    assert!(
+        held > heartbeat,
+        "the heartbeat is not waited for while held"
+    );
+    s.handle_timeout(heartbeat);
+    assert_eq!(s.poll_timeout_held(), Some(held), "nothing due while held");
+    let mut buf = Vec::new();
+    assert!(
+        s.poll_transmit(heartbeat, &mut buf),
+        "the heartbeat goes once the session may transmit"
+    );
+    s.abort();
+    assert_eq!(s.poll_timeout_held(), None, "a close needs a frame");
+    assert!(s.poll_timeout().is_some_and(|t| t <= heartbeat));
+}
