@@ -92,38 +92,6 @@ fn a_client_is_reset_within_15_s_of_its_server_side_restarting_and_never_rediall
     );
 }
 
-/// How long two server sides with the same id may fight before the newer
-/// one stops (a few take-over cycles at a growing backoff).
-const TWIN_BOUND: Duration = Duration::from_secs(20);
-
-#[test]
-fn a_second_server_side_with_the_same_id_stops_with_one_line_and_the_first_keeps_serving() {
-    let echo = Target::echo();
-    let mut fx = Fixture::new("twins");
-    let first = fx.server("twin", echo.port, &[]);
-    let second = fx.server("twin", echo.port, &[]);
-    let (code, took) = fx.proc(second).wait_exit(TWIN_BOUND);
-    assert_eq!(code, Some(2), "{}", fx.logs());
-    let log = fx.proc(second).log();
-    assert_eq!(
-        log.matches("another server side with id 'twin'").count(),
-        1,
-        "{log}"
-    );
-    assert!(log.contains("stopping this one"), "{log}");
-    assert!(
-        fx.proc(first).exited().is_none(),
-        "the first one must keep serving"
-    );
-    // The first one said so once, and serves.
-    let first_log = fx.proc(first).log();
-    assert_eq!(first_log.matches("keeps serving").count(), 1, "{first_log}");
-    let (_, port) = fx.client("twin", &[]);
-    let mut stream = connect(port);
-    echo_once(&mut stream, b"served by the first twin");
-    eprintln!("the newer twin stopped {took:.2?} after it started");
-}
-
 #[test]
 fn a_server_side_restarted_after_a_crash_is_not_taken_for_its_own_twin() {
     let echo = Target::echo();

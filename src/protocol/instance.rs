@@ -20,6 +20,54 @@ pub const LEN: usize = 4 + 1 + 16 + 8;
 /// told from a fresh one.
 pub const KEYED_LEN: usize = LEN + 8;
 
+/// Length of a live challenge and of its answer in a keyed announcement.
+pub const CHALLENGE_LEN: usize = 16;
+/// Length of the body a server side with a key tags since announcements
+/// carry a live challenge (see `src/router/twins.rs`): the announcement,
+/// this connection's challenge, the answer to the newest challenge seen
+/// from another process (zeros for none), when it was published. Told from
+/// the earlier keyed body ([`KEYED_LEN`], still read) by its length.
+pub const CHALLENGED_LEN: usize = LEN + 2 * CHALLENGE_LEN + 8;
+
+/// A keyed announcement with its live challenge: what a process with the
+/// key proves it is alive with (it answers a challenge only seen live).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Challenged {
+    pub announcement: Announcement,
+    /// Fresh at every connect of the announcing process.
+    pub challenge: [u8; CHALLENGE_LEN],
+    /// The newest challenge of another process this one saw.
+    pub answer: [u8; CHALLENGE_LEN],
+    /// When it was published (ns since the Unix epoch).
+    pub published_ns: u64,
+}
+
+impl Challenged {
+    /// The body to tag ([`CHALLENGED_LEN`] bytes).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.announcement.encode();
+        out.extend_from_slice(&self.challenge);
+        out.extend_from_slice(&self.answer);
+        out.extend_from_slice(&self.published_ns.to_be_bytes());
+        out
+    }
+
+    /// `None` unless `body` is exactly such a body.
+    pub fn decode(body: &[u8]) -> Option<Challenged> {
+        if body.len() != CHALLENGED_LEN {
+            return None;
+        }
+        let (challenge, rest) = body[LEN..].split_at(CHALLENGE_LEN);
+        let (answer, published) = rest.split_at(CHALLENGE_LEN);
+        Some(Challenged {
+            announcement: Announcement::decode(&body[..LEN])?,
+            challenge: challenge.try_into().ok()?,
+            answer: answer.try_into().ok()?,
+            published_ns: u64::from_be_bytes(published.try_into().ok()?),
+        })
+    }
+}
+
 /// The keyed body of `announcement` (encoded) published at `published_ns`.
 pub fn with_published(mut announcement: Vec<u8>, published_ns: u64) -> Vec<u8> {
     announcement.extend_from_slice(&published_ns.to_be_bytes());

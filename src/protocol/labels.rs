@@ -17,6 +17,9 @@ pub const SERVER_SIDE_LABEL: &[u8] = b"server side";
 pub const BEACON_LABEL: &[u8] = b"beacon";
 /// The tag of a server side's instance announcement.
 pub const INSTANCE_LABEL: &[u8] = b"instance";
+/// A server side's live challenge in its keyed announcement, one per
+/// connect (see `src/router/twins.rs`).
+pub const CHALLENGE_LABEL: &[u8] = b"challenge";
 /// `K_hello`, the key of a client's HELLO frames.
 pub const HELLO_LABEL: &[u8] = b"hello";
 /// The proof in a server side's REPLY frames.

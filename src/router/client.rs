@@ -15,7 +15,7 @@ use super::replies::Layout;
 use crate::protocol::instance::{self, Announcement};
 use crate::protocol::labels::INSTANCE_LABEL;
 use crate::protocol::topic::{Direction, SessionId, Topics};
-use crate::secure::psk::Psk;
+use crate::secure::psk::{Psk, TAG_LEN};
 use crate::secure::signed::{self, Signed};
 
 /// What the shell does with a message, as the client router decides.
@@ -161,13 +161,14 @@ impl<H> ClientRouter<H> {
             };
             return (keying, None);
         }
-        let signed = signed::classify(
-            psk,
-            &self.server_side_id,
-            INSTANCE_LABEL,
-            instance::KEYED_LEN,
-            payload,
-        );
+        // A server side of this version announces with a live challenge,
+        // an earlier one without.
+        let len = if payload.len() == instance::CHALLENGED_LEN + TAG_LEN {
+            instance::CHALLENGED_LEN
+        } else {
+            instance::KEYED_LEN
+        };
+        let signed = signed::classify(psk, &self.server_side_id, INSTANCE_LABEL, len, payload);
         match (signed, psk.is_some()) {
             (Signed::Foreign(_), false) => (NoAnswer::ServerNeedsKey, None),
             (Signed::Foreign(_), true) => (NoAnswer::KeysDiffer, None),

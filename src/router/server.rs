@@ -18,17 +18,13 @@ use super::counters::Counters;
 use super::tombstones::Tombstones;
 use super::twins::{Twins, Verdict};
 use crate::protocol::frame;
-use crate::protocol::instance::{self, Announcement};
-use crate::protocol::labels::{BEACON_LABEL, INSTANCE_LABEL};
+use crate::protocol::instance::{self, Announcement, Challenged};
+use crate::protocol::labels::{BEACON_LABEL, CHALLENGE_LABEL, INSTANCE_LABEL};
 use crate::protocol::limits::BEACON_PERIOD;
 use crate::protocol::topic::{Direction, SessionId, Topics};
 use crate::secure::psk::Psk;
 use crate::secure::signed::{self, Signed};
 use crate::targets::AllowList;
-
-/// How far apart the clocks of two server sides with one id may be for a
-/// keyed announcement to count as fresh.
-const CLOCK_SKEW_NS: u64 = 60_000_000_000;
 
 /// What the shell does with a message, as the server router decides.
 #[derive(Debug)]
@@ -105,6 +101,8 @@ pub struct ServerRouter<H> {
     tombstones: Tombstones,
     own: Announcement,
     twins: Twins,
+    /// Connects so far (each gets its own challenge, with a key).
+    connects: u64,
     link_up: bool,
     next_beacon: Instant,
 }
@@ -126,6 +124,7 @@ impl<H> ServerRouter<H> {
             tombstones: Tombstones::default(),
             own,
             twins: Twins::new(own),
+            connects: 0,
             link_up: false,
             next_beacon: now,
         }
@@ -150,45 +149,80 @@ impl<H> ServerRouter<H> {
     }
 
     /// A message on the instance topic: with a key, only announcements made
-    /// with it, and published since this process started, count: no one
-    /// else can make this side stop, nor replay a recorded announcement.
+    /// with it count, and only a live one (answering our challenge) can
+    /// make this side stop; without a key a twin is only suspected (see
+    /// `twins.rs`).
     fn announcement(&mut self, payload: &[u8]) -> ServerAction {
         let id = &self.settings.server_side_id;
-        let body = match &self.settings.psk {
+        let verdict = match &self.settings.psk {
             Some(psk) => {
-                match signed::classify(Some(psk), id, INSTANCE_LABEL, instance::KEYED_LEN, payload)
-                {
-                    Signed::Ours(body)
-                        if instance::published_ns(body).is_some_and(|t| {
-                            t.saturating_add(CLOCK_SKEW_NS) >= self.own.started_ns
-                        }) =>
-                    {
-                        &body[..instance::LEN]
-                    }
-                    _ => return ServerAction::None,
+                let len = instance::CHALLENGED_LEN;
+                let signed = signed::classify(Some(psk), id, INSTANCE_LABEL, len, payload);
+                match signed {
+                    Signed::Ours(body) => match Challenged::decode(body) {
+                        Some(other) => self.twins.received_keyed(&other),
+                        None => Verdict::Nothing,
+                    },
+                    _ => Verdict::Nothing,
                 }
             }
             None => match signed::classify(None, id, INSTANCE_LABEL, instance::LEN, payload) {
-                Signed::Plain(body) => body,
-                _ => return ServerAction::None,
+                Signed::Plain(body) => self.twins.received(body),
+                _ => Verdict::Nothing,
             },
         };
-        match self.twins.received(body) {
+        if self.twins.take_answer_due() {
+            self.announce();
+        }
+        self.verdict(verdict)
+    }
+
+    /// Says what a twin verdict means; the action to take.
+    fn verdict(&self, verdict: Verdict) -> ServerAction {
+        let id = &self.settings.server_side_id;
+        match verdict {
             Verdict::Nothing => ServerAction::None,
             Verdict::KeepServing(other) => {
                 log::warn!(
-                    "another server side with id '{id}' (started {}) connects to this broker \
-                     too, which hands the connection to each in turn; this one started first \
-                     and keeps serving, the other one stops",
+                    "another server side with id '{id}' and this key (started {}) connects to \
+                     this broker too, which hands the connection to each in turn; this one \
+                     started first and keeps serving, the other one stops",
+                    StartedAgo(&other)
+                );
+                ServerAction::None
+            }
+            Verdict::Suspected(other) => {
+                log::warn!(
+                    "another server side with id '{id}' (announced as started {}) seems to \
+                     connect to this broker too, which hands the connection to each in turn, \
+                     or someone replays its announcement; without --psk-file that cannot be \
+                     told apart, so this one keeps serving (said once); run only one server \
+                     side per --server-side-id",
                     StartedAgo(&other)
                 );
                 ServerAction::None
             }
             Verdict::Stop(other) => ServerAction::Stop(TwinStop {
-                server_side_id: id.clone(),
+                server_side_id: self.settings.server_side_id.clone(),
                 other,
             }),
         }
+    }
+
+    /// Publishes this process's announcement, retained: with a key, with
+    /// this connect's challenge and the newest answer, tagged.
+    fn announce(&mut self) {
+        let payload = match &self.settings.psk {
+            Some(psk) => signed::sign(
+                psk,
+                &self.settings.server_side_id,
+                INSTANCE_LABEL,
+                self.twins.announcement(instance::now_ns()),
+            ),
+            None => self.own.encode(),
+        };
+        self.common
+            .publish(self.instance_topic.clone(), payload, true);
     }
 
     /// `payload`, tagged with the key if there is one.
@@ -215,16 +249,22 @@ impl<H> Router for ServerRouter<H> {
     /// publishing), and beacons at once.
     fn link_up(&mut self, now: Instant) -> bool {
         self.link_up = true;
-        let own = self.twins.connected();
-        let payload = match self.settings.psk {
-            Some(_) => self.signed(
-                INSTANCE_LABEL,
-                instance::with_published(own, instance::now_ns()),
-            ),
-            None => own,
-        };
-        self.common
-            .publish(self.instance_topic.clone(), payload, true);
+        match &self.settings.psk {
+            Some(psk) => {
+                self.connects += 1;
+                // Fresh for every connect of every process (its nonce is
+                // random), and unforgeable without the key.
+                let challenge = psk.tag(
+                    &[&self.own.nonce, &self.connects.to_be_bytes()],
+                    CHALLENGE_LABEL,
+                );
+                self.twins.connected_keyed(challenge);
+            }
+            None => {
+                let _ = self.twins.connected();
+            }
+        }
+        self.announce();
         self.next_beacon = now;
         self.common.link_up(now)
     }

@@ -35,3 +35,22 @@ fn exactly_one_of_two_processes_is_the_older() {
     };
     assert!(a.is_older_than(&later) && !later.is_older_than(&a));
 }
+
+#[test]
+fn a_challenged_announcement_round_trips_and_other_lengths_are_rejected() {
+    let c = Challenged {
+        announcement: Announcement {
+            nonce: [3; 16],
+            started_ns: 42,
+        },
+        challenge: [4; CHALLENGE_LEN],
+        answer: [5; CHALLENGE_LEN],
+        published_ns: 43,
+    };
+    let bytes = c.encode();
+    assert_eq!(bytes.len(), CHALLENGED_LEN);
+    assert_eq!(Challenged::decode(&bytes), Some(c));
+    assert_eq!(Announcement::decode(&bytes[..LEN]), Some(c.announcement));
+    assert_eq!(Challenged::decode(&bytes[..KEYED_LEN]), None);
+    assert_eq!(Challenged::decode(&[0; CHALLENGED_LEN]), None);
+}

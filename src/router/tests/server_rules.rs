@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::pair::{topics, Pair, Setup, ATTACKER, SERVER_ID};
 use crate::protocol::abort::AbortCode;
 use crate::protocol::frame::{self, decode, flags, Header, RemoteConfig};
-use crate::protocol::instance::{self, Announcement};
+use crate::protocol::instance::{self, Announcement, Challenged, CHALLENGE_LEN};
 use crate::protocol::labels::INSTANCE_LABEL;
 use crate::protocol::topic::{Direction, SessionId};
 use crate::reliable::session::CloseReason;
@@ -282,22 +282,41 @@ fn replayed_hellos_hold_at_most_a_quarter_of_the_sessions_unconfirmed() {
     assert!(replay.server.common().refusals.count(Refusal::SessionLimit) > 0);
 }
 
-/// An announcement as a server process publishes it.
-fn announced(nonce: u8, started_ns: u64, published_ns: Option<u64>, key: Option<&Psk>) -> Vec<u8> {
-    let a = Announcement {
+/// An unkeyed announcement as a server process publishes it.
+fn announced(nonce: u8, started_ns: u64) -> Vec<u8> {
+    Announcement {
         nonce: [nonce; 16],
         started_ns,
     }
-    .encode();
-    match (key, published_ns) {
-        (Some(psk), Some(t)) => signed::sign(
-            &psk.scoped("ssh", SERVER_ID),
-            SERVER_ID,
-            INSTANCE_LABEL,
-            instance::with_published(a, t),
-        ),
-        _ => a,
-    }
+    .encode()
+}
+
+/// A keyed announcement of another process answering `answer`.
+fn keyed_announced(nonce: u8, started_ns: u64, answer: [u8; CHALLENGE_LEN]) -> Vec<u8> {
+    let body = Challenged {
+        announcement: Announcement {
+            nonce: [nonce; 16],
+            started_ns,
+        },
+        challenge: [nonce; CHALLENGE_LEN],
+        answer,
+        published_ns: started_ns,
+    };
+    signed::sign(
+        &psk().scoped("ssh", SERVER_ID),
+        SERVER_ID,
+        INSTANCE_LABEL,
+        body.encode(),
+    )
+}
+
+/// The challenge of the server side's retained announcement.
+fn current_challenge(pair: &Pair) -> [u8; CHALLENGE_LEN] {
+    let retained = pair.broker.retained("ssh/pi/instance").expect("announced");
+    let body = &retained[..instance::CHALLENGED_LEN];
+    Challenged::decode(body)
+        .expect("a challenged announcement")
+        .challenge
 }
 
 /// Another process with this id connects between two of ours: what the
@@ -312,25 +331,20 @@ fn take_overs(pair: &mut Pair, other: &[u8], times: usize) {
 }
 
 #[test]
-fn a_twin_that_started_first_stops_the_newer_one() {
+fn without_a_key_a_suspected_twin_is_reported_and_the_side_keeps_serving() {
     let mut pair = Pair::started(Setup::default(), 2_000);
     pair.connect();
     pair.step();
-    assert!(pair.stopped.is_none(), "its own announcement");
-    take_overs(&mut pair, &announced(1, 1_000, None, None), 2);
-    let twin = pair.stopped.take().expect("stops");
-    assert_eq!(twin.other.started_ns, 1_000);
+    take_overs(&mut pair, &announced(1, 1_000), 6);
+    assert!(pair.stopped.is_none(), "no stop on what anyone can forge");
+    assert!(pair.open(None).is_some(), "it serves");
 }
 
 #[test]
 fn a_stale_announcement_at_the_first_connect_is_not_a_twin() {
     let mut pair = Pair::started(Setup::default(), 2_000);
-    pair.broker.publish(
-        ATTACKER,
-        "ssh/pi/instance",
-        &announced(1, 1_000, None, None),
-        true,
-    );
+    pair.broker
+        .publish(ATTACKER, "ssh/pi/instance", &announced(1, 1_000), true);
     pair.connect();
     for _ in 0..4 {
         pair.connect_server();
@@ -340,29 +354,44 @@ fn a_stale_announcement_at_the_first_connect_is_not_a_twin() {
 }
 
 #[test]
-fn with_a_key_a_recorded_announcement_of_an_earlier_process_does_not_count() {
-    let started = 1_000_000_000_000_000;
-    let minute = 60_000_000_000;
+fn with_a_key_only_a_live_twin_answering_this_process_makes_the_newer_stop() {
     let setup = Setup {
         psk: Some(psk()),
         ..Setup::default()
     };
-    let mut pair = Pair::started(setup.clone(), started);
+    let mut pair = Pair::started(setup.clone(), 2_000);
     pair.connect();
-    let recorded = announced(1, 1_000, Some(started - 2 * minute), Some(&psk()));
-    take_overs(&mut pair, &recorded, 3);
-    assert!(
-        pair.stopped.is_none(),
-        "published before this process started"
+    pair.step();
+    // Recorded announcements of another process, answering challenges this
+    // process never made; and an unkeyed forgery.
+    take_overs(&mut pair, &keyed_announced(1, 1_000, [7; CHALLENGE_LEN]), 4);
+    take_overs(&mut pair, &announced(1, 1_000), 4);
+    assert!(pair.stopped.is_none(), "a recording or a forgery");
+    // A live twin that started first answers the current challenge.
+    let live = keyed_announced(1, 1_000, current_challenge(&pair));
+    take_overs(&mut pair, &live, 1);
+    let twin = pair.stopped.take().expect("stops");
+    assert_eq!(twin.other.started_ns, 1_000);
+}
+
+#[test]
+fn with_a_key_a_live_newer_twin_is_answered_so_that_it_gets_its_proof() {
+    let setup = Setup {
+        psk: Some(psk()),
+        ..Setup::default()
+    };
+    let mut pair = Pair::started(setup, 2_000);
+    pair.connect();
+    pair.step();
+    let live = keyed_announced(9, 3_000, current_challenge(&pair));
+    take_overs(&mut pair, &live, 1);
+    assert!(pair.stopped.is_none(), "this one started first");
+    let retained = pair.broker.retained("ssh/pi/instance").expect("announced");
+    let ours = Challenged::decode(&retained[..instance::CHALLENGED_LEN]).unwrap();
+    assert_eq!(
+        ours.answer, [9; CHALLENGE_LEN],
+        "the twin's challenge answered"
     );
-    let unkeyed = announced(1, 1_000, None, None);
-    take_overs(&mut pair, &unkeyed, 3);
-    assert!(pair.stopped.is_none(), "not made with the key");
-    let fresh = announced(1, 1_000, Some(started + 1), Some(&psk()));
-    let mut pair = Pair::started(setup, started);
-    pair.connect();
-    take_overs(&mut pair, &fresh, 2);
-    assert!(pair.stopped.is_some(), "a fresh keyed twin counts");
 }
 
 #[test]
