@@ -408,12 +408,12 @@ fn the_client_side_resets_connections_beyond_max_sessions() {
         echo_once(s, format!("session {i}").as_bytes());
     }
     for _ in 0..2 {
-        let mut extra = connect(port);
-        extra
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let mut buf = [0u8; 8];
-        let outcome = extra.read(&mut buf);
+        // Reset at once: on loopback the reset may even beat the end of
+        // the connect.
+        let outcome = try_connect(port).and_then(|mut extra| {
+            extra.set_read_timeout(Some(Duration::from_secs(5)))?;
+            extra.read(&mut [0u8; 8])
+        });
         assert!(
             matches!(&outcome, Err(e) if e.kind() == ErrorKind::ConnectionReset),
             "{outcome:?}"
@@ -551,50 +551,4 @@ fn a_refused_subscription_is_an_error_line_naming_its_topics() {
             READY_TIMEOUT,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-}
-
-#[test]
-fn sixteen_hoarding_sessions_grow_memory_by_at_most_the_buffer_budget() {
-    use common::mqtt_raw::{flags, frame, RawClient};
-    const SESSIONS: u64 = 16;
-    const BUDGET_MIB: u64 = 8;
-    let echo = Target::echo();
-    let mut fx = Fixture::new("hoard");
-    let budget = BUDGET_MIB.to_string();
-    let server = fx.server("hoard", echo.port, &["--max-buffer-memory", &budget]);
-    std::thread::sleep(Duration::from_millis(500));
-    let before = fx.proc(server).rss_kib().expect("rss");
-    let mut attacker = RawClient::connect(fx.broker.port, "hoarder");
-    let opening = frame(
-        0,
-        None,
-        flags::NO_DATA | flags::CAPABLE | flags::OPENING,
-        b"",
-    );
-    let payload = vec![0x5au8; 60_000];
-    for n in 0..SESSIONS {
-        let topic = format!("ssh/hoard/{}/tx", session_id(1000 + n));
-        attacker.publish(&topic, &opening, false);
-        // Frame 1 withheld: everything after it can only be buffered.
-        for seq in 2..=199 {
-            attacker.publish(&topic, &frame(seq, None, flags::CAPABLE, &payload), false);
-        }
-    }
-    std::thread::sleep(Duration::from_secs(3));
-    let proc = fx.proc(server);
-    let peak = proc.peak_rss_kib().expect("peak");
-    let grown_mib = (peak.saturating_sub(before)) as f64 / 1024.0;
-    eprintln!(
-        "{SESSIONS} hoarding sessions ({} MiB offered): RSS {before} KiB before, peak {peak} KiB (+{grown_mib:.1} MiB), budget {BUDGET_MIB} MiB",
-        SESSIONS * 198 * 60_000 / (1 << 20)
-    );
-    // The budget, plus a fixed overhead (the queue of 16 messages between the
-    // MQTT thread and the router, the sessions' minimum windows, one frame
-    // each beyond its share, inboxes emptied in batches), and slack. Before
-    // the budget existed: 12.5 MiB per session, 187 MiB here.
-    assert!(
-        grown_mib <= BUDGET_MIB as f64 + 10.0,
-        "RSS grew by {grown_mib:.1} MiB with a {BUDGET_MIB} MiB budget"
-    );
-    assert!(proc.exited().is_none());
 }

@@ -86,6 +86,10 @@ impl<H> ClientRouter<H> {
             self.common.refusals.note(Refusal::ConnectionLimit, now);
             return false;
         }
+        if !self.common.budget_admits(now) {
+            return false;
+        }
+        let counters = self.common.counters();
         // Toward a server side that answers each session on its own topic,
         // every session needs a subscription of its own.
         let per_session = counters.replies.layout() == Layout::PerSession;

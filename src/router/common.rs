@@ -81,6 +81,24 @@ impl<H> Common<H> {
         &self.counters
     }
 
+    /// True if one more session fits the buffer budget; if not, it is
+    /// counted, and the bound said once.
+    pub(super) fn budget_admits(&mut self, now: Instant) -> bool {
+        if self.counters.budget_has_room() {
+            return true;
+        }
+        if !self.counters.said_budget.replace(true) {
+            log::warn!(
+                "--max-buffer-memory holds {} sessions at once with this --frame-size ({} KiB \
+                 reserved each): more are refused (said once, counted in the summary)",
+                self.counters.budget_sessions(),
+                self.counters.session_reserve().div_ceil(1024)
+            );
+        }
+        self.refusals.note(Refusal::BudgetFull, now);
+        false
+    }
+
     /// The handle of session `id`, if this side has it.
     pub fn session(&self, id: &SessionId) -> Option<&H> {
         self.sessions.get(id)
@@ -126,10 +144,12 @@ impl<H> Common<H> {
     }
 
     /// Takes what the sessions counted since the last input (payloads that
-    /// did not open) into the refusal summary. Every input calls it first.
+    /// did not open, sessions that carried nothing) into the summary. Every input calls it first.
     pub(super) fn absorb(&mut self, now: Instant) {
         self.refusals
             .take_count(Refusal::Unauthenticated, &self.counters.rejected, now);
+        self.refusals
+            .take_count(Refusal::Empty, &self.counters.empty, now);
     }
 
     /// The broker connection is up: true if it was up before (the sessions

@@ -10,6 +10,9 @@ use std::rc::Rc;
 
 use super::no_answer::NoAnswer;
 use super::replies::Replies;
+use crate::protocol::limits::{
+    HEADER_LEN, LEGACY_FRAME_DATA, SESSION_BASE_BYTES, SESSION_RESERVED_FRAMES,
+};
 use crate::reliable::paths::PathBases;
 use crate::reliable::session::Quota;
 
@@ -32,6 +35,14 @@ pub struct Counters {
     /// Bytes of frame buffers all sessions together may hold per direction
     /// (`--max-buffer-memory`), shared equally among the slots in use.
     budget: usize,
+    /// What one session reserves of the budget (see
+    /// [`Counters::set_session_frame`]); 0: sessions are not admitted by
+    /// the budget.
+    reserve: Cell<usize>,
+    /// The budget turned a session away once (said once).
+    pub said_budget: Cell<bool>,
+    /// Sessions closed without carrying a byte, for the router's summary.
+    pub empty: Cell<u64>,
     /// A random number naming this process to server sides (client
     /// sessions send it on their opening frames).
     pub instance: u32,
@@ -62,6 +73,9 @@ impl Counters {
             frame_limit: Cell::new(frame_limit),
             no_answer: Cell::new(NoAnswer::Unknown),
             budget,
+            reserve: Cell::new(0),
+            said_budget: Cell::new(false),
+            empty: Cell::new(0),
             instance: random_u32(),
             paths: RefCell::new(PathBases::default()),
             said_paths_full: Cell::new(false),
@@ -78,6 +92,30 @@ impl Counters {
         self.own_topic_room
             .get()
             .is_none_or(|room| self.own_topics.get() < room)
+    }
+
+    /// Sessions carry frames of up to `frame_data` stream bytes (the
+    /// configured size, at least what a C peer sends): each reserves its
+    /// fixed cost and [`SESSION_RESERVED_FRAMES`] frames of the budget.
+    pub fn set_session_frame(&self, frame_data: usize) {
+        let frame = frame_data.max(LEGACY_FRAME_DATA) + HEADER_LEN;
+        self.reserve
+            .set(SESSION_BASE_BYTES + SESSION_RESERVED_FRAMES * frame);
+    }
+
+    /// True if one more session's reservation fits the budget.
+    pub fn budget_has_room(&self) -> bool {
+        (self.in_use() + 1).saturating_mul(self.reserve.get()) <= self.budget
+    }
+
+    /// How many sessions the budget holds at once.
+    pub fn budget_sessions(&self) -> usize {
+        self.budget / self.reserve.get().max(1)
+    }
+
+    /// What one session reserves of the budget, in bytes.
+    pub fn session_reserve(&self) -> usize {
+        self.reserve.get()
     }
 
     /// Sessions carrying a connection now.

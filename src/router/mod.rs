@@ -17,6 +17,7 @@ mod client;
 mod common;
 mod counters;
 mod no_answer;
+mod openings;
 pub mod refusals;
 pub mod replies;
 mod server;

@@ -43,9 +43,18 @@ pub enum Refusal {
     /// A payload that failed authentication (`--psk-file`): forged,
     /// replayed, or made with another key. Never answered.
     Unauthenticated,
+    /// A session (opening frame, or local connection) beyond what the
+    /// buffer budget holds.
+    BudgetFull,
+    /// An opening frame beyond the new sessions allowed per second.
+    OpeningRate,
+    /// A session that ended without carrying a byte either way: counted
+    /// here instead of a line each (a publisher opening and closing
+    /// sessions cannot flood the log).
+    Empty,
 }
 
-const KINDS: usize = 9;
+const KINDS: usize = 12;
 
 /// Every kind, in the order of the summary.
 const ALL: [Refusal; KINDS] = [
@@ -58,6 +67,9 @@ const ALL: [Refusal; KINDS] = [
     Refusal::SubscriptionLimit,
     Refusal::TargetNotAllowed,
     Refusal::Unauthenticated,
+    Refusal::BudgetFull,
+    Refusal::OpeningRate,
+    Refusal::Empty,
 ];
 
 impl Refusal {
@@ -82,6 +94,14 @@ impl Refusal {
                 "payloads that failed authentication with the --psk-file key (forged, replayed \
                  or made with another key; dropped)"
             }
+            Refusal::BudgetFull => {
+                "sessions beyond what --max-buffer-memory holds (dropped, or the connection reset)"
+            }
+            Refusal::OpeningRate => {
+                "frames opening sessions beyond the new sessions allowed per second (dropped; \
+                 clients retry)"
+            }
+            Refusal::Empty => "sessions closed without carrying a byte (not logged one by one)",
             Refusal::TargetNotAllowed => {
                 "sessions asking for a target not allowed by --allow-remote (answered with an abort)"
             }

@@ -15,6 +15,7 @@ pub use admission::{Opening, Target};
 
 use super::common::{Common, Message, Route, Router};
 use super::counters::Counters;
+use super::openings::OpeningRate;
 use super::tombstones::Tombstones;
 use super::twins::{Twins, Verdict};
 use crate::protocol::frame;
@@ -103,6 +104,8 @@ pub struct ServerRouter<H> {
     twins: Twins,
     /// Connects so far (each gets its own challenge, with a key).
     connects: u64,
+    /// New sessions per second (see `openings.rs`).
+    openings: OpeningRate,
     link_up: bool,
     next_beacon: Instant,
 }
@@ -125,6 +128,7 @@ impl<H> ServerRouter<H> {
             own,
             twins: Twins::new(own),
             connects: 0,
+            openings: OpeningRate::new(now),
             link_up: false,
             next_beacon: now,
         }

@@ -76,6 +76,7 @@ impl SessionFactory {
         config: &Config,
     ) -> (SessionFactory, Rc<Counters>, Receiver<SessionId>) {
         let counters = Counters::new(initial_frame_limit(config), config.tuning.max_buffer_memory);
+        counters.set_session_frame(config.tuning.frame_data);
         let caps = config.broker.caps;
         counters
             .quota

@@ -74,7 +74,7 @@ pub async fn serve(opening: Opening, config: SessionConfig, links: Links) {
     if confirmed && permitted {
         match dial(&host, port).await {
             Ok(stream) => {
-                log::info!("session {id}: opened to {host}:{port}");
+                log::debug!("session {id}: opened to {host}:{port}");
                 let io = SessionIo {
                     id,
                     stream: LocalStream::tcp(stream),

@@ -313,17 +313,26 @@ impl Task {
         if unanswered {
             self.counters.replies.unanswered();
         }
-        log_closed(
-            &self.id,
-            &Outcome {
-                reason,
-                bytes_out: core.bytes_sent(),
-                bytes_in: core.bytes_received(),
-                retransmissions: core.retransmissions(),
-                srtt: core.srtt(),
-                peer: core.peer_kind(),
-            },
-        );
+        let outcome = Outcome {
+            reason,
+            bytes_out: core.bytes_sent(),
+            bytes_in: core.bytes_received(),
+            retransmissions: core.retransmissions(),
+            srtt: core.srtt(),
+            peer: core.peer_kind(),
+        };
+        // A server session that carried nothing either way is counted, not
+        // logged: a publisher opening and closing sessions cannot flood
+        // the log (a client session is a local connection: always said).
+        if core.is_server() && outcome.bytes_out == 0 && outcome.bytes_in == 0 {
+            log::debug!(
+                "session {}: closed ({reason}) without carrying data",
+                self.id
+            );
+            self.counters.empty.set(self.counters.empty.get() + 1);
+        } else {
+            log_closed(&self.id, &outcome);
+        }
     }
 
     /// Waits for the inbox, the local stream (as the core wants) or the

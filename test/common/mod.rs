@@ -847,6 +847,14 @@ pub fn assert_same_data(what: &str, got: &[u8], expected: &[u8]) {
 // ---------------------------------------------------------------------------
 // Test clients
 
+/// Connects to the client side's listening port; the error as it is (a
+/// connection the client side resets at once may be reset on loopback
+/// before the connect even returns).
+pub fn try_connect(port: u16) -> std::io::Result<TcpStream> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+}
+
 /// Connects to the client side's listening port, with [`IO_TIMEOUT`] on
 /// reads and writes.
 pub fn connect(port: u16) -> TcpStream {

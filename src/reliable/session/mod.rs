@@ -21,7 +21,7 @@ use crate::protocol::abort::AbortCode;
 #[cfg(doc)]
 use crate::protocol::frame::flags;
 use crate::protocol::limits::{
-    HELD_WINDOW, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, MAX_WINDOW, PRE_ADAPTIVE_WINDOW,
+    HEADER_LEN, HELD_WINDOW, LEGACY_FRAME_DATA, LEGACY_MAX_WINDOW, MAX_WINDOW, PRE_ADAPTIVE_WINDOW,
 };
 use flow::INITIAL_WINDOW;
 
@@ -221,6 +221,12 @@ impl Session {
         self.peer
     }
 
+    /// True for the server side's end of a session (opened by a frame
+    /// from the broker, not by a local connection).
+    pub fn is_server(&self) -> bool {
+        matches!(self.role, Role::Server)
+    }
+
     /// Frames in flight allowed now. A C peer acknowledges only in frames
     /// it sends anyway (its data, and a heartbeat every 500 ms), so toward it
     /// the window is as large as it accepts: [`LEGACY_MAX_WINDOW`]. Within
@@ -258,9 +264,11 @@ impl Session {
             PeerKind::Capable => own,
             _ => own.max(LEGACY_MAX_WINDOW * LEGACY_FRAME_DATA),
         };
-        expected
-            .min(self.share)
-            .max(MIN_SHARE_FRAMES * crate::protocol::limits::MAX_FRAME_DATA)
+        // Two frames of our own size (or a C peer's) whatever the share:
+        // what admission reserves for every session (see
+        // `protocol::limits::SESSION_RESERVED_FRAMES`).
+        let frame = self.config.frame_data.max(LEGACY_FRAME_DATA) + HEADER_LEN;
+        expected.min(self.share).max(MIN_SHARE_FRAMES * frame)
     }
 
     /// Limits new frames to `bytes` of stream data: the largest the broker

@@ -159,6 +159,14 @@ impl<H> ServerRouter<H> {
             self.common.refusals.note(Refusal::SessionLimit, now);
             return ServerAction::None;
         }
+        if !self.common.budget_admits(now) {
+            return ServerAction::None;
+        }
+        if !self.openings.try_take(now) {
+            log::debug!("session {id}: refused, too many new sessions per second");
+            self.common.refusals.note(Refusal::OpeningRate, now);
+            return ServerAction::None;
+        }
         let counters = self.common.counters();
         ServerAction::Open(Box::new(Opening {
             id,

@@ -431,3 +431,31 @@ fn a_full_broker_queue_drops_the_routers_own_messages_and_counts_them() {
     assert_eq!(crate::router::flush(pair.server.common_mut(), &link), Ok(5));
     assert_eq!(pair.broker.published("ssh/pi/+/rx").len(), 1);
 }
+
+#[test]
+fn a_flood_of_openings_opens_a_burst_then_twenty_sessions_a_second_and_legitimate_ones_get_in() {
+    use crate::protocol::limits::{NEW_SESSIONS_BURST, NEW_SESSIONS_PER_SEC};
+    let mut pair = Pair::new(Setup {
+        client_max_sessions: 4096,
+        server_max_sessions: 4096,
+        ..Setup::default()
+    });
+    pair.connect();
+    let ids: Vec<_> = (0..200)
+        .map(|_| pair.open(None).expect("admitted"))
+        .collect();
+    pair.step();
+    let burst = NEW_SESSIONS_BURST as usize;
+    assert_eq!(pair.servers.len(), burst, "the burst at once");
+    assert!(pair.server.common().refusals.count(Refusal::OpeningRate) > 0);
+    pair.run_for(Duration::from_secs(1));
+    let later = pair.servers.len() - burst;
+    assert!(
+        later <= NEW_SESSIONS_PER_SEC as usize + 1,
+        "{later} more in a second"
+    );
+    // The clients retry their openings: every one is served in the end.
+    assert!(pair.run_until(Duration::from_secs(30), |p| ids
+        .iter()
+        .all(|id| p.servers.contains_key(id))));
+}
