@@ -247,7 +247,7 @@ fn a_wrong_key_or_a_missing_key_fails_within_the_setup_timeout_with_one_clear_li
         (
             "open",
             vec!["--psk-file", key.as_str()],
-            "it runs without --psk-file",
+            "a server side without a key answers on this id",
         ),
     ];
     for (server, extra, words) in cases {
@@ -274,6 +274,37 @@ fn a_wrong_key_or_a_missing_key_fails_within_the_setup_timeout_with_one_clear_li
         0,
         "a session without the right key was served"
     );
+}
+
+#[test]
+fn a_forged_unkeyed_announcement_never_makes_a_keyed_client_advise_dropping_its_key() {
+    use mqtt_forward::protocol::instance::Announcement;
+    let mut fx = keyed_fixture("forged-unkeyed");
+    // No server side runs; someone leaves an announcement without a tag.
+    let forged = Announcement {
+        nonce: [7; 16],
+        started_ns: 1,
+    }
+    .encode();
+    let mut attacker = RawClient::connect(fx.broker.port, "attacker");
+    attacker.publish("ssh/target/instance", &forged, true);
+    let (client, port) = fx.client("target", &["--peer-timeout", "4"]);
+    expect_no_session(port, Duration::from_secs(10));
+    let said = "no answer from the server side";
+    fx.proc(client)
+        .wait_for_log(said, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = fx.proc(client).log();
+    let line = log.lines().find(|l| l.contains(said)).unwrap_or_default();
+    assert!(line.contains("give it the same --psk-file"), "{line}");
+    for line in log
+        .lines()
+        .filter(|l| l.contains("server side") || l.contains("key"))
+    {
+        for advice in ["neither", "none", "runs without", "run without"] {
+            assert!(!line.contains(advice), "{advice:?} advised: {line}");
+        }
+    }
 }
 
 #[test]
