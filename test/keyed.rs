@@ -6,12 +6,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use common::mqtt_raw::{flags, frame, RawClient};
+use common::sniffer::Sniffer;
 use common::*;
 
 const KEY: &str = "8d7c1b0e5f2a4c6d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d\n";
@@ -34,53 +34,6 @@ fn keyed_fixture(tag: &str) -> Fixture {
         args.extend(["--psk-file".to_owned(), key.clone()]);
     }
     fx
-}
-
-/// A message seen on the broker: (topic, payload).
-type Seen = (String, Vec<u8>);
-
-/// Everything published on the broker while it runs.
-struct Sniffer {
-    stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Sniffer {
-    fn start(broker_port: u16, filter: &str) -> Sniffer {
-        let mut client = RawClient::connect(broker_port, "sniffer");
-        client.subscribe(filter);
-        client.set_read_timeout(Duration::from_millis(100));
-        let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let thread = {
-            let (stop, seen) = (stop.clone(), seen.clone());
-            thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    if let Some((topic, payload, _)) = client.next_publish() {
-                        seen.lock().unwrap().push((topic, payload));
-                    }
-                }
-            })
-        };
-        Sniffer {
-            stop,
-            seen,
-            thread: Some(thread),
-        }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    fn stop(mut self) -> Vec<Seen> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.seen()
-    }
 }
 
 /// `len` random bytes with `marker` written every 64 KiB.
@@ -294,7 +247,7 @@ fn a_wrong_key_or_a_missing_key_fails_within_the_setup_timeout_with_one_clear_li
         (
             "open",
             vec!["--psk-file", key.as_str()],
-            "it runs without --psk-file",
+            "a server side without a key answers on this id",
         ),
     ];
     for (server, extra, words) in cases {
@@ -321,6 +274,37 @@ fn a_wrong_key_or_a_missing_key_fails_within_the_setup_timeout_with_one_clear_li
         0,
         "a session without the right key was served"
     );
+}
+
+#[test]
+fn a_forged_unkeyed_announcement_never_makes_a_keyed_client_advise_dropping_its_key() {
+    use mqtt_forward::protocol::instance::Announcement;
+    let mut fx = keyed_fixture("forged-unkeyed");
+    // No server side runs; someone leaves an announcement without a tag.
+    let forged = Announcement {
+        nonce: [7; 16],
+        started_ns: 1,
+    }
+    .encode();
+    let mut attacker = RawClient::connect(fx.broker.port, "attacker");
+    attacker.publish("ssh/target/instance", &forged, true);
+    let (client, port) = fx.client("target", &["--peer-timeout", "4"]);
+    expect_no_session(port, Duration::from_secs(10));
+    let said = "no answer from the server side";
+    fx.proc(client)
+        .wait_for_log(said, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = fx.proc(client).log();
+    let line = log.lines().find(|l| l.contains(said)).unwrap_or_default();
+    assert!(line.contains("give it the same --psk-file"), "{line}");
+    for line in log
+        .lines()
+        .filter(|l| l.contains("server side") || l.contains("key"))
+    {
+        for advice in ["neither", "none", "runs without", "run without"] {
+            assert!(!line.contains(advice), "{advice:?} advised: {line}");
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Safe on a shared broker: the server side dials only its own
-//! target unless told otherwise, against a real mosquitto.
+//! target unless told otherwise, and nothing published names a side's MQTT
+//! client id, against a real mosquitto.
 
 mod common;
 
@@ -7,6 +8,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::sniffer::Sniffer;
 use common::*;
 
 /// How soon a refused client connection must be reset.
@@ -184,4 +186,77 @@ fn stdio_mode_fails_with_one_line_and_exit_1() {
         stderr.contains("no answer from the server side"),
         "{stderr}"
     );
+}
+
+/// The client ids of the connections the broker's log names (mosquitto:
+/// `New client connected from ADDR as ID (...)`).
+fn connected_client_ids(broker_log: &str) -> Vec<String> {
+    broker_log
+        .lines()
+        .filter(|l| l.contains("New client connected"))
+        .filter_map(|l| l.split(" as ").nth(1)?.split(' ').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_sniffer_on_every_topic_never_sees_the_mqtt_client_id_of_either_side() {
+    // A client id read from the broker lets anyone connect with it, and the
+    // broker then drops the side's own connection.
+    const SERVER_ID: &str = "srv-3e9d";
+    const GIVEN_ID: &str = "given-7b2f41";
+    let echo = Target::echo();
+    let mut fx = Fixture::new("client-id");
+    let sniffer = Sniffer::start(fx.broker.port, "#");
+    let server = fx.server(SERVER_ID, echo.port, &[]);
+    let (given, given_port) = fx.client(SERVER_ID, &["--client-id", GIVEN_ID]);
+    let (generated, generated_port) = fx.client(SERVER_ID, &[]);
+    for port in [given_port, generated_port] {
+        let data = Arc::new(random_bytes(256 * 1024, 47));
+        let got = echo_through(port, data.clone(), Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}\n{}", fx.logs()));
+        assert_same_data("echo", &got, &data);
+    }
+    for side in [server, given, generated] {
+        // Each side's probe came back: probing still works.
+        fx.proc(side)
+            .wait_for_log("carries frames of up to", Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let seen = sniffer.stop();
+    let ids = connected_client_ids(&fx.broker.logs());
+    let clients: Vec<&String> = ids
+        .iter()
+        .filter(|id| id.starts_with("mqtt-forward-"))
+        .collect();
+    assert_eq!(clients.len(), 1, "one generated client id: {ids:?}");
+    assert!(ids.iter().any(|id| id == GIVEN_ID), "{ids:?}");
+    assert!(
+        seen.iter().any(|(t, _)| t.contains("/probe/")),
+        "no probe seen"
+    );
+    let mut leaks = Vec::new();
+    for (topic, payload) in &seen {
+        for id in [GIVEN_ID, clients[0].as_str(), SERVER_ID] {
+            if payload.windows(id.len()).any(|w| w == id.as_bytes()) {
+                leaks.push(format!("{id} in the payload of {topic}"));
+            }
+        }
+        for id in [GIVEN_ID, clients[0].as_str()] {
+            if topic.contains(id) {
+                leaks.push(format!("{id} in the topic {topic}"));
+            }
+        }
+        // The server side's client id is its server-side id, the second
+        // level of every topic of the tunnel: nowhere else.
+        if topic
+            .split('/')
+            .enumerate()
+            .any(|(i, l)| i != 1 && l == SERVER_ID)
+        {
+            leaks.push(format!("{SERVER_ID} named again in the topic {topic}"));
+        }
+    }
+    leaks.dedup();
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
 }

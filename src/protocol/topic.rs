@@ -27,6 +27,23 @@ const SESSION_ID_BYTES: usize = 16;
 /// Characters of a session id on the wire: 32 lowercase hex digits.
 pub const SESSION_ID_LEN: usize = 2 * SESSION_ID_BYTES;
 
+/// Bytes of randomness in a probe topic's last level: 96 bits, so that no
+/// one can guess it (and publish there) or tell two processes' apart.
+pub const PROBE_TOKEN_BYTES: usize = 12;
+
+/// The last level of a process's probe topic ([`Topics::probe`]): random
+/// bytes as lowercase hex digits, drawn once per process; it names nothing
+/// else (not the MQTT client id, not the process's session ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeToken(String);
+
+impl ProbeToken {
+    /// A token from `PROBE_TOKEN_BYTES` random bytes.
+    pub fn from_random(bytes: [u8; PROBE_TOKEN_BYTES]) -> ProbeToken {
+        ProbeToken(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
 /// A session id: 16 random bytes shown as 32 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId([u8; SESSION_ID_LEN]);
@@ -252,12 +269,15 @@ impl Topics {
         format!("{}/{}/instance", self.prefix, self.server_id)
     }
 
-    /// Where the client with MQTT client id `client_id` probes the broker's
-    /// message size limit (`src/shell/probe.rs`): its own topic, which no
-    /// session filter matches (the last level is not `tx` or `rx` for any
-    /// client id but those two).
-    pub fn probe(&self, client_id: &str) -> String {
-        format!("{}/{}/probe/{client_id}", self.prefix, self.server_id)
+    /// Where a process probes the broker's message size limit
+    /// (`src/shell/probe.rs`): `P/S/probe/T`, a topic of its own named by
+    /// the random `token` it drew at start. Not its MQTT client id: any
+    /// subscriber of `#` reads topics, and a client connecting with that id
+    /// makes the broker drop this process's connection (one connection per
+    /// client id). No session filter matches it (the last level is hex
+    /// digits, never `tx` or `rx`).
+    pub fn probe(&self, token: &ProbeToken) -> String {
+        format!("{}/{}/probe/{}", self.prefix, self.server_id, token.0)
     }
 
     /// What `-l` also subscribes to: every server's announcement under the

@@ -19,13 +19,15 @@ pub enum NoAnswer {
 }
 
 impl NoAnswer {
-    /// What to tell the user.
+    /// What to tell the user. Never advice that weakens a side (dropping a
+    /// key): an unkeyed announcement may be forged, and the remedy is
+    /// always to give both sides the same key.
     pub fn words(self) -> &'static str {
         match self {
             NoAnswer::ServerHasNoKey => {
-                "no answer from the server side: it runs without --psk-file (its announcement \
-                 says so), and a server side answers only sessions made like its own: give \
-                 both sides the same key, or neither"
+                "no answer from the server side: a server side without a key answers on \
+                 this id (its announcement is unkeyed, or someone forged one), and it \
+                 ignores sessions with a key: give it the same --psk-file as this side"
             }
             NoAnswer::ServerNeedsKey => {
                 "no answer from the server side: it requires --psk-file, and ignores \
@@ -33,13 +35,14 @@ impl NoAnswer {
             }
             NoAnswer::KeysDiffer => {
                 "no answer from the server side: its --psk-file key differs from this side's \
-                 (its announcement does not verify with this key)"
+                 (its announcement does not verify with this key): give both sides the same \
+                 key file"
             }
             NoAnswer::Unknown | NoAnswer::SameKey => {
-                "no answer from the server side: is it running (with the same --psk-file, or \
-                 none on both sides) and connected to this broker with the same \
-                 --server-side-id and --mqtt-topic-prefix? If it is, the broker may be denying \
-                 this client's publishes on that prefix (check its ACL)"
+                "no answer from the server side: is it running (with the same --psk-file as \
+                 this side, if either side has one) and connected to this broker with the \
+                 same --server-side-id and --mqtt-topic-prefix? If it is, the broker may be \
+                 denying this client's publishes on that prefix (check its ACL)"
             }
         }
     }

@@ -203,7 +203,7 @@ impl<'a> Connection<'a> {
                 Event::Connected => self.connected(now),
                 Event::Message(p) => match self.probe.as_mut() {
                     Some((topic, probe, last)) if *topic == p.topic => {
-                        if let Some(verdict) = probe.echoed(&p.payload) {
+                        if let Some(verdict) = probe.echoed(&p.payload, p.retain) {
                             self.reports.push_back(report_verdict(verdict, last));
                         }
                     }

@@ -82,8 +82,8 @@ pub fn mismatch(listener: &Listener, port: u16, tls: bool) -> Option<String> {
              broker's CA is your own)"
         )),
         Listener::Mqtt if tls => Some(format!(
-            "a plain MQTT listener (no TLS) answers on port {port}: leave out --tls and the \
-             certificate options, or use the broker's TLS port"
+            "a plain MQTT listener (no TLS) answers on port {port}: give --mqtt-port the \
+             broker's TLS port (8883 by default)"
         )),
         _ => None,
     }
@@ -140,5 +140,12 @@ mod tests {
         let msg = mismatch(&Listener::Tls, 8883, false).unwrap();
         assert!(msg.contains("add --tls"), "{msg}");
         assert_eq!(mismatch(&Listener::Mqtt, 1883, false), None);
+    }
+
+    #[test]
+    fn a_plain_listener_under_tls_is_answered_with_the_tls_port_not_with_dropping_tls() {
+        let msg = mismatch(&Listener::Mqtt, 1883, true).unwrap();
+        assert!(msg.contains("TLS port"), "{msg}");
+        assert!(!msg.contains("leave out"), "{msg}");
     }
 }

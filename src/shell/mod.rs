@@ -219,8 +219,8 @@ pub fn run(config: Config, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(),
     let probe = (config.tuning.probe_frame_size
         && !matches!(config.mode, Mode::ListServers { .. }))
     .then(|| {
-        let topic = Topics::new(&config.topic_prefix, &config.server_side_id)
-            .probe(&config.broker.client_id);
+        let topic =
+            Topics::new(&config.topic_prefix, &config.server_side_id).probe(&probe::random_token());
         (topic, config.tuning.frame_data)
     });
     let permanent = permanent_topics(&config);

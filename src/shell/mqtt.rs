@@ -405,7 +405,7 @@ async fn explain(
 }
 
 /// A random nonce for the probes (a fixed one without randomness: the
-/// probe topic is this process's own anyway).
+/// probe topic, named by a random token, is this process's own anyway).
 fn rand_nonce() -> u64 {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);

@@ -7,7 +7,9 @@
 //! So at every connect (unless `--frame-size` was given), a side publishes
 //! probe messages of decreasing size, from its configured frame size down to
 //! the floor every broker seen accepts (the C original's 9,976 bytes), on a
-//! topic of its own that it subscribes to. The broker keeps one publisher's
+//! topic of its own that it subscribes to (named by a random token, not by
+//! its MQTT client id, which would let a third client take its broker
+//! connection over). The broker keeps one publisher's
 //! messages in order: when the smallest probe comes back, every larger one
 //! that was going to come back has, and the largest of them is the limit.
 //! A connection lost while probes are out means the largest was too big
@@ -21,6 +23,7 @@
 use std::time::{Duration, Instant};
 
 use crate::protocol::limits::{HEADER_LEN, LEGACY_FRAME_DATA};
+use crate::protocol::topic::{ProbeToken, PROBE_TOKEN_BYTES};
 
 /// First bytes of a probe payload.
 const MAGIC: &[u8; 4] = b"MQFP";
@@ -28,6 +31,14 @@ const MAGIC: &[u8; 4] = b"MQFP";
 const PROBE_HEAD: usize = 4 + 8 + 4;
 /// How long probes that never come back are waited for.
 pub const PROBE_WAIT: Duration = Duration::from_secs(5);
+
+/// This process's probe token (its probe topic's last level), from the OS
+/// RNG. Without randomness it is all zeros: it still names no connection.
+pub fn random_token() -> ProbeToken {
+    let mut bytes = [0u8; PROBE_TOKEN_BYTES];
+    let _ = getrandom::fill(&mut bytes);
+    ProbeToken::from_random(bytes)
+}
 
 /// The probing of one process's broker link.
 #[derive(Debug)]
@@ -102,9 +113,11 @@ impl Probe {
     }
 
     /// A message came back on the probe topic; the verdict once the round
-    /// is complete (the smallest probe is back).
-    pub fn echoed(&mut self, payload: &[u8]) -> Option<Verdict> {
-        if payload.len() < PROBE_HEAD || &payload[..4] != MAGIC {
+    /// is complete (the smallest probe is back). A `retained` one was not
+    /// echoed now (a third party left it there, or an earlier round's
+    /// publish was retained): it proves nothing about this connection.
+    pub fn echoed(&mut self, payload: &[u8], retained: bool) -> Option<Verdict> {
+        if retained || payload.len() < PROBE_HEAD || &payload[..4] != MAGIC {
             return None;
         }
         if payload[4..12] != self.nonce.to_le_bytes() {
@@ -187,7 +200,7 @@ mod tests {
         // message_size_limit 20000: the 32 KiB probe never comes back.
         let mut verdict = None;
         for payload in probes.iter().filter(|x| x.len() <= 20_000) {
-            verdict = p.echoed(payload).or(verdict);
+            verdict = p.echoed(payload, false).or(verdict);
         }
         assert_eq!(verdict, Some(Verdict::Found(16_384)));
     }
@@ -205,7 +218,7 @@ mod tests {
         assert_eq!(size_of(&probes[0]), 16_384);
         let mut verdict = None;
         for payload in &probes {
-            verdict = p.echoed(payload).or(verdict);
+            verdict = p.echoed(payload, false).or(verdict);
         }
         assert_eq!(verdict, Some(Verdict::Found(16_384)));
     }
@@ -226,14 +239,41 @@ mod tests {
         let probes = p.start(t);
         let mut other = Probe::new(32_768, 8);
         let foreign = other.start(t);
-        assert_eq!(p.echoed(foreign.last().unwrap()), None);
-        assert_eq!(p.echoed(b"MQFP"), None);
+        assert_eq!(p.echoed(foreign.last().unwrap(), false), None);
+        assert_eq!(p.echoed(b"MQFP", false), None);
         let mut truncated = probes.last().unwrap().clone();
         truncated.pop();
-        assert_eq!(p.echoed(&truncated), None);
+        assert_eq!(p.echoed(&truncated, false), None);
         assert_eq!(
-            p.echoed(probes.last().unwrap()),
+            p.echoed(probes.last().unwrap(), false),
             Some(Verdict::Found(LEGACY_FRAME_DATA))
         );
+    }
+
+    #[test]
+    fn a_retained_probe_is_no_echo_even_with_the_right_nonce_and_size() {
+        let t = Instant::now();
+        let mut p = Probe::new(32_768, 7);
+        let probes = p.start(t);
+        assert_eq!(p.echoed(&probes[0], true), None);
+        assert_eq!(p.echoed(probes.last().unwrap(), true), None);
+        // The round is still open: the real echoes decide.
+        let mut verdict = None;
+        for payload in &probes {
+            verdict = p.echoed(payload, false).or(verdict);
+        }
+        assert_eq!(verdict, Some(Verdict::Found(32_768)));
+    }
+
+    #[test]
+    fn probe_tokens_are_random_hex_and_differ_between_processes() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        let topic = crate::protocol::topic::Topics::new("ssh", "pi").probe(&a);
+        let level = topic.strip_prefix("ssh/pi/probe/").unwrap();
+        assert_eq!(level.len(), 2 * PROBE_TOKEN_BYTES);
+        assert!(level
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     }
 }

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub mod fault_proxy;
 pub mod mqtt_raw;
+pub mod sniffer;
 pub mod support;
 
 pub use support::{stop_accept_loop, SplitMix};
@@ -496,7 +497,8 @@ impl Broker {
         }
     }
 
-    fn logs(&self) -> String {
+    /// The logs of every start of the broker.
+    pub fn logs(&self) -> String {
         let mut out = String::new();
         for n in 1..=self.starts {
             let path = self.dir.join(format!("mosquitto-{n}.log"));

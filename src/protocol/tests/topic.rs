@@ -148,3 +148,16 @@ fn a_server_side_answers_a_client_process_on_its_topic_only_when_the_opening_fra
         ]
     );
 }
+
+#[test]
+fn a_probe_topic_is_named_by_its_token_and_no_session_filter_matches_it() {
+    let t = Topics::new("ssh", "pi");
+    let token = ProbeToken::from_random([0xc3; PROBE_TOKEN_BYTES]);
+    let topic = t.probe(&token);
+    assert_eq!(
+        topic,
+        format!("ssh/pi/probe/{}", "c3".repeat(PROBE_TOKEN_BYTES))
+    );
+    assert_eq!(t.parse(&topic), None);
+    assert_eq!(t.with_key(true).parse(&topic), None);
+}

@@ -151,6 +151,69 @@ fn the_server_announcement_tells_what_to_say_when_it_never_answers() {
     }
 }
 
+/// Advice that would weaken a side: running without a key, or without TLS.
+const WEAKENING: [&str; 7] = [
+    "neither",
+    "none",
+    "run without",
+    "runs without",
+    "leave out",
+    "remove",
+    "drop",
+];
+
+#[test]
+fn no_message_of_a_keyed_side_advises_dropping_its_key() {
+    // Whatever announcement anyone publishes: none, an unkeyed one (forged
+    // or not), one made with another key, with the same key, or garbage.
+    let unkeyed = Announcement {
+        nonce: [1; 16],
+        started_ns: 10,
+    }
+    .encode();
+    let announcements = [
+        None,
+        Some(unkeyed),
+        Some(keyed_announcement(&psk("6b"), 1, 10)),
+        Some(keyed_announcement(&psk("5a"), 1, 10)),
+        Some(vec![0xff; 7]),
+    ];
+    let mut said = Vec::new();
+    for payload in announcements {
+        let mut pair = Pair::new(keyed());
+        if let Some(payload) = &payload {
+            pair.broker
+                .publish(ATTACKER, "ssh/pi/instance", payload, true);
+        }
+        pair.connect_client();
+        pair.step();
+        said.push(pair.client_counters.no_answer.get());
+    }
+    assert!(said.contains(&NoAnswer::ServerHasNoKey), "{said:?}");
+    for words in said.iter().map(|s| s.words()) {
+        for advice in WEAKENING {
+            assert!(!words.contains(advice), "{advice:?} in: {words}");
+        }
+    }
+}
+
+#[test]
+fn no_message_without_an_answer_advises_weakening_either_side() {
+    let all = [
+        NoAnswer::Unknown,
+        NoAnswer::ServerHasNoKey,
+        NoAnswer::ServerNeedsKey,
+        NoAnswer::KeysDiffer,
+        NoAnswer::SameKey,
+    ];
+    for words in all.map(NoAnswer::words) {
+        for advice in WEAKENING {
+            assert!(!words.contains(advice), "{advice:?} in: {words}");
+        }
+        assert!(words.contains("same"), "no remedy in: {words}");
+    }
+}
+
 #[test]
 fn frames_are_never_routed_to_a_session_of_another_topic_or_retained() {
     let mut pair = Pair::new(Setup::default());
