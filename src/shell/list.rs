@@ -10,6 +10,7 @@ use smol::Timer;
 
 use super::mqtt::Inbound;
 use super::{RunError, CONNECT_TIMEOUT};
+use crate::printable::{escaped, json_string};
 use crate::protocol::frame::{decode, flags};
 use crate::protocol::instance;
 use crate::protocol::labels::BEACON_LABEL as BEACON;
@@ -119,7 +120,7 @@ impl ServerList {
         ));
         for s in &self.servers {
             let ago = now.saturating_duration_since(s.last).as_secs();
-            out.push_str(&format!("  {:>40}{ago:>30}\n", s.id));
+            out.push_str(&format!("  {:>40}{ago:>30}\n", escaped(&s.id)));
         }
         out.push_str("\n\n");
         out
@@ -141,7 +142,7 @@ impl ServerList {
             };
             out.push_str(&format!(
                 "  {:>40}{ago:>30}  {}\n",
-                s.id,
+                escaped(&s.id),
                 self.program(&s.id)
             ));
         }
@@ -169,22 +170,6 @@ impl ServerList {
         }
         out
     }
-}
-
-/// `text` as a JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// How `-l` prints.
@@ -318,6 +303,31 @@ mod tests {
             "Server ID", "Last seen (seconds ago)", "pi", 3, "router", 4
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn a_server_id_with_terminal_escapes_is_listed_escaped() {
+        let t = Instant::now();
+        let mut list = ServerList::default();
+        list.saw("pi\x1b]0;owned\x07\x1b[2J\u{9b}31m", t);
+        let tables = [list.render(t), list.render_watch(t)];
+        for table in &tables {
+            assert!(
+                table.contains("pi\\x1b]0;owned\\x07\\x1b[2J\\u{9b}31m"),
+                "{table}"
+            );
+        }
+        let json = list.render_json(t);
+        assert!(
+            json.starts_with(r#"{"id":"pi\u001b]0;owned\u0007\u001b[2J\u009b31m","#),
+            "{json}"
+        );
+        for text in tables.iter().chain([&json]) {
+            assert!(
+                !text.chars().any(|c| c != '\n' && c.is_control()),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
