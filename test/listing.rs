@@ -1,5 +1,6 @@
 //! `-l` against a real broker fed by a raw MQTT client: ids a terminal
-//! would act on (aedes lets a client put control characters in a topic).
+//! would act on (aedes lets a client put control characters in a topic),
+//! hundreds and thousands of server sides, and a pattern.
 
 mod common;
 
@@ -10,6 +11,8 @@ use common::*;
 
 /// The beacon flag of the frame header (src/protocol/flags.rs).
 const BEACON: u32 = 0x08;
+/// Most server sides `-l` lists (src/shell/list/servers.rs).
+const MAX_LISTED: usize = 4096;
 /// A topic level that retitles the terminal's window, rings, clears the
 /// screen and starts an 8-bit CSI.
 const HOSTILE_ID: &str = "pi\x1b]0;owned\x07\x1b[2J\u{9b}31m";
@@ -46,6 +49,14 @@ fn json_ids(stdout: &str) -> Vec<String> {
         .filter_map(|l| l.strip_prefix("{\"id\":\""))
         .filter_map(|rest| rest.split_once('"').map(|(id, _)| id.to_owned()))
         .collect()
+}
+
+/// The table's rows that name a server side starting with `prefix`.
+fn table_rows(stdout: &str, prefix: &str) -> usize {
+    stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with(prefix))
+        .count()
 }
 
 /// Asserts `text` holds no character a terminal acts on but newlines.
@@ -97,4 +108,94 @@ fn a_topic_level_with_terminal_escapes_is_logged_escaped() {
         "{log}"
     );
     assert_no_control("the log", &log);
+}
+
+#[test]
+fn three_hundred_beaconing_server_sides_are_all_listed() {
+    let echo = Target::echo();
+    let mut fx = Fixture::new("list-300");
+    let ids: Vec<String> = (0..300).map(|n| format!("site-{n:03}")).collect();
+    let _raw = publish_beacons(fx.broker.port, ids.clone());
+    for n in 1..=3 {
+        fx.server(&format!("real-{n}"), echo.port, &["-b"]);
+    }
+    let json = list(&fx, &["--json"]);
+    let listed = json_ids(&json.stdout);
+    assert_eq!(listed.len(), 303, "{json:?}");
+    for id in ids
+        .iter()
+        .chain(&["real-1".into(), "real-2".into(), "real-3".into()])
+    {
+        assert!(listed.contains(id), "{id} is missing: {json:?}");
+    }
+    let real: Vec<&str> = json
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("{\"id\":\"real-"))
+        .collect();
+    assert!(
+        real.iter()
+            .all(|l| l.contains("\"program\":\"mqtt-forward\"")),
+        "{real:?}"
+    );
+    assert!(!json.stdout.contains("not_shown"), "{json:?}");
+    let table = list(&fx, &[]);
+    assert_eq!(table_rows(&table.stdout, "site-"), 300, "{table:?}");
+    assert_eq!(table_rows(&table.stdout, "real-"), 3, "{table:?}");
+    assert!(!table.stdout.contains("not shown"), "{table:?}");
+}
+
+#[test]
+fn a_pattern_lists_only_the_matching_server_sides() {
+    let fx = Fixture::new("list-pattern");
+    let ids = (0..300).map(|n| format!("site-{n:03}"));
+    let _raw = publish_beacons(fx.broker.port, ids.chain(["office-pi".into()]));
+    let json = list(&fx, &["--json", "site-1*"]);
+    let expected: Vec<String> = (100..200).map(|n| format!("site-{n}")).collect();
+    let mut listed = json_ids(&json.stdout);
+    listed.sort();
+    assert_eq!(listed, expected, "{json:?}");
+    let table = list(&fx, &["*-?5?"]);
+    assert_eq!(table_rows(&table.stdout, "site-"), 30, "{table:?}");
+    let none = list(&fx, &["nothing-*"]);
+    assert_eq!(table_rows(&none.stdout, "site-"), 0, "{none:?}");
+    assert!(
+        none.stderr.contains("whose id matches 'nothing-*'"),
+        "{none:?}"
+    );
+    let office = list(&fx, &["--json", "office-p?"]);
+    assert_eq!(json_ids(&office.stdout), ["office-pi"], "{office:?}");
+}
+
+#[test]
+fn beyond_the_bound_the_list_says_how_many_were_not_shown() {
+    let fx = Fixture::new("list-bound");
+    let total = MAX_LISTED + 4;
+    let _raw = publish_beacons(fx.broker.port, (0..total).map(|n| format!("site-{n:04}")));
+    let json = list(&fx, &["--json"]);
+    assert_eq!(json_ids(&json.stdout).len(), MAX_LISTED, "{}", json.stderr);
+    let last = json.stdout.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        format!(r#"{{"not_shown":4,"at_least":false,"max_listed":{MAX_LISTED}}}"#)
+    );
+    let table = list(&fx, &[]);
+    assert_eq!(table_rows(&table.stdout, "site-"), MAX_LISTED);
+    assert!(
+        table
+            .stdout
+            .contains("... and 4 more server sides not shown (at most 4096 are listed"),
+        "{}",
+        table
+            .stdout
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // A pattern within the bound lists all of its ids, and says nothing.
+    let some = list(&fx, &["--json", "site-40??"]);
+    assert_eq!(json_ids(&some.stdout).len(), 100, "{some:?}");
+    assert!(!some.stdout.contains("not_shown"), "{some:?}");
 }
