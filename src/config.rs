@@ -41,6 +41,8 @@ pub enum Mode {
         watch: bool,
         /// `--json`: one JSON object per server and line.
         json: bool,
+        /// `-l PATTERN`: list only the ids that match this glob.
+        pattern: Option<String>,
     },
 }
 

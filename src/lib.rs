@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod mqtt;
+pub mod printable;
 pub mod protocol;
 pub mod reliable;
 pub mod router;

@@ -2,10 +2,14 @@
 //! `timestamps` feature, level, `[source]`, message) on stderr, with this
 //! program's lines tagged `[mqtt-forward]` instead of a Rust module path
 //! (`[mqtt_forward::shell::server]` means nothing to a user or to syslog).
-//! Other crates' lines keep their own name.
+//! Other crates' lines keep their own name. Every line's message is
+//! escaped ([`Printable`]): topics, ids and banners from the broker reach
+//! the terminal or the journal as text, never as control sequences.
 
 use log::{LevelFilter, Log, Metadata, Record};
 use simple_logger::SimpleLogger;
+
+use crate::printable::Printable;
 
 /// What this program's lines show as their source.
 const PROGRAM: &str = "mqtt-forward";
@@ -21,14 +25,19 @@ impl Log for ProgramLogger {
     }
 
     fn log(&self, record: &Record) {
-        if !record.target().starts_with(OWN_TARGET_PREFIX) {
-            return self.0.log(record);
-        }
+        let target = if record.target().starts_with(OWN_TARGET_PREFIX) {
+            PROGRAM
+        } else {
+            record.target()
+        };
         self.0.log(
             &Record::builder()
-                .args(*record.args())
+                .args(format_args!("{}", Printable(record.args())))
                 .level(record.level())
-                .target(PROGRAM)
+                .target(target)
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
                 .build(),
         );
     }

@@ -9,7 +9,8 @@ use mqtt_forward::{logging, shell, tls};
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("mqtt-forward: {e}");
+        // Escaped as the log is: the reason may quote the broker.
+        eprintln!("mqtt-forward: {}", mqtt_forward::printable::Printable(&e));
         exit(e.exit_code());
     }
 }

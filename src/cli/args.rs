@@ -166,6 +166,10 @@ pub struct Args {
     /// version
     #[argh(switch, short = 'V')]
     pub version: bool,
+
+    /// pattern
+    #[argh(positional)]
+    pub pattern: Option<String>,
 }
 
 /// The switches of [`Args`], copied out before its values are taken.

@@ -94,6 +94,8 @@ pub struct Values {
     pub max_sessions: Option<Given>,
     /// `--max-buffer-memory`.
     pub max_buffer_memory: Option<Given>,
+    /// `-l PATTERN`: the one argument that follows no option.
+    pub pattern: Option<String>,
 }
 
 /// [`pick`] for the table entry `$opt` and the field `$flag` of `Args`
@@ -142,6 +144,7 @@ impl Values {
             peer_timeout: pick!(PEER_TIMEOUT, args.peer_timeout, env),
             max_sessions: pick!(MAX_SESSIONS, args.max_sessions, env),
             max_buffer_memory: pick!(MAX_BUFFER_MEMORY, args.max_buffer_memory, env),
+            pattern: args.pattern,
         })
     }
 }
@@ -373,6 +376,7 @@ fn check_credentials(values: &Values) -> Result<(), CliError> {
 pub fn build_config(args: Args, env: Env<'_>) -> Result<(Config, Vec<String>), CliError> {
     let switches = args.switches();
     modes::check_exclusive(&switches)?;
+    modes::check_pattern(&switches, args.pattern.as_deref())?;
     let password_on_command_line = args.mqtt_password.is_some();
     let mut values = Values::pick(args, env)?;
     let mut numbers = Numbers::parse(&values)?;

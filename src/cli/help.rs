@@ -207,7 +207,7 @@ const fn push_flag_names(out: &mut Writer<'_>, opt: &Opt) {
 const INTRO: &str = "\
 Usage: {prog} -s [options]   server side: serve sessions from the broker
        {prog} [options]      client side: tunnel every local connection
-       {prog} -l [--watch]   list the server sides that publish beacons
+       {prog} -l [PATTERN]   list the server sides that publish beacons
 
 Forward TCP connections (typically SSH) between two networks whose only
 common point is an MQTT broker. Both sides need --mqtt-host and the same

@@ -36,6 +36,19 @@ pub fn check_exclusive(args: &Switches) -> Result<(), CliError> {
     Ok(())
 }
 
+/// An argument that follows no option is `-l`'s pattern; in any other mode
+/// it is a mistake (a value whose option is missing).
+pub fn check_pattern(args: &Switches, pattern: Option<&str>) -> Result<(), CliError> {
+    match pattern {
+        Some(arg) if !args.list_servers => Err(CliError::new(format!(
+            "unexpected argument '{}' (every value follows its option; only -l takes a \
+             pattern); see --help",
+            super::quote::shown(arg)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// `<what> is not applicable <context>; ignored`.
 fn not_applicable(what: impl fmt::Display, context: &str) -> String {
     format!("{what} is not applicable {context}; ignored")
@@ -126,7 +139,7 @@ fn server(
 }
 
 /// List mode: no target, no listener.
-fn list(args: &Switches, values: &Values, warnings: &mut Vec<String>) -> Mode {
+fn list(args: &Switches, values: &mut Values, warnings: &mut Vec<String>) -> Mode {
     ignored(
         warnings,
         [
@@ -141,6 +154,7 @@ fn list(args: &Switches, values: &Values, warnings: &mut Vec<String>) -> Mode {
     Mode::ListServers {
         watch: args.watch,
         json: args.json,
+        pattern: values.pattern.take(),
     }
 }
 

@@ -230,13 +230,16 @@ pub const STDIO: Opt = switch(
         "no listener: one session over stdin and stdout,\nfor ssh -o ProxyCommand",
     )],
 );
-/// `-l`/`--list-servers`.
+/// `-l`/`--list-servers`, and its pattern (the one argument that follows
+/// no option).
 pub const LIST_SERVERS: Opt = short_switch(
     "--list-servers",
     'l',
     &[(
         Group::Listing,
-        "print the server sides seen within one beacon\nperiod and exit",
+        "print the server sides seen within one beacon\nperiod and exit \
+         (at most 4096); -l PATTERN:\nonly the ids that match, e.g. -l 'site-*'\n\
+         (* any characters, ? one)",
     )],
 );
 /// `--watch`.

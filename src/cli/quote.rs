@@ -1,5 +1,6 @@
-//! User values quoted in one-line messages: control characters escaped,
-//! long values shortened, passwords never echoed.
+//! User values quoted in one-line messages: control characters escaped
+//! (as [`crate::printable`] escapes them), long values shortened, passwords
+//! never echoed.
 
 /// Longest piece of a user-supplied value quoted in an error message.
 const MAX_SHOWN_CHARS: usize = 80;
@@ -31,11 +32,7 @@ fn escaped(text: &str, max_chars: usize) -> String {
             out.push_str("...");
             break;
         }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+        crate::printable::push_char(&mut out, c);
     }
     out
 }

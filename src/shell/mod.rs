@@ -268,14 +268,24 @@ async fn run_mode(
             client::run(ex, config, listen_on, broker, inbound, stop).await
         }
         #[cfg(feature = "list")]
-        Mode::ListServers { watch, json } => {
+        Mode::ListServers {
+            watch,
+            json,
+            pattern,
+        } => {
             let output = list::Output {
                 watch: *watch,
                 json: *json,
                 // SAFETY: isatty has no preconditions.
                 redraw: *watch && !*json && unsafe { libc::isatty(1) } == 1,
             };
-            let list = list::run(&config.topic_prefix, output, config.psk.as_ref(), inbound);
+            let list = list::run(
+                &config.topic_prefix,
+                output,
+                pattern.as_deref(),
+                config.psk.as_ref(),
+                inbound,
+            );
             let stopped = async {
                 let _ = stop.recv().await;
                 Ok(())

@@ -69,7 +69,8 @@ fn list_mode_needs_no_server_side_id_and_leaves_it_empty() {
         config.mode,
         Mode::ListServers {
             watch: false,
-            json: false
+            json: false,
+            pattern: None
         }
     );
     assert_eq!(config.server_side_id, "");
@@ -87,11 +88,59 @@ fn list_mode_keeps_a_given_server_side_id_and_watch() {
         config.mode,
         Mode::ListServers {
             watch: true,
-            json: false
+            json: false,
+            pattern: None
         }
     );
     assert_eq!(config.server_side_id, ID);
     assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[cfg(feature = "list")]
+#[test]
+fn a_pattern_after_l_or_anywhere_among_the_flags_lists_only_matching_ids() {
+    let listed = |args: &[&str]| match run(args).0.mode {
+        Mode::ListServers {
+            watch,
+            json,
+            pattern,
+        } => (watch, json, pattern),
+        other => panic!("not list mode: {other:?}"),
+    };
+    let site = Some("site-*".to_owned());
+    assert_eq!(
+        listed(&["-l", "site-*", "--mqtt-host", HOST]),
+        (false, false, site.clone())
+    );
+    assert_eq!(
+        listed(&list(&["--json", "site-*"])),
+        (false, true, site.clone())
+    );
+    assert_eq!(
+        listed(&["site-*", "--watch", "-l", "--mqtt-host", HOST]),
+        (true, false, site)
+    );
+    assert_eq!(
+        listed(&["--list-servers", "--mqtt-host", HOST, "--", "-odd?"]),
+        (false, false, Some("-odd?".to_owned()))
+    );
+}
+
+#[test]
+fn an_argument_that_follows_no_option_is_an_error_outside_list_mode_and_twice_in_it() {
+    for args in [
+        vec!["--server-side-id", ID, "--mqtt-host", HOST, "site-*"],
+        vec!["-s", "--server-side-id", ID, "--mqtt-host", HOST, "site-*"],
+    ] {
+        let message = error(&args);
+        assert!(
+            message.starts_with("unexpected argument 'site-*'"),
+            "{message}"
+        );
+        assert!(message.contains("only -l takes a pattern"), "{message}");
+    }
+    let message = error(&list(&["one", "two"]));
+    assert!(message.contains("two"), "{message}");
 }
 
 #[test]

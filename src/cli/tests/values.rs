@@ -180,7 +180,7 @@ fn empty_client_id_or_one_containing_nul_is_an_error() {
     );
     assert_eq!(
         error(&client(&["--client-id", "a\0b"])),
-        "invalid --client-id 'a\\u{0}b': must not contain NUL"
+        "invalid --client-id 'a\\x00b': must not contain NUL"
     );
 }
 

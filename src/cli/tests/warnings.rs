@@ -76,7 +76,8 @@ fn port_addr_and_remote_flags_in_list_mode_are_ignored_with_warnings() {
         config.mode,
         Mode::ListServers {
             watch: false,
-            json: false
+            json: false,
+            pattern: None
         }
     );
     assert_eq!(
