@@ -6,7 +6,14 @@
 //! kind 1 HELLO  (client, until answered): e_c (32)            key K_hello
 //! kind 2 REPLY  (server, until confirmed): e_s (32), proof (16) key K_s2c
 //! kind 3 SEALED (both, afterwards)                             K_c2s / K_s2c
+//! kind 4 HELLO  naming the server process: e_c (32), nonce (16) key K_hello
+//! kind 5 REPLY  naming the answering process: e_s (32), nonce (16),
+//!               started (u64 BE), proof (16)                   key K_s2c
 //! ```
+//!
+//! Kinds 4 and 5 bind a session to one server process (see
+//! [`KIND_HELLO_BOUND`], [`KIND_REPLY_BOUND`]); the fields are associated
+//! data, so authenticated with the frame.
 //!
 //! ChaCha20-Poly1305; the nonce is `kind, 0, 0, 0, counter` ([`nonce`]);
 //! the associated data is everything before the ciphertext, the session id
@@ -26,6 +33,21 @@ pub const KIND_HELLO: u8 = 1;
 pub const KIND_REPLY: u8 = 2;
 /// Either way, once both hold the session keys.
 pub const KIND_SEALED: u8 = 3;
+/// A HELLO naming the server process it is for (the nonce of that
+/// process's challenged announcement). A server side serves HELLOs naming
+/// itself within a budget of their own, so that HELLOs recorded before it
+/// started (naming an earlier process, or none) cannot crowd out fresh
+/// clients. Sent only toward a server side that announces a challenge: an
+/// earlier version does not know the kind.
+pub const KIND_HELLO_BOUND: u8 = 4;
+/// The REPLY to a [`KIND_HELLO_BOUND`]: it names the answering process
+/// (nonce and start time), so that a client resets a session only for an
+/// announcement of a process provably newer than the one serving it.
+pub const KIND_REPLY_BOUND: u8 = 5;
+/// Bytes naming a server process in a HELLO: its announcement's nonce.
+pub const PROCESS_NONCE_LEN: usize = 16;
+/// Bytes naming a server process in a REPLY: nonce and start time.
+pub const PROCESS_LEN: usize = PROCESS_NONCE_LEN + 8;
 /// Bytes of format, kind and counter (a u64, which no session exhausts).
 pub const BASE_LEN: usize = 1 + 1 + 8;
 /// Bytes of an X25519 public key.
@@ -39,10 +61,14 @@ pub const AEAD_TAG_LEN: usize = 16;
 pub const HELLO_PREFIX_LEN: usize = BASE_LEN + PUBLIC_LEN;
 /// Bytes of the outer header of a REPLY: `e_s` and the proof after the base.
 pub const REPLY_PREFIX_LEN: usize = BASE_LEN + PUBLIC_LEN + TAG_LEN;
+/// Bytes of the outer header of a bound HELLO: `e_c`, the process nonce.
+pub const HELLO_BOUND_PREFIX_LEN: usize = HELLO_PREFIX_LEN + PROCESS_NONCE_LEN;
+/// Bytes of the outer header of a bound REPLY: `e_s`, the process, proof.
+pub const REPLY_BOUND_PREFIX_LEN: usize = REPLY_PREFIX_LEN + PROCESS_LEN;
 /// Bytes a SEALED payload adds to the frame it carries.
 pub const SEALED_OVERHEAD: usize = BASE_LEN + AEAD_TAG_LEN;
-/// The most bytes any keyed payload adds to its frame (a REPLY).
-pub const MAX_OVERHEAD: usize = REPLY_PREFIX_LEN + AEAD_TAG_LEN;
+/// The most bytes any keyed payload adds to its frame (a bound REPLY).
+pub const MAX_OVERHEAD: usize = REPLY_BOUND_PREFIX_LEN + AEAD_TAG_LEN;
 /// The direction byte of the associated data of a frame to the server side.
 pub const TO_SERVER: u8 = 1;
 /// The direction byte of the associated data of a frame to the client.

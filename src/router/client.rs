@@ -25,8 +25,10 @@ pub enum ClientAction {
     None,
     /// Hand the message to this session.
     Deliver(SessionId),
-    /// The server side restarted and lost every session: reset them all.
-    ResetAll,
+    /// A server process newer than any before announced itself with the
+    /// key: every session is told, and those an earlier process served
+    /// reset themselves (see `Channel::announced`).
+    ServerAnnounced(Announcement),
 }
 
 /// The client side's router.
@@ -130,57 +132,60 @@ impl<H> ClientRouter<H> {
     /// authenticate frames of sessions it lost). A recorded older one is
     /// ignored.
     fn announcement(&mut self, payload: &[u8]) -> ClientAction {
-        let (keying, instance) = self.keying(payload);
+        let (keying, instance, challenged) = self.keying(payload);
         self.common.counters().no_answer.set(keying);
-        let mut restarted = false;
-        if let Some(new) = instance {
-            match &self.server_instance {
-                Some(known) if new.started_ns > known.started_ns => {
-                    restarted = new.nonce != known.nonce;
-                    self.server_instance = Some(new);
-                }
-                Some(_) => {}
-                None => self.server_instance = Some(new),
-            }
+        let Some(new) = instance else {
+            return ClientAction::None;
+        };
+        let newer = match &self.server_instance {
+            Some(known) if new.started_ns > known.started_ns => new.nonce != known.nonce,
+            Some(_) => return ClientAction::None,
+            None => false,
+        };
+        self.server_instance = Some(new);
+        if challenged {
+            // New sessions' HELLOs name it (an earlier version, which does
+            // not announce a challenge, would not know a bound HELLO).
+            self.common.counters().server_process.set(Some(new));
         }
-        if !restarted || self.common.is_empty() {
+        if !newer || self.common.is_empty() {
             return ClientAction::None;
         }
-        log::warn!(
-            "the server side restarted (its announcement changed): resetting the {} sessions \
-             it no longer has",
-            self.common.len()
-        );
-        ClientAction::ResetAll
+        log::debug!("a newer server process announced itself with the key");
+        ClientAction::ServerAnnounced(new)
     }
 
     /// What the server side's announcement says about its key, and the
     /// process it announces, if made with our key.
-    fn keying(&self, payload: &[u8]) -> (NoAnswer, Option<Announcement>) {
+    /// Also whether it carries a challenge (a server side of this
+    /// version, which knows bound HELLOs).
+    fn keying(&self, payload: &[u8]) -> (NoAnswer, Option<Announcement>, bool) {
         let psk = self.psk.as_ref();
         if payload.len() == instance::LEN {
             let keying = match psk {
                 Some(_) => NoAnswer::ServerHasNoKey,
                 None => NoAnswer::Unknown,
             };
-            return (keying, None);
+            return (keying, None, false);
         }
         // A server side of this version announces with a live challenge,
         // an earlier one without.
-        let len = if payload.len() == instance::CHALLENGED_LEN + TAG_LEN {
+        let challenged = payload.len() == instance::CHALLENGED_LEN + TAG_LEN;
+        let len = if challenged {
             instance::CHALLENGED_LEN
         } else {
             instance::KEYED_LEN
         };
         let signed = signed::classify(psk, &self.server_side_id, INSTANCE_LABEL, len, payload);
         match (signed, psk.is_some()) {
-            (Signed::Foreign(_), false) => (NoAnswer::ServerNeedsKey, None),
-            (Signed::Foreign(_), true) => (NoAnswer::KeysDiffer, None),
+            (Signed::Foreign(_), false) => (NoAnswer::ServerNeedsKey, None, false),
+            (Signed::Foreign(_), true) => (NoAnswer::KeysDiffer, None, false),
             (Signed::Ours(body), _) => (
                 NoAnswer::SameKey,
                 Announcement::decode(&body[..instance::LEN]),
+                challenged,
             ),
-            _ => (NoAnswer::Unknown, None),
+            _ => (NoAnswer::Unknown, None, false),
         }
     }
 }

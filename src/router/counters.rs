@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use super::no_answer::NoAnswer;
 use super::replies::Replies;
+use crate::protocol::instance::Announcement;
 use crate::protocol::limits::{
     HEADER_LEN, LEGACY_FRAME_DATA, SESSION_BASE_BYTES, SESSION_RESERVED_FRAMES,
 };
@@ -24,6 +25,9 @@ pub struct Counters {
     /// Sealed server sessions whose client has not proven its key yet (see
     /// [`Pending`]).
     unconfirmed: Cell<usize>,
+    /// Of those, sessions whose HELLO named this server process (a fresh
+    /// client): counted in a budget of their own.
+    unconfirmed_bound: Cell<usize>,
     /// Payloads of open sessions that did not open (forged, replayed, made
     /// with another key), for the router's refusal summary.
     pub rejected: Cell<u64>,
@@ -43,6 +47,9 @@ pub struct Counters {
     pub said_budget: Cell<bool>,
     /// Sessions closed without carrying a byte, for the router's summary.
     pub empty: Cell<u64>,
+    /// The newest server process that announced itself with the key and a
+    /// challenge (client side): new sessions' HELLOs name it.
+    pub server_process: Cell<Option<Announcement>>,
     /// A random number naming this process to server sides (client
     /// sessions send it on their opening frames).
     pub instance: u32,
@@ -69,6 +76,7 @@ impl Counters {
         Rc::new(Counters {
             in_use: Cell::new(0),
             unconfirmed: Cell::new(0),
+            unconfirmed_bound: Cell::new(0),
             rejected: Cell::new(0),
             frame_limit: Cell::new(frame_limit),
             no_answer: Cell::new(NoAnswer::Unknown),
@@ -76,6 +84,7 @@ impl Counters {
             reserve: Cell::new(0),
             said_budget: Cell::new(false),
             empty: Cell::new(0),
+            server_process: Cell::new(None),
             instance: random_u32(),
             paths: RefCell::new(PathBases::default()),
             said_paths_full: Cell::new(false),
@@ -128,6 +137,12 @@ impl Counters {
         self.unconfirmed.get()
     }
 
+    /// Sealed sessions waiting for their client's proof whose HELLO named
+    /// this server process.
+    pub fn unconfirmed_bound(&self) -> usize {
+        self.unconfirmed_bound.get()
+    }
+
     /// One session's share of the buffer budget now.
     pub fn share(&self) -> usize {
         self.budget / self.in_use.get().max(1)
@@ -171,19 +186,29 @@ impl Drop for Slot {
 
 /// One of the unconfirmed sessions, counted while held.
 #[derive(Debug)]
-pub struct Pending(Rc<Counters>);
+pub struct Pending(Rc<Counters>, bool);
 
 impl Pending {
-    /// Counts one more unconfirmed session.
-    pub fn new(counters: &Rc<Counters>) -> Pending {
-        counters.unconfirmed.set(counters.unconfirmed.get() + 1);
-        Pending(counters.clone())
+    /// Counts one more unconfirmed session; `bound` if its HELLO named
+    /// this server process.
+    pub fn new(counters: &Rc<Counters>, bound: bool) -> Pending {
+        let n = if bound {
+            &counters.unconfirmed_bound
+        } else {
+            &counters.unconfirmed
+        };
+        n.set(n.get() + 1);
+        Pending(counters.clone(), bound)
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        let n = &self.0.unconfirmed;
+        let n = if self.1 {
+            &self.0.unconfirmed_bound
+        } else {
+            &self.0.unconfirmed
+        };
         n.set(n.get().saturating_sub(1));
     }
 }

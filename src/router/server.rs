@@ -104,8 +104,10 @@ pub struct ServerRouter<H> {
     twins: Twins,
     /// Connects so far (each gets its own challenge, with a key).
     connects: u64,
-    /// New sessions per second (see `openings.rs`).
+    /// New sessions per second (see `openings.rs`); sessions whose HELLO
+    /// named this process have a bucket of their own.
     openings: OpeningRate,
+    bound_openings: OpeningRate,
     link_up: bool,
     next_beacon: Instant,
 }
@@ -129,6 +131,7 @@ impl<H> ServerRouter<H> {
             twins: Twins::new(own),
             connects: 0,
             openings: OpeningRate::new(now),
+            bound_openings: OpeningRate::new(now),
             link_up: false,
             next_beacon: now,
         }

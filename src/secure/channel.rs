@@ -38,9 +38,11 @@ use super::outer::{parse, Outer};
 use super::psk::Psk;
 use super::replay::ReplayWindow;
 use crate::protocol::frame::FrameBuf;
+use crate::protocol::instance::Announcement;
 use crate::protocol::keyed::{
-    BASE_LEN, FORMAT, HELLO_PREFIX_LEN, KIND_HELLO, KIND_REPLY, KIND_SEALED, PUBLIC_LEN,
-    REPLY_PREFIX_LEN, TAG_LEN,
+    BASE_LEN, FORMAT, HELLO_BOUND_PREFIX_LEN, HELLO_PREFIX_LEN, KIND_HELLO, KIND_HELLO_BOUND,
+    KIND_REPLY, KIND_REPLY_BOUND, KIND_SEALED, PROCESS_NONCE_LEN, PUBLIC_LEN,
+    REPLY_BOUND_PREFIX_LEN, REPLY_PREFIX_LEN, TAG_LEN,
 };
 pub use crate::protocol::keyed::{MAX_OVERHEAD, SEALED_OVERHEAD};
 use crate::protocol::labels::REPLY_LABEL;
@@ -73,6 +75,12 @@ pub struct Channel {
     /// Server: the client has sent a SEALED frame. Client: the server side
     /// has answered.
     confirmed: bool,
+    /// The server process the HELLO names: the client's choice (see
+    /// [`Channel::bind_to`]), as the server side received it.
+    named: Option<[u8; PROCESS_NONCE_LEN]>,
+    /// Client: the process that answered a bound HELLO (authenticated).
+    /// Server: this process, named in the REPLY to a bound HELLO.
+    process: Option<Announcement>,
 }
 
 /// Why a client session has no key pair.
@@ -121,7 +129,55 @@ impl Channel {
             send: None,
             recv: None,
             confirmed: false,
+            named: None,
+            process: None,
         })
+    }
+
+    /// Client, before the server side has answered: the HELLOs name the
+    /// server process with this nonce (from its authentic challenged
+    /// announcement), so that it serves them in its budget for fresh
+    /// clients and names itself in its REPLY.
+    pub fn bind_to(&mut self, nonce: [u8; PROCESS_NONCE_LEN]) {
+        if self.side == Side::Client && self.send.is_none() {
+            self.named = Some(nonce);
+        }
+    }
+
+    /// Client: the server process that answered, if it named itself (a
+    /// server side of this version answering a bound HELLO).
+    pub fn server_process(&self) -> Option<Announcement> {
+        self.process
+    }
+
+    /// Client: an authentic announcement of server process `a`, newer than
+    /// any seen before. True if this session was served by an earlier
+    /// process, which is gone with the session (reset it); a HELLO not
+    /// answered yet names `a` from now on. A session whose server side did
+    /// not name itself (an earlier version) is left to its timeouts: only
+    /// a process provably newer than the one serving it resets it.
+    pub fn announced(&mut self, a: Announcement) -> bool {
+        if self.side != Side::Client {
+            return false;
+        }
+        if self.send.is_none() {
+            self.named = Some(a.nonce);
+            return false;
+        }
+        self.process
+            .is_some_and(|p| p.nonce != a.nonce && a.started_ns > p.started_ns)
+    }
+
+    /// Server: the process the client's HELLO names, if any.
+    pub fn named(&self) -> Option<[u8; PROCESS_NONCE_LEN]> {
+        self.named
+    }
+
+    /// Server: answers a bound HELLO naming `own`, this process.
+    pub fn answer_as(&mut self, own: Announcement) {
+        if self.side == Side::Server && self.named.is_some() {
+            self.process = Some(own);
+        }
     }
 
     /// The server side's channel for a session opened by `payload`, which
@@ -134,7 +190,7 @@ impl Channel {
         plain: &mut Vec<u8>,
     ) -> Result<Channel, Reject> {
         let outer = parse(payload)?;
-        if outer.kind != KIND_HELLO {
+        if outer.kind != KIND_HELLO && outer.kind != KIND_HELLO_BOUND {
             return Err(Reject::Unexpected);
         }
         let e_c_bytes = outer.public.ok_or(Reject::Malformed)?;
@@ -177,6 +233,8 @@ impl Channel {
                 window: ReplayWindow::default(),
             }),
             confirmed: false,
+            named: outer.process.and_then(|p| p.try_into().ok()),
+            process: None,
         })
     }
 
@@ -189,7 +247,9 @@ impl Channel {
     /// The kind of the next frame this side seals.
     fn next_kind(&self) -> u8 {
         match self.side {
+            Side::Client if self.send.is_none() && self.named.is_some() => KIND_HELLO_BOUND,
             Side::Client if self.send.is_none() => KIND_HELLO,
+            Side::Server if !self.confirmed && self.process.is_some() => KIND_REPLY_BOUND,
             Side::Server if !self.confirmed => KIND_REPLY,
             _ => KIND_SEALED,
         }
@@ -200,7 +260,9 @@ impl Channel {
     pub fn prefix_len(&self) -> usize {
         match self.next_kind() {
             KIND_HELLO => HELLO_PREFIX_LEN,
+            KIND_HELLO_BOUND => HELLO_BOUND_PREFIX_LEN,
             KIND_REPLY => REPLY_PREFIX_LEN,
+            KIND_REPLY_BOUND => REPLY_BOUND_PREFIX_LEN,
             _ => BASE_LEN,
         }
     }
@@ -212,9 +274,16 @@ impl Channel {
         let kind = self.next_kind();
         let prefix_len = self.prefix_len();
         let to_server = self.side == Side::Client;
-        let sender = match kind {
-            KIND_HELLO => self.hello_send.as_mut(),
-            _ => self.send.as_mut(),
+        let hello = kind == KIND_HELLO || kind == KIND_HELLO_BOUND;
+        let bytes = buf.as_mut();
+        if bytes.len() < prefix_len {
+            return false;
+        }
+        write_fields(&mut bytes[BASE_LEN..prefix_len], kind, self.fields(hello));
+        let sender = if hello {
+            self.hello_send.as_mut()
+        } else {
+            self.send.as_mut()
         };
         let Some(sender) = sender else {
             return false;
@@ -224,22 +293,9 @@ impl Channel {
             return false;
         };
         sender.counter = next;
-        let bytes = buf.as_mut();
-        if bytes.len() < prefix_len {
-            return false;
-        }
         bytes[0] = FORMAT;
         bytes[1] = kind;
         bytes[2..10].copy_from_slice(&counter.to_le_bytes());
-        match kind {
-            KIND_HELLO => bytes[BASE_LEN..prefix_len].copy_from_slice(&self.e_c),
-            KIND_REPLY => {
-                bytes[BASE_LEN..BASE_LEN + PUBLIC_LEN]
-                    .copy_from_slice(&self.e_s.unwrap_or_default());
-                bytes[BASE_LEN + PUBLIC_LEN..prefix_len].copy_from_slice(&self.proof);
-            }
-            _ => {}
-        }
         let (prefix, plain) = bytes.split_at_mut(prefix_len);
         let aad = AadBuf::new(prefix, &self.id, to_server);
         let Ok(tag) = sender
@@ -257,7 +313,7 @@ impl Channel {
         let outer = parse(payload)?;
         let from_server = self.side == Side::Client;
         match (self.side, outer.kind) {
-            (Side::Server, KIND_HELLO) => {
+            (Side::Server, KIND_HELLO | KIND_HELLO_BOUND) => {
                 if outer.public.is_none_or(|e| e != self.e_c) {
                     return Err(Reject::Unauthenticated);
                 }
@@ -270,7 +326,7 @@ impl Channel {
                 self.confirmed = true;
                 Ok(())
             }
-            (Side::Client, KIND_REPLY) => {
+            (Side::Client, KIND_REPLY | KIND_REPLY_BOUND) => {
                 let e_s = outer.public.ok_or(Reject::Malformed)?;
                 if self.recv.is_none() {
                     self.handshake(e_s, outer.proof.unwrap_or_default())?;
@@ -279,6 +335,10 @@ impl Channel {
                 }
                 let recv = self.recv.as_mut().ok_or(Reject::Unexpected)?;
                 open_with(recv, &outer, &self.id, !from_server, plain)?;
+                // Authenticated with the frame (associated data).
+                if let Some(process) = outer.process.and_then(process_of) {
+                    self.process = Some(process);
+                }
                 self.confirmed = true;
                 Ok(())
             }
@@ -347,4 +407,65 @@ fn open_with(
     plain.truncate(len);
     recv.window.mark(outer.counter);
     Ok(())
+}
+
+/// What a HELLO or REPLY carries after the base header, for
+/// [`write_fields`].
+struct Fields<'a> {
+    public: &'a [u8; PUBLIC_LEN],
+    named: Option<[u8; PROCESS_NONCE_LEN]>,
+    process: Option<Announcement>,
+    proof: &'a [u8; TAG_LEN],
+}
+
+impl Channel {
+    /// The fields of this side's HELLO (`hello`) or REPLY.
+    fn fields(&self, hello: bool) -> Fields<'_> {
+        Fields {
+            public: if hello {
+                &self.e_c
+            } else {
+                self.e_s.as_ref().unwrap_or(&self.e_c)
+            },
+            named: self.named,
+            process: self.process,
+            proof: &self.proof,
+        }
+    }
+}
+
+/// Writes the fields of a frame of `kind` into `out` (the prefix after the
+/// base header, as long as the kind's): `e_c` or `e_s`, the process named
+/// if bound, the proof of a REPLY.
+fn write_fields(out: &mut [u8], kind: u8, fields: Fields<'_>) {
+    if kind == KIND_SEALED || out.len() < PUBLIC_LEN {
+        return;
+    }
+    let (public, rest) = out.split_at_mut(PUBLIC_LEN);
+    public.copy_from_slice(fields.public);
+    let rest = match (kind, fields.named, fields.process) {
+        (KIND_HELLO_BOUND, Some(nonce), _) => {
+            rest[..PROCESS_NONCE_LEN].copy_from_slice(&nonce);
+            &mut rest[PROCESS_NONCE_LEN..]
+        }
+        (KIND_REPLY_BOUND, _, Some(own)) => {
+            let (named, rest) = rest.split_at_mut(PROCESS_NONCE_LEN + 8);
+            named[..PROCESS_NONCE_LEN].copy_from_slice(&own.nonce);
+            named[PROCESS_NONCE_LEN..].copy_from_slice(&own.started_ns.to_be_bytes());
+            rest
+        }
+        _ => rest,
+    };
+    if matches!(kind, KIND_REPLY | KIND_REPLY_BOUND) && rest.len() >= TAG_LEN {
+        rest[..TAG_LEN].copy_from_slice(fields.proof);
+    }
+}
+
+/// The process a bound REPLY names.
+fn process_of(bytes: &[u8]) -> Option<Announcement> {
+    let (nonce, started) = bytes.split_at_checked(PROCESS_NONCE_LEN)?;
+    Some(Announcement {
+        nonce: nonce.try_into().ok()?,
+        started_ns: u64::from_be_bytes(started.try_into().ok()?),
+    })
 }

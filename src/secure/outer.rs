@@ -2,7 +2,8 @@
 //! [`crate::protocol::keyed`]).
 
 use crate::protocol::keyed::{
-    AEAD_TAG_LEN, BASE_LEN, FORMAT, KIND_HELLO, KIND_REPLY, KIND_SEALED, PUBLIC_LEN, TAG_LEN,
+    AEAD_TAG_LEN, BASE_LEN, FORMAT, KIND_HELLO, KIND_HELLO_BOUND, KIND_REPLY, KIND_REPLY_BOUND,
+    KIND_SEALED, PROCESS_LEN, PROCESS_NONCE_LEN, PUBLIC_LEN, TAG_LEN,
 };
 
 /// Why a payload was not opened. The payload is dropped and counted; it is
@@ -28,6 +29,9 @@ pub(super) struct Outer<'a> {
     pub(super) public: Option<&'a [u8]>,
     /// The REPLY's proof.
     pub(super) proof: Option<&'a [u8]>,
+    /// The server process a bound HELLO names (its nonce) or a bound REPLY
+    /// answers from (nonce and start time).
+    pub(super) process: Option<&'a [u8]>,
     /// Everything before the ciphertext.
     pub(super) prefix: &'a [u8],
     /// Ciphertext and tag.
@@ -43,12 +47,17 @@ pub(super) fn parse(payload: &[u8]) -> Result<Outer<'_>, Reject> {
     }
     let kind = base[1];
     let counter = u64::from_le_bytes(base[2..10].try_into().map_err(|_| Reject::Malformed)?);
-    let extra = match kind {
-        KIND_HELLO => PUBLIC_LEN,
-        KIND_REPLY => PUBLIC_LEN + TAG_LEN,
-        KIND_SEALED => 0,
+    // The bytes after `e_c`/`e_s` naming a process, then the proof's.
+    let (process, proof) = match kind {
+        KIND_HELLO => (0, 0),
+        KIND_HELLO_BOUND => (PROCESS_NONCE_LEN, 0),
+        KIND_REPLY => (0, TAG_LEN),
+        KIND_REPLY_BOUND => (PROCESS_LEN, TAG_LEN),
+        KIND_SEALED => (0, 0),
         _ => return Err(Reject::Malformed),
     };
+    let public = if kind == KIND_SEALED { 0 } else { PUBLIC_LEN };
+    let extra = public + process + proof;
     let prefix_len = BASE_LEN + extra;
     if payload.len() < prefix_len + AEAD_TAG_LEN {
         return Err(Reject::Malformed);
@@ -57,8 +66,9 @@ pub(super) fn parse(payload: &[u8]) -> Result<Outer<'_>, Reject> {
     Ok(Outer {
         kind,
         counter,
-        public: (extra > 0).then(|| &prefix[BASE_LEN..BASE_LEN + PUBLIC_LEN]),
-        proof: (kind == KIND_REPLY).then(|| &prefix[BASE_LEN + PUBLIC_LEN..]),
+        public: (public > 0).then(|| &prefix[BASE_LEN..BASE_LEN + PUBLIC_LEN]),
+        process: (process > 0).then(|| &prefix[BASE_LEN + public..BASE_LEN + public + process]),
+        proof: (proof > 0).then(|| &prefix[BASE_LEN + public + process..]),
         prefix,
         sealed,
     })

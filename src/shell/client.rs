@@ -6,7 +6,7 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use smol::channel::{self, Receiver};
+use smol::channel::Receiver;
 use smol::{LocalExecutor, Timer};
 
 use super::dispatch::{self, Inputs, Report, Wake};
@@ -17,6 +17,7 @@ use super::mqtt::{Broker, Inbound};
 use super::stdio::{SessionEnd, Single};
 use super::{ListenError, RunError};
 use crate::config::Config;
+use crate::protocol::instance::Announcement;
 use crate::router::{ClientAction, ClientRouter, Router};
 
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop
@@ -164,7 +165,7 @@ pub async fn run(
                 Report::Message(p) => match router.handle_message(&dispatch::message(&p), now) {
                     ClientAction::None => {}
                     ClientAction::Deliver(id) => dispatch::deliver(&router, &id, p),
-                    ClientAction::ResetAll => reset_all(&router),
+                    ClientAction::ServerAnnounced(a) => announced(&router, a),
                 },
             },
         }
@@ -192,11 +193,11 @@ async fn admit(
     }
 }
 
-/// Resets every session (the server side lost them).
-fn reset_all(router: &ClientRouter<InboxSender>) {
-    let (tx, _) = channel::unbounded();
+/// Tells every session that server process `a` announced itself: those
+/// an earlier process served reset themselves.
+fn announced(router: &ClientRouter<InboxSender>, a: Announcement) {
     for session in router.common().handles() {
-        session.stop(tx.clone());
+        session.announced(a);
     }
 }
 

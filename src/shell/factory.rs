@@ -176,7 +176,12 @@ impl SessionFactory {
         };
         let channel = match self.psk.as_ref().map(|psk| Channel::client(psk, &id)) {
             None => None,
-            Some(Ok(channel)) => Some(channel),
+            Some(Ok(mut channel)) => {
+                if let Some(server) = self.counters.server_process.get() {
+                    channel.bind_to(server.nonce);
+                }
+                Some(channel)
+            }
             Some(Err(e)) => {
                 log::error!("session {id}: {e}");
                 stream.close(false).await;

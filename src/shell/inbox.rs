@@ -12,6 +12,8 @@ use crate::router::Counters;
 
 use rumqttc::Publish;
 
+use crate::protocol::instance::Announcement;
+
 /// What the router hands a session task.
 #[derive(Debug)]
 pub enum ToSession {
@@ -21,6 +23,9 @@ pub enum ToSession {
     LinkRestored,
     /// The program stops: abort, publish the abort, confirm on the channel.
     Stop(smol::channel::Sender<()>),
+    /// A server process newer than any before announced itself with the
+    /// key (see `Channel::announced`).
+    ServerAnnounced(Announcement),
 }
 
 impl ToSession {
@@ -81,6 +86,12 @@ impl InboxSender {
     /// bounds: one message per session, sent once.
     pub fn stop(&self, flushed: smol::channel::Sender<()>) -> bool {
         self.tx.try_send(ToSession::Stop(flushed)).is_ok()
+    }
+
+    /// Tells the session that server process `a` announced itself (one
+    /// message per newer process, beyond the bounds).
+    pub fn announced(&self, a: Announcement) -> bool {
+        self.tx.try_send(ToSession::ServerAnnounced(a)).is_ok()
     }
 }
 

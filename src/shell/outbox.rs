@@ -11,6 +11,7 @@ use bytes::BytesMut;
 use super::mqtt::Broker;
 use super::payload_pool::PayloadPool;
 use crate::protocol::frame::{decode, flags, Frame, FrameBuf, Header, MAX_CONFIG_LEN};
+use crate::protocol::instance::Announcement;
 use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::SessionId;
 use crate::reliable::session::Session;
@@ -134,6 +135,14 @@ impl Outbox {
         if let Some(turn) = &mut self.turn {
             turn.waiting = false;
         }
+    }
+
+    /// A newer server process announced itself: true if this session's
+    /// own server process is gone (see `Channel::announced`).
+    pub fn server_announced(&mut self, a: Announcement) -> bool {
+        self.sealing
+            .as_mut()
+            .is_some_and(|s| s.channel.announced(a))
     }
 
     /// Bytes sealing adds to a data frame (0 without a key).

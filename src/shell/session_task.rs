@@ -95,6 +95,15 @@ pub fn deliver(
             core.abort_with(AbortCode::Stopping);
             return Some(flushed);
         }
+        ToSession::ServerAnnounced(a) => {
+            if out.server_announced(a) {
+                log::warn!(
+                    "session {id}: the server side restarted (a newer process announced \
+                     itself with the key, and the one serving this session is gone): resetting"
+                );
+                core.abort_with(AbortCode::Stopping);
+            }
+        }
     }
     None
 }

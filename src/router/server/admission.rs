@@ -112,9 +112,18 @@ impl<H> ServerRouter<H> {
     /// A frame for a session this side does not have: only an opening
     /// frame (with a key: an authentic HELLO) may create one.
     pub(super) fn admit(&mut self, id: SessionId, payload: &[u8], now: Instant) -> ServerAction {
-        let Some((plain, channel)) = self.open_payload(&id, payload, now) else {
+        let Some((plain, mut channel)) = self.open_payload(&id, payload, now) else {
             return ServerAction::None;
         };
+        // A HELLO naming this process comes from a client that saw its
+        // announcement: a budget of its own, apart from HELLOs recorded
+        // before this process started (which name another, or none).
+        let bound = channel
+            .as_ref()
+            .is_some_and(|c| c.named() == Some(self.own.nonce));
+        if let Some(c) = channel.as_mut() {
+            c.answer_as(self.own);
+        }
         let (header, remote) = match decode(&plain) {
             Ok(frame) => (frame.header, frame.remote_config),
             Err(_) => {
@@ -150,7 +159,7 @@ impl<H> ServerRouter<H> {
         if !permitted && !self.refuse_target(&id, &header, (&host, port), sealed, now) {
             return ServerAction::None;
         }
-        if !self.has_room(sealed) {
+        if !self.has_room(sealed, bound) {
             // Dropped: the client retries, then times out.
             log::debug!(
                 "session {id}: refused, {} sessions open",
@@ -162,7 +171,12 @@ impl<H> ServerRouter<H> {
         if !self.common.budget_admits(now) {
             return ServerAction::None;
         }
-        if !self.openings.try_take(now) {
+        let openings = if bound {
+            &mut self.bound_openings
+        } else {
+            &mut self.openings
+        };
+        if !openings.try_take(now) {
             log::debug!("session {id}: refused, too many new sessions per second");
             self.common.refusals.note(Refusal::OpeningRate, now);
             return ServerAction::None;
@@ -171,7 +185,7 @@ impl<H> ServerRouter<H> {
         ServerAction::Open(Box::new(Opening {
             id,
             frame: plain,
-            pending: sealed.then(|| Pending::new(counters)),
+            pending: sealed.then(|| Pending::new(counters, bound)),
             slot: Slot::take(counters),
             channel,
             host,
@@ -213,12 +227,18 @@ impl<H> ServerRouter<H> {
     }
 
     /// True if one more session fits: `--max-sessions` in all, and a
-    /// bounded number of unconfirmed sealed ones.
-    fn has_room(&self, sealed: bool) -> bool {
+    /// bounded number of unconfirmed sealed ones, counted apart for HELLOs
+    /// naming this process (`bound`) and the others.
+    fn has_room(&self, sealed: bool, bound: bool) -> bool {
         let counters = self.common.counters();
         let unconfirmed_cap = (self.settings.max_sessions / 4).clamp(1, MAX_UNCONFIRMED);
+        let unconfirmed = if bound {
+            counters.unconfirmed_bound()
+        } else {
+            counters.unconfirmed()
+        };
         counters.in_use() < self.settings.max_sessions
-            && !(sealed && counters.unconfirmed() >= unconfirmed_cap)
+            && !(sealed && unconfirmed >= unconfirmed_cap)
     }
 
     /// Answers a refused frame of session `id` (with `header`) with

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::pair::{topics, Pair, Setup, ATTACKER, SERVER_ID};
 use crate::protocol::abort::AbortCode;
-use crate::protocol::instance::{self, Announcement};
+use crate::protocol::instance::{self, Announcement, Challenged, CHALLENGE_LEN};
 use crate::protocol::labels::INSTANCE_LABEL;
 use crate::protocol::limits::{HEADER_LEN, LEGACY_FRAME_DATA};
 use crate::protocol::topic::Direction;
@@ -89,21 +89,41 @@ fn sessions_beyond_the_subscription_limit_are_refused_only_toward_a_per_session_
     assert!(pair.open(None).is_some(), "a subscription was given back");
 }
 
+/// An announcement of a server process of this version (with a
+/// challenge), made with `key`.
+fn challenged_announcement(key: &Psk, nonce: u8, started_ns: u64) -> Vec<u8> {
+    let body = Challenged {
+        announcement: Announcement {
+            nonce: [nonce; 16],
+            started_ns,
+        },
+        challenge: [nonce; CHALLENGE_LEN],
+        answer: [0; CHALLENGE_LEN],
+        published_ns: started_ns + 5,
+    };
+    signed::sign(
+        &key.scoped("ssh", SERVER_ID),
+        SERVER_ID,
+        INSTANCE_LABEL,
+        body.encode(),
+    )
+}
+
 #[test]
 fn a_keyed_server_restart_resets_the_sessions_but_a_recorded_announcement_does_not() {
-    let mut pair = Pair::new(keyed());
+    let mut pair = Pair::started(keyed(), 1_000_000);
     pair.connect();
+    pair.step();
     let id = pair.open(None).expect("admitted");
     pair.run_for(Duration::from_millis(100));
-    let server = pair.server_counters.clone();
-    assert_eq!(server.in_use(), 1);
+    assert_eq!(pair.server_counters.in_use(), 1);
     let key = psk("5a");
-    let older = keyed_announcement(&key, 1, 500);
+    let older = challenged_announcement(&key, 1, 500);
     pair.broker
         .publish(ATTACKER, "ssh/pi/instance", &older, false);
     pair.run_for(Duration::from_millis(100));
     assert!(pair.ended.is_empty(), "an older process's announcement");
-    let newer = keyed_announcement(&key, 9, 2_000_000_000_000);
+    let newer = challenged_announcement(&key, 9, 2_000_000_000_000);
     pair.broker
         .publish(ATTACKER, "ssh/pi/instance", &newer, false);
     assert!(pair.run_until(Duration::from_secs(5), |p| !p.ended.is_empty()));
@@ -111,10 +131,44 @@ fn a_keyed_server_restart_resets_the_sessions_but_a_recorded_announcement_does_n
     assert_eq!(pair.ended[0].1, CloseReason::LocalAbort);
     // Replaying the same newer one again changes nothing.
     let id2 = pair.open(None).expect("admitted");
+    pair.run_for(Duration::from_millis(100));
     pair.broker
         .publish(ATTACKER, "ssh/pi/instance", &newer, false);
     pair.run_for(Duration::from_millis(200));
     assert!(pair.clients.contains_key(&id2));
+}
+
+#[test]
+fn replaying_genuine_announcements_never_resets_a_session_of_the_process_serving_it() {
+    let key = psk("5a");
+    let mut pair = Pair::started(keyed(), 1_000_000);
+    pair.connect_server();
+    pair.step();
+    let genuine = pair.broker.retained("ssh/pi/instance").expect("announced");
+    // An old process's announcement planted retained over it: the client's
+    // first view of the server side is that process.
+    // (Twice: the server side answers the first one's challenge with its
+    // own announcement again, once per connect.)
+    let old = challenged_announcement(&key, 1, 500);
+    for _ in 0..2 {
+        pair.broker.publish(ATTACKER, "ssh/pi/instance", &old, true);
+        pair.step();
+    }
+    assert_eq!(pair.broker.retained("ssh/pi/instance"), Some(old.clone()));
+    pair.connect_client();
+    pair.step();
+    let id = pair.open(None).expect("admitted");
+    pair.run_for(Duration::from_millis(200));
+    assert!(pair.servers.contains_key(&id), "served");
+    // Replays of the genuine announcement of the process serving it, and
+    // of the old one, change nothing.
+    for payload in [&genuine, &old, &genuine] {
+        pair.broker
+            .publish(ATTACKER, "ssh/pi/instance", payload, false);
+        pair.run_for(Duration::from_millis(200));
+    }
+    assert!(pair.ended.is_empty(), "{:?}", pair.ended);
+    assert!(pair.clients.contains_key(&id));
 }
 
 #[test]

@@ -167,10 +167,10 @@ impl Pair {
             max_sessions: setup.server_max_sessions,
             psk: psk.clone(),
         };
-        let own = Announcement {
-            nonce: [7; 16],
-            started_ns,
-        };
+        // One nonce per process: per start time here.
+        let mut nonce = [7; 16];
+        nonce[..8].copy_from_slice(&started_ns.to_be_bytes());
+        let own = Announcement { nonce, started_ns };
         Pair {
             broker: MemBroker::default(),
             now,
@@ -248,10 +248,14 @@ impl Pair {
         }
         self.next_id += 1;
         let id = SessionId::from_random([self.next_id; 16]);
-        let channel = self
-            .psk
-            .as_ref()
-            .map(|psk| Channel::client(psk, &id).expect("random"));
+        let server = self.client_counters.server_process.get();
+        let channel = self.psk.as_ref().map(|psk| {
+            let mut channel = Channel::client(psk, &id).expect("random");
+            if let Some(server) = server {
+                channel.bind_to(server.nonce);
+            }
+            channel
+        });
         let mut core = Session::new(Role::Client { remote_config }, self.config, self.now);
         if channel.is_some() {
             core.hold_data_until_answered();
@@ -380,9 +384,11 @@ impl Pair {
                         receive(end, &m.payload, &self.client_counters, self.now);
                     }
                 }
-                ClientAction::ResetAll => {
+                ClientAction::ServerAnnounced(a) => {
                     for end in self.clients.values_mut() {
-                        end.core.abort_with(AbortCode::Stopping);
+                        if end.channel.as_mut().is_some_and(|c| c.announced(a)) {
+                            end.core.abort_with(AbortCode::Stopping);
+                        }
                     }
                 }
             }

@@ -459,3 +459,38 @@ fn a_flood_of_openings_opens_a_burst_then_twenty_sessions_a_second_and_legitimat
         .iter()
         .all(|id| p.servers.contains_key(id))));
 }
+
+#[test]
+fn hellos_recorded_before_a_restart_cannot_crowd_out_a_client_naming_the_new_process() {
+    let setup = Setup {
+        psk: Some(psk()),
+        server_max_sessions: 8,
+        ..Setup::default()
+    };
+    // Recorded from an earlier server process: they name it.
+    let mut earlier = Pair::started(setup.clone(), 1_000);
+    earlier.connect();
+    earlier.step();
+    for _ in 0..6 {
+        earlier.open(None);
+    }
+    earlier.step();
+    let hellos = earlier.broker.published("ssh/pi/+/ktx");
+    assert!(hellos.len() >= 6);
+    // The restarted process: the replays fill the budget of HELLOs that
+    // do not name it (8 / 4)...
+    let mut pair = Pair::started(setup, 2_000);
+    pair.connect();
+    pair.step();
+    for hello in &hellos {
+        pair.broker
+            .publish(ATTACKER, &hello.topic, &hello.payload, false);
+    }
+    pair.step();
+    assert_eq!(pair.server_counters.unconfirmed(), 2, "replays held apart");
+    // ...while a client that saw its announcement gets in at once.
+    let id = pair.open(None).expect("admitted");
+    pair.step();
+    assert!(pair.servers.contains_key(&id), "a fresh client served");
+    assert_eq!(pair.server_counters.unconfirmed_bound(), 1);
+}

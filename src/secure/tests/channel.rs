@@ -1,6 +1,8 @@
 //! The handshake and sealed frames, end to end in memory.
 
 use crate::protocol::frame::FrameBuf;
+use crate::protocol::instance::Announcement;
+use crate::protocol::keyed::{HELLO_BOUND_PREFIX_LEN, HELLO_PREFIX_LEN, REPLY_PREFIX_LEN, TAG_LEN};
 use crate::protocol::topic::SessionId;
 use crate::secure::channel::{Channel, Reject, MAX_OVERHEAD, SEALED_OVERHEAD};
 use crate::secure::psk::Psk;
@@ -190,4 +192,69 @@ fn retransmitted_hellos_reach_the_server_and_replays_of_them_do_not() {
     assert_eq!(open(&mut server, &second).unwrap(), b"opening");
     assert_eq!(open(&mut server, &second), Err(Reject::Replayed));
     assert_eq!(open(&mut server, &first), Err(Reject::Replayed));
+}
+
+fn own() -> Announcement {
+    Announcement {
+        nonce: [9; 16],
+        started_ns: 77,
+    }
+}
+
+/// A bound HELLO from a new client of session `n`, and the server's
+/// channel for it (answering as [`own`]).
+fn bound_hello(n: u8) -> (Channel, Channel, Vec<u8>) {
+    let mut client = Channel::client(&psk(), &id(n)).unwrap();
+    client.bind_to(own().nonce);
+    let hello = seal(&mut client, b"opening");
+    let mut plain = Vec::new();
+    let mut server = Channel::accept(&psk(), &id(n), &hello, &mut plain).unwrap();
+    assert_eq!(plain, b"opening");
+    server.answer_as(own());
+    (client, server, hello)
+}
+
+#[test]
+fn a_bound_hello_names_the_server_process_and_its_reply_names_the_one_that_answers() {
+    let (mut client, mut server, hello) = bound_hello(7);
+    assert_eq!(hello.len(), HELLO_BOUND_PREFIX_LEN + 7 + 16);
+    assert_eq!(server.named(), Some(own().nonce));
+    let reply = seal(&mut server, b"answer");
+    assert!(reply.len() - b"answer".len() <= MAX_OVERHEAD);
+    assert_eq!(open(&mut client, &reply).unwrap(), b"answer");
+    assert_eq!(client.server_process(), Some(own()));
+    let up = seal(&mut client, b"data");
+    assert_eq!(open(&mut server, &up).unwrap(), b"data");
+    assert!(server.is_confirmed());
+}
+
+#[test]
+fn an_unbound_hello_is_answered_as_before_and_names_no_process() {
+    let mut client = Channel::client(&psk(), &id(8)).unwrap();
+    let hello = seal(&mut client, b"opening");
+    assert_eq!(hello.len(), HELLO_PREFIX_LEN + 7 + 16);
+    let mut plain = Vec::new();
+    let mut server = Channel::accept(&psk(), &id(8), &hello, &mut plain).unwrap();
+    assert_eq!(server.named(), None);
+    server.answer_as(own());
+    let reply = seal(&mut server, b"answer");
+    assert_eq!(reply.len(), REPLY_PREFIX_LEN + 6 + 16, "the earlier REPLY");
+    assert_eq!(open(&mut client, &reply).unwrap(), b"answer");
+    assert_eq!(client.server_process(), None);
+}
+
+#[test]
+fn a_process_altered_in_a_bound_hello_or_reply_does_not_open() {
+    let (_, _, mut hello) = bound_hello(9);
+    hello[HELLO_PREFIX_LEN] ^= 1;
+    let mut plain = Vec::new();
+    assert!(Channel::accept(&psk(), &id(9), &hello, &mut plain).is_err());
+    let (mut client, mut server, _) = bound_hello(10);
+    let reply = seal(&mut server, b"answer");
+    let mut altered = reply.clone();
+    altered[REPLY_PREFIX_LEN - TAG_LEN + 3] ^= 1;
+    assert!(open(&mut client, &altered).is_err());
+    assert_eq!(client.server_process(), None);
+    assert_eq!(open(&mut client, &reply).unwrap(), b"answer");
+    assert_eq!(client.server_process(), Some(own()));
 }
