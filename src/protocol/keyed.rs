@@ -6,7 +6,7 @@
 //! kind 1 HELLO  (client, until answered): e_c (32)            key K_hello
 //! kind 2 REPLY  (server, until confirmed): e_s (32), proof (16) key K_s2c
 //! kind 3 SEALED (both, afterwards)                             K_c2s / K_s2c
-//! kind 4 HELLO  naming the server process: e_c (32), nonce (16) key K_hello
+//! kind 4 HELLO  naming the server process: e_c (32), challenge (16) K_hello
 //! kind 5 REPLY  naming the answering process: e_s (32), nonce (16),
 //!               started (u64 BE), proof (16)                   key K_s2c
 //! ```
@@ -33,18 +33,19 @@ pub const KIND_HELLO: u8 = 1;
 pub const KIND_REPLY: u8 = 2;
 /// Either way, once both hold the session keys.
 pub const KIND_SEALED: u8 = 3;
-/// A HELLO naming the server process it is for (the nonce of that
-/// process's challenged announcement). A server side serves HELLOs naming
-/// itself within a budget of their own, so that HELLOs recorded before it
-/// started (naming an earlier process, or none) cannot crowd out fresh
-/// clients. Sent only toward a server side that announces a challenge: an
+/// A HELLO naming the server process it is for by one of its challenges
+/// (the newest of its announcements the client saw; a new one every
+/// `limits::CHALLENGE_PERIOD`). A server side serves HELLOs naming one of
+/// its last two challenges within a budget of their own, so that HELLOs
+/// recorded longer ago (naming an earlier challenge or process, or none)
+/// cannot crowd out fresh clients. Sent only toward a server side that announces a challenge: an
 /// earlier version does not know the kind.
 pub const KIND_HELLO_BOUND: u8 = 4;
 /// The REPLY to a [`KIND_HELLO_BOUND`]: it names the answering process
 /// (nonce and start time), so that a client resets a session only for an
 /// announcement of a process provably newer than the one serving it.
 pub const KIND_REPLY_BOUND: u8 = 5;
-/// Bytes naming a server process in a HELLO: its announcement's nonce.
+/// Bytes naming a server process in a HELLO: one of its challenges.
 pub const PROCESS_NONCE_LEN: usize = 16;
 /// Bytes naming a server process in a REPLY: nonce and start time.
 pub const PROCESS_LEN: usize = PROCESS_NONCE_LEN + 8;

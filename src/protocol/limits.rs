@@ -80,6 +80,12 @@ pub const SESSION_BASE_BYTES: usize = 8 * 1024;
 /// peer's (see `reliable::session`), so that admitted sessions fit the
 /// budget whatever their peers send.
 pub const SESSION_RESERVED_FRAMES: usize = 3;
+/// A keyed server side announces itself again with a fresh challenge this
+/// often while connected; a HELLO naming one of its last two challenges
+/// (see `protocol::keyed::KIND_HELLO_BOUND`) is from a client that saw it
+/// live within two periods, so HELLOs recorded longer ago go to the budget
+/// of the others, however long the process has run.
+pub const CHALLENGE_PERIOD: Duration = Duration::from_secs(10 * 60);
 /// New sessions a server side opens per second at most, beyond a burst of
 /// [`NEW_SESSIONS_BURST`]: a publisher opening and closing sessions made
 /// a server side dial its target 45,650 times in 10 s without a limit. An

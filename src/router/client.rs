@@ -12,9 +12,10 @@ use super::counters::Counters;
 use super::no_answer::NoAnswer;
 use super::refusals::Refusal;
 use super::replies::Layout;
-use crate::protocol::instance::{self, Announcement};
+use crate::protocol::instance::{self, Announcement, Challenged};
 use crate::protocol::labels::INSTANCE_LABEL;
 use crate::protocol::topic::{Direction, SessionId, Topics};
+use crate::router::twins::Challenge;
 use crate::secure::psk::{Psk, TAG_LEN};
 use crate::secure::signed::{self, Signed};
 
@@ -28,7 +29,7 @@ pub enum ClientAction {
     /// A server process newer than any before announced itself with the
     /// key: every session is told, and those an earlier process served
     /// reset themselves (see `Channel::announced`).
-    ServerAnnounced(Announcement),
+    ServerAnnounced(Announcement, Option<Challenge>),
 }
 
 /// The client side's router.
@@ -41,6 +42,8 @@ pub struct ClientRouter<H> {
     max_sessions: usize,
     /// The newest server process known from a keyed announcement.
     server_instance: Option<Announcement>,
+    /// When the newest challenge taken was published (its process's clock).
+    challenge_at: u64,
     /// `--mqtt-max-subs`, for the line said when it binds.
     subscription_limit: usize,
     /// That line was said.
@@ -65,6 +68,7 @@ impl<H> ClientRouter<H> {
             psk,
             max_sessions,
             server_instance: None,
+            challenge_at: 0,
             subscription_limit: 0,
             said_subscriptions: false,
         }
@@ -139,53 +143,57 @@ impl<H> ClientRouter<H> {
         };
         let newer = match &self.server_instance {
             Some(known) if new.started_ns > known.started_ns => new.nonce != known.nonce,
-            Some(_) => return ClientAction::None,
-            None => false,
+            Some(known) if *known != new => return ClientAction::None,
+            _ => false,
         };
         self.server_instance = Some(new);
-        if challenged {
-            // New sessions' HELLOs name it (an earlier version, which does
-            // not announce a challenge, would not know a bound HELLO).
-            self.common.counters().server_process.set(Some(new));
+        let counters = self.common.counters();
+        if let Some(c) = challenged.filter(|c| newer || c.published_ns > self.challenge_at) {
+            // New sessions' HELLOs name its newest challenge; a recorded
+            // older one of the same process is not taken back.
+            self.challenge_at = c.published_ns;
+            counters.server_challenge.set(Some(c.challenge));
+        } else if newer && challenged.is_none() {
+            // An earlier version, which would not know a bound HELLO.
+            counters.server_challenge.set(None);
         }
         if !newer || self.common.is_empty() {
             return ClientAction::None;
         }
         log::debug!("a newer server process announced itself with the key");
-        ClientAction::ServerAnnounced(new)
+        ClientAction::ServerAnnounced(new, counters.server_challenge.get())
     }
 
     /// What the server side's announcement says about its key, and the
-    /// process it announces, if made with our key.
-    /// Also whether it carries a challenge (a server side of this
-    /// version, which knows bound HELLOs).
-    fn keying(&self, payload: &[u8]) -> (NoAnswer, Option<Announcement>, bool) {
+    /// process it announces, if made with our key; its challenge, if it
+    /// carries one (a server side of this version, which knows bound
+    /// HELLOs).
+    fn keying(&self, payload: &[u8]) -> (NoAnswer, Option<Announcement>, Option<Challenged>) {
         let psk = self.psk.as_ref();
         if payload.len() == instance::LEN {
             let keying = match psk {
                 Some(_) => NoAnswer::ServerHasNoKey,
                 None => NoAnswer::Unknown,
             };
-            return (keying, None, false);
+            return (keying, None, None);
         }
         // A server side of this version announces with a live challenge,
         // an earlier one without.
-        let challenged = payload.len() == instance::CHALLENGED_LEN + TAG_LEN;
-        let len = if challenged {
+        let len = if payload.len() == instance::CHALLENGED_LEN + TAG_LEN {
             instance::CHALLENGED_LEN
         } else {
             instance::KEYED_LEN
         };
         let signed = signed::classify(psk, &self.server_side_id, INSTANCE_LABEL, len, payload);
         match (signed, psk.is_some()) {
-            (Signed::Foreign(_), false) => (NoAnswer::ServerNeedsKey, None, false),
-            (Signed::Foreign(_), true) => (NoAnswer::KeysDiffer, None, false),
+            (Signed::Foreign(_), false) => (NoAnswer::ServerNeedsKey, None, None),
+            (Signed::Foreign(_), true) => (NoAnswer::KeysDiffer, None, None),
             (Signed::Ours(body), _) => (
                 NoAnswer::SameKey,
                 Announcement::decode(&body[..instance::LEN]),
-                challenged,
+                Challenged::decode(body),
             ),
-            _ => (NoAnswer::Unknown, None, false),
+            _ => (NoAnswer::Unknown, None, None),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use super::no_answer::NoAnswer;
 use super::replies::Replies;
-use crate::protocol::instance::Announcement;
+use crate::protocol::instance::CHALLENGE_LEN;
 use crate::protocol::limits::{
     HEADER_LEN, LEGACY_FRAME_DATA, SESSION_BASE_BYTES, SESSION_RESERVED_FRAMES,
 };
@@ -47,9 +47,9 @@ pub struct Counters {
     pub said_budget: Cell<bool>,
     /// Sessions closed without carrying a byte, for the router's summary.
     pub empty: Cell<u64>,
-    /// The newest server process that announced itself with the key and a
-    /// challenge (client side): new sessions' HELLOs name it.
-    pub server_process: Cell<Option<Announcement>>,
+    /// The newest challenge of the newest server process that announced
+    /// itself with the key (client side): new sessions' HELLOs name it.
+    pub server_challenge: Cell<Option<[u8; CHALLENGE_LEN]>>,
     /// A random number naming this process to server sides (client
     /// sessions send it on their opening frames).
     pub instance: u32,
@@ -84,7 +84,7 @@ impl Counters {
             reserve: Cell::new(0),
             said_budget: Cell::new(false),
             empty: Cell::new(0),
-            server_process: Cell::new(None),
+            server_challenge: Cell::new(None),
             instance: random_u32(),
             paths: RefCell::new(PathBases::default()),
             said_paths_full: Cell::new(false),

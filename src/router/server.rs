@@ -17,11 +17,11 @@ use super::common::{Common, Message, Route, Router};
 use super::counters::Counters;
 use super::openings::OpeningRate;
 use super::tombstones::Tombstones;
-use super::twins::{Twins, Verdict};
+use super::twins::{Challenge, Twins, Verdict};
 use crate::protocol::frame;
 use crate::protocol::instance::{self, Announcement, Challenged};
 use crate::protocol::labels::{BEACON_LABEL, CHALLENGE_LABEL, INSTANCE_LABEL};
-use crate::protocol::limits::BEACON_PERIOD;
+use crate::protocol::limits::{BEACON_PERIOD, CHALLENGE_PERIOD};
 use crate::protocol::topic::{Direction, SessionId, Topics};
 use crate::secure::psk::Psk;
 use crate::secure::signed::{self, Signed};
@@ -102,8 +102,11 @@ pub struct ServerRouter<H> {
     tombstones: Tombstones,
     own: Announcement,
     twins: Twins,
-    /// Connects so far (each gets its own challenge, with a key).
-    connects: u64,
+    /// Challenges made so far (one per connect and per
+    /// [`CHALLENGE_PERIOD`], with a key).
+    challenges: u64,
+    /// When the next challenge is due, while connected with a key.
+    next_challenge: Instant,
     /// New sessions per second (see `openings.rs`); sessions whose HELLO
     /// named this process have a bucket of their own.
     openings: OpeningRate,
@@ -129,7 +132,8 @@ impl<H> ServerRouter<H> {
             tombstones: Tombstones::default(),
             own,
             twins: Twins::new(own),
-            connects: 0,
+            challenges: 0,
+            next_challenge: now,
             openings: OpeningRate::new(now),
             bound_openings: OpeningRate::new(now),
             link_up: false,
@@ -216,6 +220,23 @@ impl<H> ServerRouter<H> {
         }
     }
 
+    /// The next challenge, with a key: fresh for every connect and period
+    /// of every process (its nonce is random), unforgeable without the key.
+    fn next_challenge(&mut self) -> Option<Challenge> {
+        let psk = self.settings.psk.as_ref()?;
+        self.challenges += 1;
+        Some(psk.tag(
+            &[&self.own.nonce, &self.challenges.to_be_bytes()],
+            CHALLENGE_LABEL,
+        ))
+    }
+
+    /// Whether a HELLO naming `named` is from a client that saw one of our
+    /// last two challenges.
+    pub(super) fn names_us(&self, named: Option<Challenge>) -> bool {
+        named.is_some_and(|c| self.twins.is_recent(&c))
+    }
+
     /// Publishes this process's announcement, retained: with a key, with
     /// this connect's challenge and the newest answer, tagged.
     fn announce(&mut self) {
@@ -256,16 +277,10 @@ impl<H> Router for ServerRouter<H> {
     /// publishing), and beacons at once.
     fn link_up(&mut self, now: Instant) -> bool {
         self.link_up = true;
-        match &self.settings.psk {
-            Some(psk) => {
-                self.connects += 1;
-                // Fresh for every connect of every process (its nonce is
-                // random), and unforgeable without the key.
-                let challenge = psk.tag(
-                    &[&self.own.nonce, &self.connects.to_be_bytes()],
-                    CHALLENGE_LABEL,
-                );
+        match self.next_challenge() {
+            Some(challenge) => {
                 self.twins.connected_keyed(challenge);
+                self.next_challenge = now + CHALLENGE_PERIOD;
             }
             None => {
                 let _ = self.twins.connected();
@@ -289,13 +304,22 @@ impl<H> Router for ServerRouter<H> {
 
     fn poll_timeout(&self) -> Option<Instant> {
         let beacon = (self.settings.beacon && self.link_up).then_some(self.next_beacon);
-        match (beacon, self.common.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let challenge =
+            (self.settings.psk.is_some() && self.link_up).then_some(self.next_challenge);
+        [beacon, challenge, self.common.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        if self.link_up && now >= self.next_challenge {
+            if let Some(challenge) = self.next_challenge() {
+                self.twins.rotate(challenge);
+                self.announce();
+                self.next_challenge = now + CHALLENGE_PERIOD;
+            }
+        }
         if self.settings.beacon && self.link_up && now >= self.next_beacon {
             let beacon = self.signed(BEACON_LABEL, frame::beacon());
             self.common

@@ -99,6 +99,17 @@ impl Twins {
         self.challenges = [Some(challenge), self.challenges[0]];
     }
 
+    /// A fresh challenge while connected (see
+    /// `protocol::limits::CHALLENGE_PERIOD`); the previous one still counts.
+    pub fn rotate(&mut self, challenge: Challenge) {
+        self.challenges = [Some(challenge), self.challenges[0]];
+    }
+
+    /// True if `c` is one of our last two challenges.
+    pub fn is_recent(&self, c: &Challenge) -> bool {
+        self.challenges.contains(&Some(*c))
+    }
+
     /// Our keyed announcement as it stands, published at `published_ns`.
     pub fn announcement(&self, published_ns: u64) -> Vec<u8> {
         Challenged {

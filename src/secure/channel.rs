@@ -135,12 +135,12 @@ impl Channel {
     }
 
     /// Client, before the server side has answered: the HELLOs name the
-    /// server process with this nonce (from its authentic challenged
-    /// announcement), so that it serves them in its budget for fresh
+    /// server process by this challenge (the newest of its authentic
+    /// announcements), so that it serves them in its budget for fresh
     /// clients and names itself in its REPLY.
-    pub fn bind_to(&mut self, nonce: [u8; PROCESS_NONCE_LEN]) {
+    pub fn bind_to(&mut self, challenge: [u8; PROCESS_NONCE_LEN]) {
         if self.side == Side::Client && self.send.is_none() {
-            self.named = Some(nonce);
+            self.named = Some(challenge);
         }
     }
 
@@ -153,15 +153,19 @@ impl Channel {
     /// Client: an authentic announcement of server process `a`, newer than
     /// any seen before. True if this session was served by an earlier
     /// process, which is gone with the session (reset it); a HELLO not
-    /// answered yet names `a` from now on. A session whose server side did
+    /// answered yet names `challenge` (`a`'s, if it has one) from now on. A session whose server side did
     /// not name itself (an earlier version) is left to its timeouts: only
     /// a process provably newer than the one serving it resets it.
-    pub fn announced(&mut self, a: Announcement) -> bool {
+    pub fn announced(
+        &mut self,
+        a: Announcement,
+        challenge: Option<[u8; PROCESS_NONCE_LEN]>,
+    ) -> bool {
         if self.side != Side::Client {
             return false;
         }
         if self.send.is_none() {
-            self.named = Some(a.nonce);
+            self.named = challenge;
             return false;
         }
         self.process

@@ -18,6 +18,7 @@ use super::stdio::{SessionEnd, Single};
 use super::{ListenError, RunError};
 use crate::config::Config;
 use crate::protocol::instance::Announcement;
+use crate::router::twins::Challenge;
 use crate::router::{ClientAction, ClientRouter, Router};
 
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop
@@ -165,7 +166,7 @@ pub async fn run(
                 Report::Message(p) => match router.handle_message(&dispatch::message(&p), now) {
                     ClientAction::None => {}
                     ClientAction::Deliver(id) => dispatch::deliver(&router, &id, p),
-                    ClientAction::ServerAnnounced(a) => announced(&router, a),
+                    ClientAction::ServerAnnounced(a, c) => announced(&router, a, c),
                 },
             },
         }
@@ -195,9 +196,9 @@ async fn admit(
 
 /// Tells every session that server process `a` announced itself: those
 /// an earlier process served reset themselves.
-fn announced(router: &ClientRouter<InboxSender>, a: Announcement) {
+fn announced(router: &ClientRouter<InboxSender>, a: Announcement, challenge: Option<Challenge>) {
     for session in router.common().handles() {
-        session.announced(a);
+        session.announced(a, challenge);
     }
 }
 

@@ -177,8 +177,8 @@ impl SessionFactory {
         let channel = match self.psk.as_ref().map(|psk| Channel::client(psk, &id)) {
             None => None,
             Some(Ok(mut channel)) => {
-                if let Some(server) = self.counters.server_process.get() {
-                    channel.bind_to(server.nonce);
+                if let Some(challenge) = self.counters.server_challenge.get() {
+                    channel.bind_to(challenge);
                 }
                 Some(channel)
             }

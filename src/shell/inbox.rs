@@ -12,7 +12,7 @@ use crate::router::Counters;
 
 use rumqttc::Publish;
 
-use crate::protocol::instance::Announcement;
+use crate::protocol::instance::{Announcement, CHALLENGE_LEN};
 
 /// What the router hands a session task.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub enum ToSession {
     Stop(smol::channel::Sender<()>),
     /// A server process newer than any before announced itself with the
     /// key (see `Channel::announced`).
-    ServerAnnounced(Announcement),
+    ServerAnnounced(Announcement, Option<[u8; CHALLENGE_LEN]>),
 }
 
 impl ToSession {
@@ -90,8 +90,10 @@ impl InboxSender {
 
     /// Tells the session that server process `a` announced itself (one
     /// message per newer process, beyond the bounds).
-    pub fn announced(&self, a: Announcement) -> bool {
-        self.tx.try_send(ToSession::ServerAnnounced(a)).is_ok()
+    pub fn announced(&self, a: Announcement, challenge: Option<[u8; CHALLENGE_LEN]>) -> bool {
+        self.tx
+            .try_send(ToSession::ServerAnnounced(a, challenge))
+            .is_ok()
     }
 }
 

@@ -15,6 +15,7 @@ use crate::protocol::instance::Announcement;
 use crate::protocol::limits::HEADER_LEN;
 use crate::protocol::topic::SessionId;
 use crate::reliable::session::Session;
+use crate::router::twins::Challenge;
 use crate::router::Counters;
 use crate::secure::channel::{Channel, MAX_OVERHEAD, SEALED_OVERHEAD};
 
@@ -139,10 +140,10 @@ impl Outbox {
 
     /// A newer server process announced itself: true if this session's
     /// own server process is gone (see `Channel::announced`).
-    pub fn server_announced(&mut self, a: Announcement) -> bool {
+    pub fn server_announced(&mut self, a: Announcement, challenge: Option<Challenge>) -> bool {
         self.sealing
             .as_mut()
-            .is_some_and(|s| s.channel.announced(a))
+            .is_some_and(|s| s.channel.announced(a, challenge))
     }
 
     /// Bytes sealing adds to a data frame (0 without a key).

@@ -95,8 +95,8 @@ pub fn deliver(
             core.abort_with(AbortCode::Stopping);
             return Some(flushed);
         }
-        ToSession::ServerAnnounced(a) => {
-            if out.server_announced(a) {
+        ToSession::ServerAnnounced(a, challenge) => {
+            if out.server_announced(a, challenge) {
                 log::warn!(
                     "session {id}: the server side restarted (a newer process announced \
                      itself with the key, and the one serving this session is gone): resetting"

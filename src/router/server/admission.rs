@@ -115,12 +115,11 @@ impl<H> ServerRouter<H> {
         let Some((plain, mut channel)) = self.open_payload(&id, payload, now) else {
             return ServerAction::None;
         };
-        // A HELLO naming this process comes from a client that saw its
-        // announcement: a budget of its own, apart from HELLOs recorded
-        // before this process started (which name another, or none).
-        let bound = channel
-            .as_ref()
-            .is_some_and(|c| c.named() == Some(self.own.nonce));
+        // A HELLO naming one of this process's last two challenges comes
+        // from a client that saw its announcement within two challenge
+        // periods: a budget of its own, apart from HELLOs recorded before
+        // (naming an earlier challenge or process, or none).
+        let bound = self.names_us(channel.as_ref().and_then(Channel::named));
         if let Some(c) = channel.as_mut() {
             c.answer_as(self.own);
         }

@@ -124,7 +124,7 @@ pub struct Pair {
     config: SessionConfig,
     psk: Option<Psk>,
     topics: Topics,
-    next_id: u8,
+    pub next_id: u8,
 }
 
 /// The session settings of the tests: small frames and windows.
@@ -248,11 +248,11 @@ impl Pair {
         }
         self.next_id += 1;
         let id = SessionId::from_random([self.next_id; 16]);
-        let server = self.client_counters.server_process.get();
+        let server = self.client_counters.server_challenge.get();
         let channel = self.psk.as_ref().map(|psk| {
             let mut channel = Channel::client(psk, &id).expect("random");
-            if let Some(server) = server {
-                channel.bind_to(server.nonce);
+            if let Some(challenge) = server {
+                channel.bind_to(challenge);
             }
             channel
         });
@@ -384,9 +384,13 @@ impl Pair {
                         receive(end, &m.payload, &self.client_counters, self.now);
                     }
                 }
-                ClientAction::ServerAnnounced(a) => {
+                ClientAction::ServerAnnounced(a, challenge) => {
                     for end in self.clients.values_mut() {
-                        if end.channel.as_mut().is_some_and(|c| c.announced(a)) {
+                        if end
+                            .channel
+                            .as_mut()
+                            .is_some_and(|c| c.announced(a, challenge))
+                        {
                             end.core.abort_with(AbortCode::Stopping);
                         }
                     }

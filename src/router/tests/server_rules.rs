@@ -488,9 +488,40 @@ fn hellos_recorded_before_a_restart_cannot_crowd_out_a_client_naming_the_new_pro
     }
     pair.step();
     assert_eq!(pair.server_counters.unconfirmed(), 2, "replays held apart");
-    // ...while a client that saw its announcement gets in at once.
+    // ...while a client that saw its announcement gets in at once (a
+    // session id of its own).
+    pair.next_id = 100;
     let id = pair.open(None).expect("admitted");
     pair.step();
     assert!(pair.servers.contains_key(&id), "a fresh client served");
     assert_eq!(pair.server_counters.unconfirmed_bound(), 1);
+}
+
+#[test]
+fn a_hello_naming_a_challenge_two_periods_old_is_not_taken_for_a_fresh_client() {
+    use crate::protocol::limits::CHALLENGE_PERIOD;
+    let mut pair = Pair::started(
+        Setup {
+            psk: Some(psk()),
+            ..Setup::default()
+        },
+        2_000,
+    );
+    pair.connect();
+    pair.step();
+    let first = current_challenge(&pair);
+    assert!(pair.server.names_us(Some(first)));
+    pair.advance(CHALLENGE_PERIOD);
+    pair.step();
+    let second = current_challenge(&pair);
+    assert_ne!(first, second, "a fresh challenge announced");
+    assert!(pair.server.names_us(Some(first)) && pair.server.names_us(Some(second)));
+    pair.advance(CHALLENGE_PERIOD);
+    pair.step();
+    assert!(!pair.server.names_us(Some(first)), "recorded too long ago");
+    assert_eq!(
+        pair.client_counters.server_challenge.get(),
+        Some(current_challenge(&pair)),
+        "new HELLOs name the newest"
+    );
 }
