@@ -124,7 +124,7 @@ pub struct Pair {
     config: SessionConfig,
     psk: Option<Psk>,
     topics: Topics,
-    pub next_id: u8,
+    pub next_id: u16,
 }
 
 /// The session settings of the tests: small frames and windows.
@@ -247,7 +247,10 @@ impl Pair {
             return None;
         }
         self.next_id += 1;
-        let id = SessionId::from_random([self.next_id; 16]);
+        // [n; 16] for the first 255 sessions, distinct beyond.
+        let mut bytes = [self.next_id as u8; 16];
+        bytes[1] ^= (self.next_id >> 8) as u8;
+        let id = SessionId::from_random(bytes);
         let server = self.client_counters.server_challenge.get();
         let channel = self.psk.as_ref().map(|psk| {
             let mut channel = Channel::client(psk, &id).expect("random");
