@@ -60,10 +60,9 @@ pub struct TlsFiles {
 /// How to reach the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
-    /// Host name or IP address of the broker.
-    pub host: String,
-    /// TCP port of the broker (1883, or 8883 with TLS, unless given).
-    pub port: u16,
+    /// `--mqtt-host`: the broker, or the nodes of a cluster or a bridged
+    /// pair, in the order they are tried (never empty).
+    pub nodes: Vec<BrokerNode>,
     /// MQTT client id (the server side uses its server-side-id).
     pub client_id: String,
     /// QoS used for every subscribe and publish (0, 1 or 2).
@@ -80,6 +79,27 @@ pub struct BrokerConfig {
     pub username: Option<String>,
     /// `--mqtt-password` (only with a username, as MQTT 3.1.1 requires).
     pub password: Option<Secret>,
+}
+
+/// One broker host of `--mqtt-host`'s list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerNode {
+    /// Host name or IP address (an IPv6 literal without brackets).
+    pub host: String,
+    /// TCP port: the entry's own, or `--mqtt-port`, or 1883 (8883 with
+    /// TLS).
+    pub port: u16,
+}
+
+impl std::fmt::Display for BrokerNode {
+    /// `host:port`, an IPv6 literal in brackets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
 }
 
 /// A value that must never appear in logs or debug output (a password).

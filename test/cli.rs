@@ -142,6 +142,29 @@ fn bad_mqtt_ports_are_usage_errors() {
 }
 
 #[test]
+fn a_bad_broker_host_list_is_a_usage_error_naming_the_entry() {
+    let s = Sentinel::new();
+    let sentinel_node = format!("127.0.0.1:{}", s.port);
+    for (bad, entry) in [
+        (format!("{sentinel_node},,b"), "''"),
+        (format!("{sentinel_node},b:x"), "'b:x'"),
+        (format!("{sentinel_node},[::1"), "[::1"),
+        (format!("{sentinel_node},{sentinel_node}"), "listed twice"),
+        (format!("{sentinel_node},b:70000"), "'b:70000'"),
+    ] {
+        let args = ["--mqtt-host", bad.as_str(), "--server-side-id", "abc"];
+        let line = usage_error(&s, &args, &[]);
+        assert_mentions(&line, &["--mqtt-host", &format!("'{bad}'"), entry]);
+        let env = [("MQTT_FORWARD_MQTT_HOST", bad.as_str())];
+        let line = usage_error(&s, &["--server-side-id", "abc"], &env);
+        assert_mentions(&line, &["MQTT_FORWARD_MQTT_HOST", entry]);
+    }
+    let many: Vec<String> = (0..17).map(|i| format!("node{i}")).collect();
+    let line = usage_error(&s, &["--mqtt-host", &many.join(","), "-s"], &[]);
+    assert_mentions(&line, &["--mqtt-host", "16"]);
+}
+
+#[test]
 fn bad_remote_port_is_a_usage_error() {
     assert_bad_values_rejected("--remote-port", &["0", "70000", "abc"]);
 }

@@ -27,7 +27,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use argh::FromArgs;
-use mqtt_forward::config::BrokerConfig;
+use mqtt_forward::config::{BrokerConfig, BrokerNode};
 use mqtt_forward::shell::mqtt::{Broker, Inbound};
 
 #[path = "loadgen_sniff.rs"]
@@ -767,8 +767,10 @@ fn mqtt_client(
     qos: u8,
 ) -> io::Result<(Broker, mpsc::Receiver<Note>)> {
     let config = BrokerConfig {
-        host: host.to_owned(),
-        port,
+        nodes: vec![BrokerNode {
+            host: host.to_owned(),
+            port,
+        }],
         client_id: id.to_owned(),
         qos,
         caps: Default::default(),

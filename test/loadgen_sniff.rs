@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use argh::FromArgs;
-use mqtt_forward::config::BrokerConfig;
+use mqtt_forward::config::{BrokerConfig, BrokerNode};
 use mqtt_forward::shell::mqtt::{Broker, Inbound};
 
 /// sniff: the busiest second of each side's publishing, seen at the broker
@@ -75,8 +75,10 @@ fn busiest_second(seen: &[&Seen]) -> (usize, usize) {
 /// this sniffer's own goes to the returned channel.
 fn subscribe_all(a: &SniffArgs) -> Result<(Broker, mpsc::Receiver<Seen>), String> {
     let config = BrokerConfig {
-        host: a.host.clone(),
-        port: a.port,
+        nodes: vec![BrokerNode {
+            host: a.host.clone(),
+            port: a.port,
+        }],
         client_id: format!("loadgen-sniff-{}", std::process::id()),
         qos: 0,
         caps: Default::default(),

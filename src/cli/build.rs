@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::args::Args;
 use super::checks::{
-    check_host, check_mqtt_string, check_topic_level, integer_in, parse_bandwidth, parse_port,
-    parse_qos, parse_remote_ip, usize_in, MAX_MQTT_STRING_LEN, MAX_PUBLISH_RATE,
+    check_host, check_mqtt_string, check_topic_level, integer_in, invalid, parse_bandwidth,
+    parse_port, parse_qos, parse_remote_ip, usize_in, MAX_MQTT_STRING_LEN, MAX_PUBLISH_RATE,
 };
 use super::env::{allow_rules, pick, Env, Given, Source};
 use super::files::{check_private_file, check_readable_file, load_psk};
@@ -20,7 +20,7 @@ use super::options::{
     USERNAME, WINDOW,
 };
 use super::{log_flags, modes, CliError};
-use crate::config::{BrokerConfig, Config, Secret, TlsFiles, Tuning};
+use crate::config::{BrokerConfig, BrokerNode, Config, Secret, TlsFiles, Tuning};
 use crate::mqtt::pacing::Caps;
 use crate::protocol::limits::{
     DEFAULT_FRAME_DATA, DEFAULT_MAX_BUFFER_MIB, DEFAULT_MAX_SESSIONS, DEFAULT_PEER_TIMEOUT,
@@ -246,8 +246,8 @@ fn tuning(values: &Values) -> Result<Tuning, CliError> {
 
 /// The broker host, the server-side id and the topic prefix.
 struct Names {
-    /// `--mqtt-host`.
-    mqtt_host: String,
+    /// `--mqtt-host`'s entries.
+    mqtt_hosts: Vec<super::broker_hosts::Entry>,
     /// `--server-side-id` (empty in list mode when not given).
     server_side_id: String,
     /// `--mqtt-topic-prefix`.
@@ -257,8 +257,10 @@ struct Names {
 /// The mandatory settings, and the names that become topic levels or MQTT
 /// strings.
 fn names(values: &Values, list_mode: bool) -> Result<Names, CliError> {
-    let mqtt_host = match &values.mqtt_host {
-        Some(given) => check_host(given)?,
+    let mqtt_hosts = match &values.mqtt_host {
+        Some(given) => {
+            super::broker_hosts::parse(&given.value).map_err(|why| invalid(given, why))?
+        }
         None => return Err(missing(MQTT_HOST.long, MQTT_HOST.env)),
     };
     let server_side_id = match &values.server_side_id {
@@ -280,10 +282,30 @@ fn names(values: &Values, list_mode: bool) -> Result<Names, CliError> {
         check_mqtt_string(given)?;
     }
     Ok(Names {
-        mqtt_host,
+        mqtt_hosts,
         server_side_id,
         topic_prefix,
     })
+}
+
+/// The broker nodes, each with its own port or the default one.
+fn nodes(
+    entries: Vec<super::broker_hosts::Entry>,
+    mqtt_port: Option<u16>,
+    tls: bool,
+) -> Vec<BrokerNode> {
+    let default = mqtt_port.unwrap_or(if tls {
+        DEFAULT_MQTT_TLS_PORT
+    } else {
+        DEFAULT_MQTT_PORT
+    });
+    entries
+        .into_iter()
+        .map(|e| BrokerNode {
+            host: e.host,
+            port: e.port.unwrap_or(default),
+        })
+        .collect()
 }
 
 /// `missing <flag> (or set <variable>)`.
@@ -415,12 +437,7 @@ pub fn build_config(args: Args, env: Env<'_>) -> Result<(Config, Vec<String>), C
         log_level,
         timestamps,
         broker: BrokerConfig {
-            host: names.mqtt_host,
-            port: numbers.mqtt_port.unwrap_or(if use_tls {
-                DEFAULT_MQTT_TLS_PORT
-            } else {
-                DEFAULT_MQTT_PORT
-            }),
+            nodes: nodes(names.mqtt_hosts, numbers.mqtt_port, use_tls),
             client_id,
             qos: numbers.qos.unwrap_or(DEFAULT_QOS),
             caps: numbers.caps,

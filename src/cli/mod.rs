@@ -22,6 +22,7 @@ use std::io::{self, Write};
 use argh::FromArgs;
 
 mod args;
+mod broker_hosts;
 mod build;
 mod checks;
 mod env;

@@ -11,7 +11,7 @@ pub const MQTT_HOST: Opt = valued(
     "--mqtt-host",
     "host",
     "MQTT_FORWARD_MQTT_HOST",
-    &[(Group::Broker, "broker host name or address")],
+    &[(Group::Broker, "broker host or host[:port],...")],
 );
 /// `--mqtt-port`.
 pub const MQTT_PORT: Opt = valued(

@@ -10,7 +10,7 @@ use rustls::{AlertDescription, CertificateError};
 
 use super::listener_probe::{mismatch, Listener};
 use super::CONNECT_TIMEOUT;
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, BrokerNode};
 use crate::mqtt::Failure;
 
 /// Why a connection to the broker ended or could not be made.
@@ -51,7 +51,8 @@ impl StdError for ConnectionError {
 }
 
 /// Describes `e` for the log: the root cause, with a hint where the cause
-/// points at a setting of `cx`. `connecting`: the error ended a connection
+/// points at a setting of `cx` or at `node` (the broker host tried).
+/// `connecting`: the error ended a connection
 /// attempt (rather than an established connection).
 ///
 /// `look` finds out what answers on the broker's port (see
@@ -59,6 +60,7 @@ impl StdError for ConnectionError {
 /// that open: the handshake ended without an MQTT or TLS answer.
 pub fn describe(
     e: &ConnectionError,
+    node: &BrokerNode,
     cx: &BrokerConfig,
     connecting: bool,
     look: &mut dyn FnMut() -> Option<Listener>,
@@ -74,7 +76,7 @@ pub fn describe(
         }
         ConnectionError::Mqtt(Failure::Read(_)) if connecting => {
             // Not an MQTT answer at all.
-            let found = look().and_then(|l| mismatch(&l, cx.port, cx.tls.is_some()));
+            let found = look().and_then(|l| mismatch(&l, node.port, cx.tls.is_some()));
             return found.unwrap_or_else(|| e.to_string());
         }
         ConnectionError::Mqtt(other) => return other.to_string(),
@@ -88,12 +90,12 @@ pub fn describe(
         None => !refused_by_os(e),
     };
     if connecting && unclear {
-        if let Some(line) = look().and_then(|l| mismatch(&l, cx.port, cx.tls.is_some())) {
+        if let Some(line) = look().and_then(|l| mismatch(&l, node.port, cx.tls.is_some())) {
             return line;
         }
     }
     match tls_error {
-        Some(tls) => tls_hint(tls, cx),
+        Some(tls) => tls_hint(tls, &node.host, cx),
         None if connecting && closed_by_peer(e) => {
             let expected = if cx.tls.is_some() {
                 "a plain MQTT listener? (--tls is on)"
@@ -104,7 +106,7 @@ pub fn describe(
                 "{} (the broker closed the connection during the handshake: is {} the \
                  port of {expected})",
                 innermost(e),
-                cx.port
+                node.port
             )
         }
         None => innermost(e),
@@ -214,9 +216,8 @@ fn innermost(e: &(dyn StdError + 'static)) -> String {
     deepest.to_string()
 }
 
-fn tls_hint(e: &rustls::Error, cx: &BrokerConfig) -> String {
+fn tls_hint(e: &rustls::Error, host: &str, cx: &BrokerConfig) -> String {
     use rustls::Error as E;
-    let host = &cx.host;
     match e {
         E::InvalidCertificate(CertificateError::UnknownIssuer) => {
             "TLS: the broker's certificate is not signed by a trusted CA (check --mqtt-root-ca)"
@@ -266,8 +267,7 @@ mod tests {
     /// certificate on.
     fn config(tls: bool, cert: bool) -> BrokerConfig {
         BrokerConfig {
-            host: "broker.example".to_owned(),
-            port: 8883,
+            nodes: vec![node()],
             client_id: "id".to_owned(),
             qos: 1,
             caps: Default::default(),
@@ -282,6 +282,13 @@ mod tests {
         }
     }
 
+    fn node() -> BrokerNode {
+        BrokerNode {
+            host: "broker.example".to_owned(),
+            port: 8883,
+        }
+    }
+
     fn tls_io(e: rustls::Error) -> ConnectionError {
         ConnectionError::Io(io::Error::new(io::ErrorKind::InvalidData, e))
     }
@@ -291,7 +298,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer,
         ));
-        let text = describe(&e, &config(false, false), true, &mut || None);
+        let text = describe(&e, &node(), &config(false, false), true, &mut || None);
         assert!(text.contains("not signed by a trusted CA"), "{text}");
         assert!(text.contains("--mqtt-root-ca"), "{text}");
     }
@@ -301,7 +308,7 @@ mod tests {
         let e = tls_io(rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName,
         ));
-        let text = describe(&e, &config(false, false), true, &mut || None);
+        let text = describe(&e, &node(), &config(false, false), true, &mut || None);
         assert!(
             text.contains("not valid for the host name 'broker.example'"),
             "{text}"
@@ -314,14 +321,15 @@ mod tests {
             AlertDescription::CertificateRequired,
         ));
         assert!(
-            describe(&e, &config(false, false), true, &mut || None).contains("--mqtt-certificate")
+            describe(&e, &node(), &config(false, false), true, &mut || None)
+                .contains("--mqtt-certificate")
         );
     }
 
     #[test]
     fn refused_credentials_name_the_credential_flags_only() {
         let e = ConnectionError::Mqtt(Failure::Refused(ConnectReturnCode::BadUserNamePassword));
-        let text = describe(&e, &config(false, false), true, &mut || None);
+        let text = describe(&e, &node(), &config(false, false), true, &mut || None);
         assert!(text.contains("user name or password"), "{text}");
     }
 
@@ -330,9 +338,11 @@ mod tests {
         let e = tls_io(rustls::Error::AlertReceived(
             AlertDescription::HandshakeFailure,
         ));
-        assert!(describe(&e, &config(false, false), true, &mut || None)
-            .contains("may require a client certificate"));
-        let text = describe(&e, &config(true, true), true, &mut || None);
+        assert!(
+            describe(&e, &node(), &config(false, false), true, &mut || None)
+                .contains("may require a client certificate")
+        );
+        let text = describe(&e, &node(), &config(true, true), true, &mut || None);
         assert!(text.contains("our client certificate"), "{text}");
         assert!(!text.contains("may require"), "{text}");
     }
@@ -341,6 +351,7 @@ mod tests {
     fn a_timeout_names_the_limit_and_what_to_check() {
         let text = describe(
             &ConnectionError::Timeout,
+            &node(),
             &config(false, false),
             true,
             &mut || None,
@@ -352,31 +363,35 @@ mod tests {
     #[test]
     fn a_reset_while_connecting_asks_whether_the_listener_is_tls_or_plain() {
         let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionReset));
-        let text = describe(&e, &config(false, false), true, &mut || None);
+        let text = describe(&e, &node(), &config(false, false), true, &mut || None);
         assert!(
             text.contains("is 8883 the port of a TLS listener? (add --tls)"),
             "{text}"
         );
-        assert!(describe(&e, &config(true, false), true, &mut || None)
-            .contains("a plain MQTT listener? (--tls is on)"));
+        assert!(
+            describe(&e, &node(), &config(true, false), true, &mut || None)
+                .contains("a plain MQTT listener? (--tls is on)")
+        );
         // A connection that was up and then reset is just a dropped link.
-        assert!(!describe(&e, &config(false, false), false, &mut || None).contains("listener"));
+        assert!(
+            !describe(&e, &node(), &config(false, false), false, &mut || None).contains("listener")
+        );
     }
 
     #[test]
     fn what_answers_on_the_port_is_said_when_the_handshake_does_not_tell() {
         let reset = ConnectionError::Io(io::Error::from(io::ErrorKind::UnexpectedEof));
         let ssh = || Some(Listener::Ssh("SSH-2.0-x".into()));
-        let text = describe(&reset, &config(false, false), true, &mut { ssh });
+        let text = describe(&reset, &node(), &config(false, false), true, &mut { ssh });
         assert!(text.contains("an SSH server answers on port"), "{text}");
         // Not looked at once connected, nor when nothing listens.
         let mut looked = false;
-        let _ = describe(&reset, &config(false, false), false, &mut || {
+        let _ = describe(&reset, &node(), &config(false, false), false, &mut || {
             looked = true;
             None
         });
         let refused = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
-        let _ = describe(&refused, &config(false, false), true, &mut || {
+        let _ = describe(&refused, &node(), &config(false, false), true, &mut || {
             looked = true;
             None
         });
@@ -387,7 +402,7 @@ mod tests {
     fn plain_io_errors_keep_their_message() {
         let e = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
         assert_eq!(
-            describe(&e, &config(false, false), true, &mut || None),
+            describe(&e, &node(), &config(false, false), true, &mut || None),
             io::Error::from(io::ErrorKind::ConnectionRefused).to_string()
         );
     }

@@ -16,6 +16,7 @@ use smol::stream::Stream;
 use smol::Timer;
 
 use super::broker_error::ConnectionError;
+use super::failover::Failover;
 use super::mqtt::{Inbound, Request};
 use super::probe::{Probe, Verdict};
 use super::reconnect::Reconnect;
@@ -47,6 +48,10 @@ pub struct Shared<'a> {
     pub endpoint: &'a str,
     pub reconnect: &'a mut Reconnect,
     pub pacer: &'a mut Pacer,
+    /// Which node of the list this connection is to, and the others'
+    /// endpoints (for the line of a switch).
+    pub failover: &'a mut Failover,
+    pub endpoints: &'a [String],
 }
 
 /// The frame-size probing: its topic, state and the last verdict said.
@@ -63,6 +68,8 @@ pub struct Connection<'a> {
     probe: &'a mut Probing,
     endpoint: &'a str,
     reconnect: &'a mut Reconnect,
+    failover: &'a mut Failover,
+    endpoints: &'a [String],
     /// The publishing caps, across connections.
     pacer: &'a mut Pacer,
     /// No publish before this (a cap is reached).
@@ -104,6 +111,8 @@ impl<'a> Connection<'a> {
             probe: shared.probe,
             endpoint: shared.endpoint,
             reconnect: shared.reconnect,
+            failover: shared.failover,
+            endpoints: shared.endpoints,
             pacer: shared.pacer,
             paced_until: None,
             up: false,
@@ -231,7 +240,11 @@ impl<'a> Connection<'a> {
 
     fn connected(&mut self, now: Instant) {
         self.up = true;
-        if self.reconnect.connected(now) {
+        let loud = self.reconnect.connected(now);
+        if let Some(previous) = self.failover.connected() {
+            let from = self.endpoints.get(previous).map_or("", String::as_str);
+            log::info!("switched to broker node {} (from {from})", self.endpoint);
+        } else if loud {
             log::info!("connected to broker {}", self.endpoint);
         } else {
             log::debug!("connected to broker {}", self.endpoint);

@@ -7,6 +7,7 @@ mod client;
 mod connection;
 mod dispatch;
 mod factory;
+mod failover;
 mod inbox;
 #[cfg(feature = "list")]
 mod list;

@@ -20,11 +20,12 @@ use smol::{LocalExecutor, Timer};
 
 use super::broker_error::ConnectionError;
 use super::connection::{Connection, Links, Probing, Shared};
+use super::failover::Failover;
 use super::probe::Probe;
 use super::reconnect::Reconnect;
 use super::transport::Transport;
 use super::CONNECT_TIMEOUT;
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, BrokerNode};
 use crate::mqtt::pacing::Pacer;
 use crate::mqtt::{Client, Options};
 use crate::protocol::frame::MAX_PAYLOAD;
@@ -283,23 +284,24 @@ fn options(config: &BrokerConfig) -> Options {
     }
 }
 
-/// For the log: which broker, and whether the link is encrypted.
-fn endpoint(config: &BrokerConfig) -> String {
+/// For the log: which broker node, and whether the link is encrypted.
+fn endpoint(config: &BrokerConfig, node: &BrokerNode) -> String {
     let scheme = if config.tls.is_some() {
         "mqtts"
     } else {
         "mqtt"
     };
-    if config.host.parse::<std::net::Ipv6Addr>().is_ok() {
-        format!("{scheme}://[{}]:{}", config.host, config.port)
-    } else {
-        format!("{scheme}://{}:{}", config.host, config.port)
-    }
+    format!("{scheme}://{node}")
 }
 
-/// Runs the connection for ever: connects, drives it until it ends,
-/// reports why and waits before the next attempt; returns after the
-/// graceful stop or when the routers are gone.
+/// What is known of one node's port: when it was last looked at, and what
+/// answered.
+type Looked = Option<(Instant, usize, Option<super::listener_probe::Listener>)>;
+
+/// Runs the connection for ever: connects to a node of the list, drives
+/// the connection until it ends, reports why and waits before the next
+/// attempt (on the next node, `failover.rs`); returns after the graceful
+/// stop or when the routers are gone.
 async fn drive(
     config: BrokerConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
@@ -307,20 +309,25 @@ async fn drive(
     mut links: Links,
     mut probe: Probing,
 ) {
-    let endpoint = endpoint(&config);
+    let endpoints: Vec<String> = config.nodes.iter().map(|n| endpoint(&config, n)).collect();
+    let mut failover = Failover::new(config.nodes.len());
     let mut reconnect = Reconnect::default();
     let mut pacer = Pacer::new(config.caps, Instant::now());
-    let mut looked: Option<(Instant, Option<super::listener_probe::Listener>)> = None;
+    let mut looked: Looked = None;
     loop {
-        let (error, was_up) = match attempt(&config, tls.as_ref()).await {
+        let index = failover.current();
+        let node = &config.nodes[index];
+        let (error, was_up) = match attempt(node, tls.as_ref()).await {
             Err(e) => (e, false),
             Ok(stream) => {
                 client.connect(Instant::now());
                 let shared = Shared {
                     probe: &mut probe,
-                    endpoint: &endpoint,
+                    endpoint: &endpoints[index],
                     reconnect: &mut reconnect,
                     pacer: &mut pacer,
+                    failover: &mut failover,
+                    endpoints: &endpoints,
                 };
                 let mut connection = Connection::new(stream, &mut client, &mut links, shared);
                 match connection.run().await {
@@ -333,14 +340,17 @@ async fn drive(
         if let Some((_, p, _)) = probe.as_mut() {
             p.lost();
         }
-        let why = explain(error, &config, !was_up, &mut looked).await;
-        let retry = reconnect.failed(Instant::now(), &why, &endpoint);
+        let why = explain(error, index, &config, !was_up, &mut looked).await;
+        let next = failover.after_failure();
+        let next_endpoint = (next != index).then(|| endpoints[next].as_str());
+        let retry = reconnect.failed(Instant::now(), &why, &endpoints[index], next_endpoint);
+        failover.failed();
         if let Some(line) = retry.line {
             log::warn!("{line}");
         }
         // Read by --stdio only.
         let down = if super::stdio::ENABLED {
-            format!("no connection to the broker {endpoint}: {why}")
+            format!("no connection to the broker {}: {why}", endpoints[index])
         } else {
             String::new()
         };
@@ -352,14 +362,14 @@ async fn drive(
     let _ = links.inbound.send(Inbound::Stopped).await;
 }
 
-/// One attempt at a connection (name lookup, TCP, TLS), within
+/// One attempt at a connection to `node` (name lookup, TCP, TLS), within
 /// [`CONNECT_TIMEOUT`].
 async fn attempt(
-    config: &BrokerConfig,
+    node: &BrokerNode,
     tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<Transport, ConnectionError> {
     let connect = async {
-        Transport::connect(&config.host, config.port, tls)
+        Transport::connect(&node.host, node.port, tls)
             .await
             .map_err(ConnectionError::Io)
     };
@@ -370,35 +380,33 @@ async fn attempt(
     or(connect, timeout).await
 }
 
-/// The line for a failure; what answers on the broker's port is looked at
-/// (a blocking look, off the executor) at most once a minute.
+/// The line for a failure of node `index`; what answers on its port is
+/// looked at (a blocking look, off the executor) at most once a minute.
 async fn explain(
     error: ConnectionError,
+    index: usize,
     config: &BrokerConfig,
     connecting: bool,
-    looked: &mut Option<(Instant, Option<super::listener_probe::Listener>)>,
+    looked: &mut Looked,
 ) -> String {
     let now = Instant::now();
-    let cached = looked
-        .clone()
-        .filter(|(t, _)| now.duration_since(*t) < LOOK_PERIOD);
+    let fresh = |at: Instant, of: usize| of == index && now.duration_since(at) < LOOK_PERIOD;
+    let cached = looked.clone().filter(|(at, of, _)| fresh(*at, *of));
+    let node = config.nodes[index].clone();
     let config = config.clone();
     let (why, verdict) = smol::unblock(move || {
-        let mut verdict = cached.as_ref().map(|(_, v)| v.clone());
-        let why = super::broker_error::describe(&error, &config, connecting, &mut || {
+        let mut verdict = cached.as_ref().map(|(_, _, v)| v.clone());
+        let why = super::broker_error::describe(&error, &node, &config, connecting, &mut || {
             verdict
-                .get_or_insert_with(|| super::listener_probe::identify(&config.host, config.port))
+                .get_or_insert_with(|| super::listener_probe::identify(&node.host, node.port))
                 .clone()
         });
         (why, verdict)
     })
     .await;
     if let Some(verdict) = verdict {
-        if looked
-            .as_ref()
-            .is_none_or(|(t, _)| now.duration_since(*t) >= LOOK_PERIOD)
-        {
-            *looked = Some((now, verdict));
+        if !looked.as_ref().is_some_and(|(at, of, _)| fresh(*at, *of)) {
+            *looked = Some((now, index, verdict));
         }
     }
     why

@@ -68,8 +68,15 @@ impl Reconnect {
 
     /// The connection to `endpoint` failed because of `cause`: an
     /// established one was lost (after [`Self::connected`]), or an attempt
-    /// failed.
-    pub fn failed(&mut self, now: Instant, cause: &str, endpoint: &str) -> Retry {
+    /// failed. `next`: the other broker node tried next, if the list names
+    /// several.
+    pub fn failed(
+        &mut self,
+        now: Instant,
+        cause: &str,
+        endpoint: &str,
+        next: Option<&str>,
+    ) -> Retry {
         let lasted = self
             .connected_at
             .take()
@@ -110,7 +117,12 @@ impl Reconnect {
                 self.unreported
             ));
         }
-        line.push_str(&format!("; retrying in {}", super::words::Span(delay)));
+        match next {
+            Some(node) => {
+                line.push_str(&format!("; trying {node} in {}", super::words::Span(delay)))
+            }
+            None => line.push_str(&format!("; retrying in {}", super::words::Span(delay))),
+        }
         self.unreported = 0;
         self.last_line = Some(now);
         Retry {
@@ -134,7 +146,7 @@ mod tests {
         for _ in 0..12 {
             r.connected(now);
             now += Duration::from_millis(5);
-            let retry = r.failed(now, "closed by peer", EP);
+            let retry = r.failed(now, "closed by peer", EP, None);
             delays.push(retry.delay);
             now += retry.delay;
         }
@@ -148,12 +160,12 @@ mod tests {
         let mut r = Reconnect::default();
         let mut now = Instant::now();
         for _ in 0..6 {
-            let retry = r.failed(now, "refused", EP);
+            let retry = r.failed(now, "refused", EP, None);
             now += retry.delay;
         }
         r.connected(now);
         now += STABLE_AFTER;
-        let retry = r.failed(now, "closed by peer", EP);
+        let retry = r.failed(now, "closed by peer", EP, None);
         assert_eq!(retry.delay, RECONNECT_MIN);
         assert!(retry.line.unwrap().contains("lost: closed by peer"));
     }
@@ -170,7 +182,7 @@ mod tests {
                 lines.push("connected".to_owned());
             }
             now += Duration::from_millis(1);
-            let retry = r.failed(now, "connection closed by peer", EP);
+            let retry = r.failed(now, "connection closed by peer", EP, None);
             lines.extend(retry.line);
             now += retry.delay;
         }
@@ -192,12 +204,25 @@ mod tests {
     }
 
     #[test]
+    fn with_several_nodes_the_line_names_the_one_tried_next() {
+        let mut r = Reconnect::default();
+        let line = r
+            .failed(Instant::now(), "refused", EP, Some("mqtt://node-b:1883"))
+            .line
+            .unwrap();
+        assert!(
+            line.ends_with("; trying mqtt://node-b:1883 in 100 ms"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn a_new_cause_is_reported_at_once() {
         let mut r = Reconnect::default();
         let now = Instant::now();
-        assert!(r.failed(now, "refused", EP).line.is_some());
-        assert!(r.failed(now, "refused", EP).line.is_none());
-        let line = r.failed(now, "not authorized", EP).line.unwrap();
+        assert!(r.failed(now, "refused", EP, None).line.is_some());
+        assert!(r.failed(now, "refused", EP, None).line.is_none());
+        let line = r.failed(now, "not authorized", EP, None).line.unwrap();
         assert!(
             line.contains("not authorized") && line.contains("1 more failures"),
             "{line}"

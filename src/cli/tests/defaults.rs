@@ -17,8 +17,10 @@ fn server_mode_defaults_target_localhost_port_22_and_uses_the_server_id_as_clien
             log_level: log::LevelFilter::Info,
             timestamps: true,
             broker: BrokerConfig {
-                host: HOST.to_owned(),
-                port: 1883,
+                nodes: vec![BrokerNode {
+                    host: HOST.to_owned(),
+                    port: 1883,
+                }],
                 client_id: ID.to_owned(),
                 qos: 1,
                 caps: Default::default(),
@@ -51,7 +53,7 @@ fn client_mode_defaults_listen_on_localhost_port_22_with_a_random_client_id() {
         }
     );
     assert!(is_random_client_id(&config.broker.client_id));
-    assert_eq!(config.broker.port, 1883);
+    assert_eq!(config.broker.nodes[0].port, 1883);
     assert_eq!(config.broker.qos, 1);
     assert_eq!(config.broker.tls, None);
     assert_eq!(config.topic_prefix, "ssh");
@@ -75,7 +77,7 @@ fn list_mode_needs_no_server_side_id_and_leaves_it_empty() {
     );
     assert_eq!(config.server_side_id, "");
     assert!(is_random_client_id(&config.broker.client_id));
-    assert_eq!(config.broker.port, 1883);
+    assert_eq!(config.broker.nodes[0].port, 1883);
     assert_eq!(config.tuning, default_tuning());
     assert!(warnings.is_empty(), "{warnings:?}");
 }

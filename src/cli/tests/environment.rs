@@ -12,7 +12,7 @@ fn environment_variables_supply_missing_settings() {
         (opt::REMOTE_PORT.env, "3389"),
     ]);
     let (config, warnings) = run_with(&[], &env);
-    assert_eq!(config.broker.host, "env-broker");
+    assert_eq!(config.broker.nodes[0].host, "env-broker");
     assert_eq!(config.server_side_id, "env-id");
     assert_eq!(config.topic_prefix, "env-prefix");
     assert_eq!(
@@ -52,7 +52,7 @@ fn flags_override_environment_variables() {
         ],
         &env,
     );
-    assert_eq!(config.broker.host, "flag-broker");
+    assert_eq!(config.broker.nodes[0].host, "flag-broker");
     assert_eq!(config.server_side_id, "flag-id");
     assert_eq!(config.topic_prefix, "flag-prefix");
     assert_eq!(
@@ -82,7 +82,7 @@ fn empty_environment_variables_count_as_unset() {
     let (config, _) = run_with(&[], &env);
     assert_eq!(config.topic_prefix, "ssh");
     assert_eq!(config.broker.tls, None);
-    assert_eq!(config.broker.port, 1883);
+    assert_eq!(config.broker.nodes[0].port, 1883);
     assert!(matches!(
         config.mode,
         Mode::Client {
@@ -107,7 +107,7 @@ fn certificate_environment_variables_imply_tls_and_port_8883() {
         (opt::PRIVATE_KEY.env, &key),
     ]);
     let (config, _) = run_with(&client(&[]), &env);
-    assert_eq!(config.broker.port, 8883);
+    assert_eq!(config.broker.nodes[0].port, 8883);
     assert_eq!(
         config.broker.tls,
         Some(TlsFiles {
@@ -124,7 +124,7 @@ fn root_ca_alone_implies_tls_and_port_8883() {
     let ca = scratch.file("ca.pem");
     let env = env_of(&[(opt::ROOT_CA.env, &ca)]);
     let (config, _) = run_with(&client(&[]), &env);
-    assert_eq!(config.broker.port, 8883);
+    assert_eq!(config.broker.nodes[0].port, 8883);
     assert_eq!(
         config.broker.tls,
         Some(TlsFiles {
@@ -138,7 +138,7 @@ fn root_ca_alone_implies_tls_and_port_8883() {
 #[test]
 fn tls_flag_alone_uses_public_roots_and_port_8883() {
     let (config, _) = run(&client(&["-t"]));
-    assert_eq!(config.broker.port, 8883);
+    assert_eq!(config.broker.nodes[0].port, 8883);
     assert_eq!(
         config.broker.tls,
         Some(TlsFiles {
@@ -162,7 +162,7 @@ fn certificate_flags_imply_tls_and_an_explicit_mqtt_port_wins() {
         "--mqtt-port",
         "443",
     ]));
-    assert_eq!(config.broker.port, 443);
+    assert_eq!(config.broker.nodes[0].port, 443);
     assert_eq!(
         config.broker.tls,
         Some(TlsFiles {
@@ -202,7 +202,7 @@ fn broker_port_qos_and_tuning_come_from_the_environment_and_bad_values_name_the_
         (opt::MAX_SESSIONS.env, "10"),
     ]);
     let (config, _) = run_with(&client(&[]), &env);
-    assert_eq!(config.broker.port, 34449);
+    assert_eq!(config.broker.nodes[0].port, 34449);
     assert_eq!(config.broker.qos, 0);
     assert_eq!(config.broker.client_id, "desk");
     assert_eq!(config.tuning.window_frames, 64);
@@ -216,7 +216,7 @@ fn broker_port_qos_and_tuning_come_from_the_environment_and_bad_values_name_the_
     ));
     // Flags win.
     let (config, _) = run_with(&client(&["--mqtt-port", "1884"]), &env);
-    assert_eq!(config.broker.port, 1884);
+    assert_eq!(config.broker.nodes[0].port, 1884);
     for (var, value) in [
         (opt::MQTT_PORT.env, "70000"),
         (opt::QOS.env, "3"),

@@ -62,8 +62,10 @@ fn long_flags_set_every_client_mode_setting() {
             log_level: log::LevelFilter::Debug,
             timestamps: true,
             broker: BrokerConfig {
-                host: HOST.to_owned(),
-                port: 1884,
+                nodes: vec![BrokerNode {
+                    host: HOST.to_owned(),
+                    port: 1884,
+                }],
                 client_id: "laptop".to_owned(),
                 qos: 2,
                 caps: Default::default(),
@@ -144,7 +146,7 @@ fn tuning_limits_are_inclusive() {
 #[test]
 fn port_limits_1_and_65535_are_accepted() {
     let (config, _) = run(&client(&["-p", "1", "--mqtt-port", "65535"]));
-    assert_eq!(config.broker.port, 65535);
+    assert_eq!(config.broker.nodes[0].port, 65535);
     assert!(matches!(config.mode, Mode::Client { listen_port: 1, .. }));
 }
 

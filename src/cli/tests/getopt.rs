@@ -12,8 +12,8 @@ fn getopt_equals_form_and_attached_short_values_are_accepted() {
         "-a10.1.2.3",
         "--mqtt-port=1999",
     ]);
-    assert_eq!(config.broker.host, HOST);
-    assert_eq!(config.broker.port, 1999);
+    assert_eq!(config.broker.nodes[0].host, HOST);
+    assert_eq!(config.broker.nodes[0].port, 1999);
     assert_eq!(config.server_side_id, ID);
     assert_eq!(
         config.mode,

@@ -9,7 +9,7 @@ use super::build::MAX_PEER_TIMEOUT_SECS;
 use super::modes::random_client_id;
 use super::option_lists::LONG_VALUED;
 use super::options::{self as opt};
-use crate::config::{BrokerConfig, Mode, Secret, TlsFiles, Tuning};
+use crate::config::{BrokerConfig, BrokerNode, Mode, Secret, TlsFiles, Tuning};
 use crate::protocol::limits::{
     DEFAULT_FRAME_DATA, DEFAULT_MAX_BUFFER_MIB, DEFAULT_MAX_SESSIONS, DEFAULT_PEER_TIMEOUT,
     DEFAULT_WINDOW, MAX_FRAME_DATA, MAX_TOPIC_LEVEL_LEN, MAX_WINDOW, MIN_FRAME_DATA, MIN_WINDOW,
