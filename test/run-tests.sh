@@ -38,6 +38,10 @@ command -v busybox >/dev/null 2>&1 || apt_missing+=(busybox)
 command -v systemd-analyze >/dev/null 2>&1 || apt_missing+=(systemd)
 # node runs aedes, the second broker (the machine image has Node.js 20).
 command -v node >/dev/null 2>&1 || apt_missing+=(nodejs npm)
+# Redis joins two aedes nodes into a cluster (test/failover.rs); tinyproxy
+# is the HTTP CONNECT proxy of test/proxy.rs.
+command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
+command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || apt_missing+=(tinyproxy)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "== installing ${apt_missing[*]}"
   as_root apt-get update -qq
@@ -65,12 +69,18 @@ if ! command -v cargo-zigbuild >/dev/null 2>&1; then
   echo "== installing cargo-zigbuild"
   cargo install -q --locked cargo-zigbuild
 fi
-# aedes (npm), the second broker implementation of test/brokers.rs.
+# aedes (npm), the second broker implementation of test/brokers.rs; its
+# Redis emitter and persistence make a two-node cluster (test/failover.rs);
+# ws serves it over WebSockets (test/websocket.rs).
 export MQTT_FORWARD_AEDES_DIR=${MQTT_FORWARD_AEDES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mqtt-forward/aedes}
-if [ ! -d "$MQTT_FORWARD_AEDES_DIR/node_modules/aedes" ]; then
-  echo "== installing aedes (npm)"
+npm_missing=()
+for module in aedes@1 mqemitter-redis@7 aedes-persistence-redis@11 ws@8; do
+  [ -d "$MQTT_FORWARD_AEDES_DIR/node_modules/${module%@*}" ] || npm_missing+=("$module")
+done
+if [ ${#npm_missing[@]} -gt 0 ]; then
+  echo "== installing ${npm_missing[*]} (npm)"
   mkdir -p "$MQTT_FORWARD_AEDES_DIR"
-  npm install --prefix "$MQTT_FORWARD_AEDES_DIR" --no-audit --no-fund --silent aedes@1
+  npm install --prefix "$MQTT_FORWARD_AEDES_DIR" --no-audit --no-fund --silent "${npm_missing[@]}"
 fi
 # The cross builds' target directory outlives the checkout (CI clones anew
 # each time): the pinned nightly's std and the dependencies are built once
