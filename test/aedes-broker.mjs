@@ -5,6 +5,10 @@
 // A cloud broker's quota, from the environment: AEDES_MAX_SUBSCRIPTIONS=N,
 // a client holds at most N topic filters, more are refused in the SUBACK
 // (EMQX Serverless allows 10).
+// A cluster node: AEDES_REDIS_PORT=N shares subscriptions, retained
+// messages and sessions through the Redis server on 127.0.0.1:N
+// (mqemitter-redis and aedes-persistence-redis), so that two processes
+// started with the same N are two nodes of one broker.
 import net from 'node:net'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -16,7 +20,16 @@ if (!port || !dir) {
   process.exit(2)
 }
 const { Aedes } = await import(pathToFileURL(path.join(dir, 'node_modules', 'aedes', 'aedes.js')).href)
-const aedes = await Aedes.createBroker()
+const load = async (name, file) =>
+  (await import(pathToFileURL(path.join(dir, 'node_modules', name, file)).href)).default
+const redisPort = Number(process.env.AEDES_REDIS_PORT || 0)
+const options = {}
+if (redisPort) {
+  const redis = { host: '127.0.0.1', port: redisPort }
+  options.mq = (await load('mqemitter-redis', 'mqemitter-redis.js'))(redis)
+  options.persistence = (await load('aedes-persistence-redis', 'persistence.js'))(redis)
+}
+const aedes = await Aedes.createBroker(options)
 const maxSubscriptions = Number(process.env.AEDES_MAX_SUBSCRIPTIONS || 0)
 const held = new Map()
 const filters = (client) => {

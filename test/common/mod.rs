@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
+pub mod cluster;
 pub mod fault_proxy;
 pub mod mqtt_raw;
 pub mod sniffer;
