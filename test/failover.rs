@@ -301,3 +301,37 @@ fn a_keyed_transfer_completes_through_the_other_bridged_mosquitto_when_its_node_
     let cluster = Cluster::bridged_mosquittos("bridge-kill");
     survive_the_loss_of_the_node_of_both_sides(cluster, Sides::keyed("bridge-kill"), "bridge-kill");
 }
+
+/// A keyed server side on node A and a second one with its id on node B:
+/// the twin is still found through the other node, the newer one stops
+/// with one line and the first keeps serving.
+fn a_twin_on_the_other_node_stops(cluster: &Cluster, tag: &str) {
+    let echo = Target::echo();
+    let mut sides = Sides::keyed(tag);
+    let first = sides.server(tag, &cluster.hosts(&[0, 1]), echo.port);
+    thread::sleep(Duration::from_millis(300));
+    let second = sides.server(tag, &cluster.hosts(&[1, 0]), echo.port);
+    let (code, took) = sides.procs[second].wait_exit(Duration::from_secs(30));
+    assert_eq!(
+        code,
+        Some(2),
+        "the twin did not stop: {}",
+        sides.log(second)
+    );
+    let log = sides.log(second);
+    let line = format!("{TWIN_LINE} '{tag}'");
+    assert_eq!(log.matches(&line).count(), 1, "{log}");
+    assert!(
+        sides.procs[first].exited().is_none(),
+        "the first keeps serving"
+    );
+    eprintln!("{tag}: the twin on the other node stopped after {took:.2?}");
+    let (_, port) = sides.client(tag, &cluster.hosts(&[1, 0]));
+    Echo::start(port, 35).finish("8 MiB echo through the first server side", None);
+}
+
+#[test]
+fn a_keyed_twin_on_the_other_bridged_mosquitto_is_found_and_stops() {
+    let cluster = Cluster::bridged_mosquittos("bridge-twin");
+    a_twin_on_the_other_node_stops(&cluster, "bridge-twin");
+}
